@@ -1,0 +1,46 @@
+# quobyte-mesos build, test and run targets. `make help` lists them.
+GO       ?= go
+BIN      ?= bin
+PKGS     ?= ./...
+# Packages with goroutines and shared state run under the race detector.
+RACE_PKGS ?= ./...
+TEST_TIMEOUT ?= 20m
+
+.PHONY: help build test test-short lint bench fuzz run clean
+
+help:
+	@echo "make build   build bin/quobyte-mesos, bin/mesos-sim, bin/quobyte-standin"
+	@echo "make test    every test (unit, race, conformance, end-to-end)"
+	@echo "make lint    gofmt check and go vet"
+	@echo "make bench   benchmarks"
+	@echo "make fuzz    run each fuzz target for FUZZTIME (default 20s)"
+	@echo "make run     a local simulated cluster with the framework on it"
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+test: build
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
+
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf $(BIN)
