@@ -19,7 +19,9 @@ type command struct {
 // commands lists the subcommands. Each lives in a file of its own.
 func commands() map[string]command {
 	return map[string]command{
-		"version": {"print the version", runVersion},
+		"version":  {"print the version", runVersion},
+		"validate": {"check spec files and report every error with its position", runValidate},
+		"prober":   {"run the device prober executor (started by the framework on every agent)", runProber},
 	}
 }
 
