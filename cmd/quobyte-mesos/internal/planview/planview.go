@@ -1,0 +1,162 @@
+// Package planview renders a controller plan for people, in the manner of
+// `terraform plan`: per host and service, `+` launch, `-` stop, `~` replace,
+// each with its reason, then the blocked items and a summary line. The same
+// counts drive `plan -detailed-exitcode` and the JSON form.
+package planview
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/quobyte/quobyte-mesos/controller"
+)
+
+// Summary counts what a plan changes. A replacement (a kill or launch with
+// Replaces set) counts once per replaced task, not as a launch plus a stop.
+type Summary struct {
+	Launch  int `json:"launch"`
+	Replace int `json:"replace"`
+	Stop    int `json:"stop"`
+	Probe   int `json:"probe"`
+	Blocked int `json:"blocked"`
+}
+
+// Summarize counts the actions and blocked items of r.
+func Summarize(r *controller.Result) Summary {
+	var s Summary
+	replaced := map[string]bool{}
+	for _, a := range r.Actions {
+		switch {
+		case a.Replaces != "":
+			replaced[a.Replaces] = true
+		case a.Type == controller.Launch || a.Type == controller.LaunchProber:
+			s.Launch++
+		case a.Type == controller.Kill:
+			s.Stop++
+		case a.Type == controller.Probe:
+			s.Probe++
+		}
+	}
+	s.Replace = len(replaced)
+	s.Blocked = len(r.Blocked)
+	return s
+}
+
+// HasChanges reports whether the plan would change what runs, or waits for
+// something before it can. Probe requests alone are keep-alives, not changes.
+func (s Summary) HasChanges() bool {
+	return s.Launch+s.Replace+s.Stop+s.Blocked > 0
+}
+
+// Line is the one-line summary, e.g. "Plan: 3 to launch, 2 to replace, 1 to stop."
+func (s Summary) Line() string {
+	if !s.HasChanges() {
+		return "No changes. The cluster matches the spec."
+	}
+	line := fmt.Sprintf("Plan: %d to launch, %d to replace, %d to stop.", s.Launch, s.Replace, s.Stop)
+	if s.Blocked > 0 {
+		line += fmt.Sprintf(" %d blocked.", s.Blocked)
+	}
+	return line
+}
+
+// symbol marks an action as terraform does.
+func symbol(a controller.Action) string {
+	switch {
+	case a.Replaces != "":
+		return "~"
+	case a.Type == controller.Kill:
+		return "-"
+	case a.Type == controller.Probe:
+		return "?"
+	default:
+		return "+"
+	}
+}
+
+// describe says what an action does, without its reason.
+func describe(a controller.Action) string {
+	switch a.Type {
+	case controller.Launch, controller.LaunchProber:
+		d := "launch with config " + a.ConfigHash
+		if a.Replaces != "" {
+			d = "replace " + a.Replaces + " with config " + a.ConfigHash
+		}
+		return d
+	case controller.Kill:
+		if a.Replaces != "" {
+			return "stop " + a.TaskID + " (to be replaced)"
+		}
+		return "stop " + a.TaskID
+	case controller.Probe:
+		return "ask " + a.TaskID + " to probe"
+	}
+	return string(a.Type)
+}
+
+func hostOf(hostname, agentID string) string {
+	switch {
+	case hostname != "":
+		return hostname
+	case agentID != "":
+		return agentID
+	}
+	return "(any host)"
+}
+
+// Text writes the plan for people.
+func Text(w io.Writer, r *controller.Result) error {
+	byHost := map[string][]controller.Action{}
+	for _, a := range r.Actions {
+		h := hostOf(a.Hostname, a.AgentID)
+		byHost[h] = append(byHost[h], a)
+	}
+	hosts := make([]string, 0, len(byHost))
+	for h := range byHost {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+
+	var b strings.Builder
+	if len(r.Actions) > 0 {
+		b.WriteString("Actions, by host:\n")
+	}
+	for _, h := range hosts {
+		fmt.Fprintf(&b, "\n  %s\n", h)
+		for _, a := range byHost[h] {
+			fmt.Fprintf(&b, "    %s %-10s %s\n", symbol(a), a.Kind, describe(a))
+			fmt.Fprintf(&b, "        because %s\n", a.Reason)
+		}
+	}
+	if len(r.Blocked) > 0 {
+		b.WriteString("\nBlocked:\n")
+		for _, bl := range r.Blocked {
+			fmt.Fprintf(&b, "    %-12s %-10s %s\n", hostOf(bl.Hostname, bl.AgentID), bl.Kind, bl.Reason)
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString("\n")
+	}
+	b.WriteString(Summarize(r).Line())
+	b.WriteString("\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Document is the JSON form of a plan: the plan itself and its summary.
+type Document struct {
+	Summary Summary            `json:"summary"`
+	Changes bool               `json:"changes"`
+	Plan    *controller.Result `json:"plan"`
+}
+
+// JSON writes the plan for machines.
+func JSON(w io.Writer, r *controller.Result) error {
+	s := Summarize(r)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(Document{Summary: s, Changes: s.HasChanges(), Plan: r})
+}

@@ -1,0 +1,87 @@
+package planview
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/quobyte/quobyte-mesos/controller"
+)
+
+func samplePlan() *controller.Result {
+	return &controller.Result{
+		Generation: 7,
+		SpecHash:   "abc",
+		Actions: []controller.Action{
+			{Type: controller.Launch, Hostname: "node2", Kind: "data", ConfigHash: "c2", Reason: "DATA_DEVICE on node2"},
+			{Type: controller.Kill, Hostname: "node1", Kind: "metadata", TaskID: "quobyte.metadata.c1.x", Replaces: "quobyte.metadata.c1.x", Reason: "config changed"},
+			{Type: controller.Kill, Hostname: "node1", Kind: "api", TaskID: "quobyte.api.c1.y", Reason: "not wanted"},
+			{Type: controller.LaunchProber, Hostname: "node3", Kind: "prober", ConfigHash: "p1", Reason: "no prober"},
+			{Type: controller.Probe, Hostname: "node3", Kind: "prober", TaskID: "quobyte.prober.p1.z", Reason: "report stale"},
+		},
+		Blocked: []controller.Blocked{{Hostname: "node4", Kind: "data", Reason: "waiting for the prober on node4"}},
+	}
+}
+
+func TestSummarize_CountsReplacementsOnce(t *testing.T) {
+	r := samplePlan()
+	// The launch half of the same replacement must not count twice.
+	r.Actions = append(r.Actions, controller.Action{Type: controller.Launch, Hostname: "node1", Kind: "metadata", ConfigHash: "c2", Replaces: "quobyte.metadata.c1.x"})
+	got := Summarize(r)
+	want := Summary{Launch: 2, Replace: 1, Stop: 1, Probe: 1, Blocked: 1}
+	if got != want {
+		t.Fatalf("Summarize = %+v, want %+v", got, want)
+	}
+	if line := got.Line(); line != "Plan: 2 to launch, 1 to replace, 1 to stop. 1 blocked." {
+		t.Fatalf("Line = %q", line)
+	}
+}
+
+func TestSummary_ProbesAloneAreNoChange(t *testing.T) {
+	r := &controller.Result{Actions: []controller.Action{{Type: controller.Probe, Kind: "prober", TaskID: "t"}}}
+	s := Summarize(r)
+	if s.HasChanges() {
+		t.Fatalf("probe-only plan reported as changes: %+v", s)
+	}
+	if !strings.HasPrefix(s.Line(), "No changes") {
+		t.Fatalf("Line = %q", s.Line())
+	}
+}
+
+func TestText_GroupsByHostWithSymbols(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Text(&buf, samplePlan()); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		"  node1\n    ~ metadata   stop quobyte.metadata.c1.x (to be replaced)\n        because config changed\n",
+		"    - api        stop quobyte.api.c1.y\n",
+		"  node2\n    + data       launch with config c2\n        because DATA_DEVICE on node2\n",
+		"    ? prober     ask quobyte.prober.p1.z to probe\n",
+		"Blocked:\n    node4        data       waiting for the prober on node4\n",
+		"Plan: 2 to launch, 1 to replace, 1 to stop. 1 blocked.\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q\n--- output:\n%s", want, out)
+		}
+	}
+	if strings.Index(out, "node1") > strings.Index(out, "node2") {
+		t.Errorf("hosts not sorted:\n%s", out)
+	}
+}
+
+func TestJSON_RoundTrips(t *testing.T) {
+	var buf bytes.Buffer
+	if err := JSON(&buf, samplePlan()); err != nil {
+		t.Fatal(err)
+	}
+	var doc Document
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, buf.String())
+	}
+	if !doc.Changes || doc.Summary.Launch != 2 || len(doc.Plan.Actions) != 5 {
+		t.Fatalf("unexpected document %+v", doc)
+	}
+}
