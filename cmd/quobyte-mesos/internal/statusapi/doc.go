@@ -1,0 +1,13 @@
+// Package statusapi serves the framework's read-only HTTP API and its
+// Prometheus metrics:
+//
+//	GET  /v1/health    200 when subscribed and the plan is empty or progressing, else 503; JSON says why
+//	GET  /v1/status    hosts x services, devices and rejected candidates, upgrade progress, backoffs, last reload
+//	GET  /v1/plan      what is pending and what is blocked, with reasons
+//	GET  /v1/snapshot  the current snapshot (a file `plan --snapshot` can plan against offline)
+//	POST /v1/plan      dry run: plan the posted spec against the current snapshot, apply nothing
+//	GET  /metrics      Prometheus
+//
+// The package reads the framework's state through the Source interface and
+// never changes it; POST /v1/plan computes a plan and discards it.
+package statusapi

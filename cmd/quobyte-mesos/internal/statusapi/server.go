@@ -1,0 +1,312 @@
+package statusapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/internal/planview"
+	"github.com/quobyte/quobyte-mesos/controller"
+	"github.com/quobyte/quobyte-mesos/observe/probe"
+	"github.com/quobyte/quobyte-mesos/observe/snapshot"
+	"github.com/quobyte/quobyte-mesos/spec"
+)
+
+// Reload is the outcome of the last spec (re)load.
+type Reload struct {
+	At       time.Time `json:"at"`
+	File     string    `json:"file"`
+	OK       bool      `json:"ok"`
+	SpecHash string    `json:"spec_hash,omitempty"`
+	// Diagnostics holds every error, with file:line:column, when !OK.
+	Diagnostics string `json:"diagnostics,omitempty"`
+	// Changes is a diff of the old and the new spec when OK.
+	Changes string `json:"changes,omitempty"`
+}
+
+// errInvalidSpec marks a dry run of a spec that does not load.
+var errInvalidSpec = errors.New("invalid spec")
+
+// InvalidSpecError returns the error DryRun gives for a spec that does not
+// load; its text is the diagnostics with positions.
+func InvalidSpecError(diagnostics string) error {
+	return fmt.Errorf("%w:\n%s", errInvalidSpec, diagnostics)
+}
+
+// Source is the framework state the API reads. Every method must be safe
+// for concurrent use and return values the caller must not modify.
+type Source interface {
+	Snapshot() *snapshot.Snapshot // nil before the first
+	Spec() *spec.Cluster
+	Plan() *controller.Result // the last plan the loop made; nil before the first
+	// PlanBlockedSince is when the plan last became "only blocked items"
+	// (zero while it is empty or has actions to take).
+	PlanBlockedSince() time.Time
+	LastReload() Reload
+	// DryRun plans spec source src against the current snapshot and applies
+	// nothing. A spec that does not load gives InvalidSpecError.
+	DryRun(src []byte, filename string) (*controller.Result, error)
+}
+
+// Config configures the HTTP handler.
+type Config struct {
+	Source  Source
+	Metrics *Metrics
+	// StuckAfter: a plan that has been only blocked for this long makes
+	// /v1/health answer 503 (default 15m).
+	StuckAfter time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Extra handlers mounted beside the API (e.g. /artifacts/).
+	Extra map[string]http.Handler
+}
+
+// maxSpecBytes bounds a POSTed spec; spec files are small.
+const maxSpecBytes = 4 << 20
+
+// Handler returns the API's HTTP handler.
+func Handler(cfg Config) http.Handler {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.StuckAfter == 0 {
+		cfg.StuckAfter = 15 * time.Minute
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
+		h := Health(cfg.Source, cfg.Now(), cfg.StuckAfter)
+		code := http.StatusOK
+		if !h.Healthy {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, h)
+	})
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, BuildStatus(cfg.Source, cfg.Now()))
+	})
+	mux.HandleFunc("GET /v1/plan", func(w http.ResponseWriter, r *http.Request) {
+		p := cfg.Source.Plan()
+		if p == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no plan yet: waiting for the first snapshot"})
+			return
+		}
+		s := planview.Summarize(p)
+		writeJSON(w, http.StatusOK, planview.Document{Summary: s, Changes: s.HasChanges(), Plan: p})
+	})
+	mux.HandleFunc("POST /v1/plan", func(w http.ResponseWriter, r *http.Request) {
+		src, err := io.ReadAll(io.LimitReader(r.Body, maxSpecBytes+1))
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "reading spec: " + err.Error()})
+			return
+		}
+		if len(src) > maxSpecBytes {
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("spec larger than %d bytes", maxSpecBytes)})
+			return
+		}
+		name := r.URL.Query().Get("filename")
+		if name == "" {
+			name = "posted.hcl"
+		}
+		p, err := cfg.Source.DryRun(src, name)
+		switch {
+		case errors.Is(err, errInvalidSpec):
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": err.Error()})
+			return
+		case err != nil:
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+			return
+		}
+		s := planview.Summarize(p)
+		writeJSON(w, http.StatusOK, planview.Document{Summary: s, Changes: s.HasChanges(), Plan: p})
+	})
+	mux.HandleFunc("GET /v1/snapshot", func(w http.ResponseWriter, r *http.Request) {
+		s := cfg.Source.Snapshot()
+		if s == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no snapshot yet"})
+			return
+		}
+		writeJSON(w, http.StatusOK, s)
+	})
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
+	for path, h := range cfg.Extra {
+		mux.Handle(path, h)
+	}
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "quobyte-mesos: /v1/health /v1/status /v1/plan /v1/snapshot /metrics")
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v) // the client may have gone; nothing to do about it
+}
+
+// HealthReport is the body of /v1/health.
+type HealthReport struct {
+	Healthy bool     `json:"healthy"`
+	Reasons []string `json:"reasons,omitempty"`
+	Summary string   `json:"summary,omitempty"`
+}
+
+// Health decides /v1/health: healthy when subscribed and the plan is empty or
+// progressing (it has actions to take, or has been blocked for less than
+// stuckAfter). A paused rollout is reported, but only turns unhealthy once it
+// has been stuck for stuckAfter, so that Marathon does not restart a framework
+// that is merely waiting for a service to become healthy.
+func Health(src Source, now time.Time, stuckAfter time.Duration) HealthReport {
+	var h HealthReport
+	s := src.Snapshot()
+	switch {
+	case s == nil:
+		h.Reasons = append(h.Reasons, "no snapshot yet")
+	case s.Subscription.State != snapshot.Subscribed:
+		h.Reasons = append(h.Reasons, fmt.Sprintf("not subscribed to Mesos (subscription %s)", s.Subscription.State))
+	}
+	p := src.Plan()
+	if p == nil {
+		h.Reasons = append(h.Reasons, "no plan yet")
+	} else {
+		h.Summary = planview.Summarize(p).Line()
+		if since := src.PlanBlockedSince(); !since.IsZero() && now.Sub(since) >= stuckAfter {
+			h.Reasons = append(h.Reasons, fmt.Sprintf("plan blocked for %s:", now.Sub(since).Round(time.Second)))
+			for _, b := range p.Blocked {
+				h.Reasons = append(h.Reasons, fmt.Sprintf("%s %s: %s", b.Hostname, b.Kind, b.Reason))
+			}
+		}
+	}
+	h.Healthy = len(h.Reasons) == 0
+	return h
+}
+
+// Status is the body of /v1/status.
+type Status struct {
+	Time         time.Time             `json:"time"`
+	SpecFile     string                `json:"spec_file"`
+	SpecHash     string                `json:"spec_hash"`
+	State        spec.State            `json:"state"`
+	Version      string                `json:"version"`
+	Reload       Reload                `json:"last_reload"`
+	Subscription snapshot.Subscription `json:"subscription"`
+	Generation   uint64                `json:"generation"`
+	Hosts        []HostStatus          `json:"hosts"`
+	Upgrade      []KindProgress        `json:"upgrade"`
+	Backoffs     []BackoffStatus       `json:"backoffs"`
+	Plan         *planview.Summary     `json:"plan,omitempty"`
+}
+
+// HostStatus is one agent's row of the hosts x services table.
+type HostStatus struct {
+	AgentID        string                   `json:"agent_id"`
+	Hostname       string                   `json:"hostname"`
+	Reachable      bool                     `json:"reachable"`
+	ProbeAge       string                   `json:"probe_age,omitempty"`
+	Devices        []probe.Device           `json:"devices"`
+	Rejected       []probe.Rejected         `json:"rejected,omitempty"`
+	Services       map[string][]TaskSummary `json:"services"`
+	ClientMountDir bool                     `json:"client_mount_point,omitempty"`
+}
+
+// TaskSummary is one task in a host's row.
+type TaskSummary struct {
+	TaskID  string             `json:"task_id"`
+	State   snapshot.TaskState `json:"state"`
+	Healthy *bool              `json:"healthy,omitempty"`
+	Config  string             `json:"config"`
+	Current bool               `json:"current"` // config matches the spec
+	Reason  string             `json:"reason,omitempty"`
+}
+
+// KindProgress is the rollout progress of one kind.
+type KindProgress struct {
+	Kind     string `json:"kind"`
+	Live     int    `json:"live"`
+	Current  int    `json:"current"`
+	Outdated int    `json:"outdated"`
+}
+
+// BackoffStatus is one item held back after failures.
+type BackoffStatus struct {
+	Item      string    `json:"item"`
+	Failures  int       `json:"failures"`
+	Until     time.Time `json:"until"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// BuildStatus assembles /v1/status from the source.
+func BuildStatus(src Source, now time.Time) Status {
+	c := src.Spec()
+	st := Status{Time: now, Reload: src.LastReload(), Hosts: []HostStatus{}, Upgrade: []KindProgress{}, Backoffs: []BackoffStatus{}}
+	if c != nil {
+		st.SpecFile, st.SpecHash, st.State, st.Version = c.File, c.Hash, c.Quobyte.State, c.Quobyte.Version
+	}
+	if p := src.Plan(); p != nil {
+		s := planview.Summarize(p)
+		st.Plan = &s
+	}
+	s := src.Snapshot()
+	if s == nil {
+		return st
+	}
+	st.Subscription, st.Generation = s.Subscription, s.Generation
+	hostIdx := map[string]int{}
+	for _, a := range s.Agents {
+		h := HostStatus{AgentID: a.ID, Hostname: a.Hostname, Reachable: a.Reachable, Devices: []probe.Device{}, Services: map[string][]TaskSummary{}}
+		if a.Probe != nil {
+			h.ProbeAge = now.Sub(a.Probe.ReceivedAt).Round(time.Second).String()
+			h.Devices = a.Probe.Report.Devices
+			h.Rejected = a.Probe.Report.Rejected
+			h.ClientMountDir = a.Probe.Report.ClientMountPoint
+		}
+		hostIdx[a.ID] = len(st.Hosts)
+		st.Hosts = append(st.Hosts, h)
+	}
+	progress := map[string]*KindProgress{}
+	for _, t := range s.Tasks {
+		current := true
+		if c != nil {
+			if svc := c.Service(spec.Kind(t.Kind)); svc != nil {
+				current = svc.ConfigHash == t.Config
+			}
+		}
+		if i, ok := hostIdx[t.AgentID]; ok && !t.State.Terminal() {
+			st.Hosts[i].Services[t.Kind] = append(st.Hosts[i].Services[t.Kind],
+				TaskSummary{TaskID: t.ID, State: t.State, Healthy: t.Healthy, Config: t.Config, Current: current, Reason: t.Reason})
+		}
+		if t.State.Terminal() {
+			continue
+		}
+		kp := progress[t.Kind]
+		if kp == nil {
+			kp = &KindProgress{Kind: t.Kind}
+			progress[t.Kind] = kp
+		}
+		kp.Live++
+		if current {
+			kp.Current++
+		} else {
+			kp.Outdated++
+		}
+	}
+	for _, kp := range progress {
+		st.Upgrade = append(st.Upgrade, *kp)
+	}
+	sort.Slice(st.Upgrade, func(i, j int) bool { return st.Upgrade[i].Kind < st.Upgrade[j].Kind })
+	for item, b := range s.Backoffs {
+		st.Backoffs = append(st.Backoffs, BackoffStatus{Item: item, Failures: b.Failures, Until: b.Until, LastError: b.LastError})
+	}
+	sort.Slice(st.Backoffs, func(i, j int) bool { return st.Backoffs[i].Item < st.Backoffs[j].Item })
+	return st
+}

@@ -1,0 +1,163 @@
+package statusapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quobyte/quobyte-mesos/controller"
+	"github.com/quobyte/quobyte-mesos/observe/probe"
+	"github.com/quobyte/quobyte-mesos/observe/snapshot"
+	"github.com/quobyte/quobyte-mesos/spec"
+)
+
+var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+type fakeSource struct {
+	snap         *snapshot.Snapshot
+	cluster      *spec.Cluster
+	plan         *controller.Result
+	blockedSince time.Time
+	reload       Reload
+	dryRun       func([]byte, string) (*controller.Result, error)
+}
+
+func (f *fakeSource) Snapshot() *snapshot.Snapshot { return f.snap }
+func (f *fakeSource) Spec() *spec.Cluster          { return f.cluster }
+func (f *fakeSource) Plan() *controller.Result     { return f.plan }
+func (f *fakeSource) PlanBlockedSince() time.Time  { return f.blockedSince }
+func (f *fakeSource) LastReload() Reload           { return f.reload }
+func (f *fakeSource) DryRun(src []byte, name string) (*controller.Result, error) {
+	return f.dryRun(src, name)
+}
+
+func newFake() *fakeSource {
+	healthy := true
+	c := &spec.Cluster{File: "x.hcl", Hash: "h1", Quobyte: spec.Quobyte{State: spec.Running, Version: "3.4.1"},
+		Services: map[spec.Kind]*spec.Service{spec.Data: {Kind: spec.Data, ConfigHash: "cnew"}}}
+	agents := []*snapshot.Agent{{ID: "a1", Hostname: "node1", Reachable: true,
+		Probe: &snapshot.Probe{ReceivedAt: t0.Add(-30 * time.Second), Report: probe.Report{
+			Devices:  []probe.Device{{Path: "/mnt/d1", Types: []spec.DeviceType{spec.DataDevice}}},
+			Rejected: []probe.Rejected{{Path: "/mnt/x", Reason: "no marker"}}}}}}
+	tasks := []*snapshot.Task{
+		{ID: "quobyte.data.cold.1", Kind: "data", Config: "cold", AgentID: "a1", State: snapshot.Running, Healthy: &healthy},
+		{ID: "quobyte.data.cnew.2", Kind: "data", Config: "cnew", AgentID: "a1", State: snapshot.Finished},
+	}
+	s := snapshot.New(3, t0, snapshot.Subscription{State: snapshot.Subscribed, FrameworkID: "fw"}, agents, tasks,
+		map[string]snapshot.Backoff{"data@a1": {Failures: 2, Until: t0.Add(time.Minute), LastError: "TASK_FAILED"}})
+	return &fakeSource{snap: s, cluster: c, plan: &controller.Result{}}
+}
+
+func get(t *testing.T, h http.Handler, method, path, body string) (int, string) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	b, _ := io.ReadAll(rec.Result().Body)
+	return rec.Code, string(b)
+}
+
+func TestHealth_SubscribedAndConverged(t *testing.T) {
+	h := Handler(Config{Source: newFake(), Now: func() time.Time { return t0 }})
+	code, body := get(t, h, "GET", "/v1/health", "")
+	if code != 200 || !strings.Contains(body, `"healthy": true`) {
+		t.Fatalf("got %d %s", code, body)
+	}
+}
+
+func TestHealth_NotSubscribed(t *testing.T) {
+	f := newFake()
+	f.snap.Subscription.State = snapshot.Disconnected
+	code, body := get(t, Handler(Config{Source: f}), "GET", "/v1/health", "")
+	if code != 503 || !strings.Contains(body, "not subscribed") {
+		t.Fatalf("got %d %s", code, body)
+	}
+}
+
+func TestHealth_StuckPlanTurnsUnhealthyOnlyAfterStuckAfter(t *testing.T) {
+	f := newFake()
+	f.plan = &controller.Result{Blocked: []controller.Blocked{{Hostname: "node2", Kind: "metadata", Reason: "upgrade paused"}}}
+	f.blockedSince = t0.Add(-5 * time.Minute)
+	if h := Health(f, t0, 15*time.Minute); !h.Healthy {
+		t.Fatalf("blocked 5m should still be healthy: %+v", h)
+	}
+	h := Health(f, t0, 4*time.Minute)
+	if h.Healthy || !strings.Contains(strings.Join(h.Reasons, "\n"), "node2 metadata: upgrade paused") {
+		t.Fatalf("stuck plan should be unhealthy with reasons: %+v", h)
+	}
+}
+
+func TestStatus_HostsServicesUpgradeBackoffs(t *testing.T) {
+	code, body := get(t, Handler(Config{Source: newFake(), Now: func() time.Time { return t0 }}), "GET", "/v1/status", "")
+	if code != 200 {
+		t.Fatalf("code %d", code)
+	}
+	var st Status
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Hosts) != 1 || st.Hosts[0].ProbeAge != "30s" || len(st.Hosts[0].Rejected) != 1 {
+		t.Fatalf("hosts: %+v", st.Hosts)
+	}
+	// The finished task is not shown as a live service.
+	if got := st.Hosts[0].Services["data"]; len(got) != 1 || got[0].Current {
+		t.Fatalf("data services: %+v", got)
+	}
+	if len(st.Upgrade) != 1 || st.Upgrade[0].Outdated != 1 || st.Upgrade[0].Current != 0 {
+		t.Fatalf("upgrade: %+v", st.Upgrade)
+	}
+	if len(st.Backoffs) != 1 || st.Backoffs[0].Failures != 2 {
+		t.Fatalf("backoffs: %+v", st.Backoffs)
+	}
+}
+
+func TestDryRun_InvalidSpecIs422WithDiagnostics(t *testing.T) {
+	f := newFake()
+	f.dryRun = func(src []byte, name string) (*controller.Result, error) {
+		return nil, InvalidSpecError(name + ":3,5-9: Unknown service kind")
+	}
+	code, body := get(t, Handler(Config{Source: f}), "POST", "/v1/plan?filename=c.hcl", "junk")
+	if code != 422 || !strings.Contains(body, "c.hcl:3,5-9") {
+		t.Fatalf("got %d %s", code, body)
+	}
+}
+
+func TestDryRun_ValidSpecReturnsPlan(t *testing.T) {
+	f := newFake()
+	f.dryRun = func(src []byte, name string) (*controller.Result, error) {
+		return &controller.Result{Actions: []controller.Action{{Type: controller.Launch, Kind: "api"}}}, nil
+	}
+	code, body := get(t, Handler(Config{Source: f}), "POST", "/v1/plan", "spec")
+	if code != 200 || !strings.Contains(body, `"launch": 1`) {
+		t.Fatalf("got %d %s", code, body)
+	}
+	f.dryRun = func([]byte, string) (*controller.Result, error) { return nil, errors.New("no snapshot yet") }
+	if code, _ := get(t, Handler(Config{Source: f}), "POST", "/v1/plan", "spec"); code != 503 {
+		t.Fatalf("dry run without snapshot: code %d", code)
+	}
+}
+
+func TestMetrics_ExposesTaskAndReloadGauges(t *testing.T) {
+	m := NewMetrics()
+	f := newFake()
+	m.ObserveSnapshot(f.snap)
+	m.ObservePlan(&controller.Result{Blocked: []controller.Blocked{{}}})
+	m.ObserveReload(t0, false)
+	_, body := get(t, Handler(Config{Source: f, Metrics: m}), "GET", "/metrics", "")
+	for _, want := range []string{
+		`quobyte_mesos_tasks{kind="data",state="RUNNING"} 1`,
+		`quobyte_mesos_subscribed 1`,
+		`quobyte_mesos_plan_blocked 1`,
+		`quobyte_mesos_spec_reload_success 0`,
+		`quobyte_mesos_spec_reloads_total{result="failure"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
