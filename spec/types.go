@@ -150,6 +150,10 @@ type Prober struct {
 	// Quobyte client there (when the client service is enabled).
 	ClientMountPoint string
 	Resources        Resources
+	// ConfigHash identifies the prober's configuration (as Service.ConfigHash
+	// does a service's): prober task IDs carry it, and a prober whose hash
+	// differs is replaced.
+	ConfigHash string
 }
 
 // Upgrade governs rolling replacement of tasks whose config hash differs.
