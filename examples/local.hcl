@@ -1,0 +1,112 @@
+# The local simulated cluster (`make run`): the simulated Mesos master on
+# loopback, the stand-in Quobyte service run as a plain command, devices as
+# directories under each simulated host's device root, and short timings so
+# that rollouts finish in seconds.
+
+mesos {
+  master             = "http://127.0.0.1:5050"
+  framework_name     = "quobyte-local"
+  failover_timeout   = "1h"
+  framework_id_store = "file:///tmp/quobyte-mesos-local/framework-id"
+}
+
+quobyte {
+  version     = "local"
+  runtime     = "command"
+  command     = "bin/quobyte-standin" # relative to where `make run` runs
+  device_root = "/tmp/quobyte-mesos-local/devices"
+}
+
+prober {
+  interval = "10s"
+  mode     = "directories"
+}
+
+service "registry" {
+  resources {
+    cpus = 0.1
+    mem  = 64
+    disk = 0
+  }
+  health {
+    interval = "1s"
+    timeout  = "1s"
+    grace    = "10s"
+  }
+  restart {
+    initial_delay = "1s"
+    max_delay     = "10s"
+  }
+}
+
+service "metadata" {
+  resources {
+    cpus = 0.1
+    mem  = 64
+    disk = 0
+  }
+  health {
+    interval = "1s"
+    timeout  = "1s"
+    grace    = "10s"
+  }
+  restart {
+    initial_delay = "1s"
+    max_delay     = "10s"
+  }
+}
+
+service "data" {
+  resources {
+    cpus = 0.1
+    mem  = 64
+    disk = 0
+  }
+  health {
+    interval = "1s"
+    timeout  = "1s"
+    grace    = "10s"
+  }
+  restart {
+    initial_delay = "1s"
+    max_delay     = "10s"
+  }
+}
+
+service "api" {
+  count = 1
+  resources {
+    cpus = 0.1
+    mem  = 64
+    disk = 0
+  }
+  health {
+    interval = "1s"
+    timeout  = "1s"
+    grace    = "10s"
+  }
+}
+
+service "webconsole" {
+  count = 1
+  resources {
+    cpus = 0.1
+    mem  = 64
+    disk = 0
+  }
+  health {
+    interval = "1s"
+    timeout  = "1s"
+    grace    = "10s"
+  }
+}
+
+upgrade {
+  max_parallel     = 1
+  min_healthy_time = "2s"
+  healthy_deadline = "60s"
+}
+
+placement {
+  unreachable_timeout = "30s"
+}
