@@ -33,6 +33,9 @@ type Device struct {
 	FreeBytes  uint64            `json:"free_bytes"`
 	TotalBytes uint64            `json:"total_bytes"`
 	Legacy     bool              `json:"legacy,omitempty"` // marked by a quobyte-* directory
+	// Warnings name problems that do not disqualify the device, such as an
+	// unreadable QUOBYTE_DEV_ID (the device is then reported without an ID).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Rejected is a candidate mount the prober did not accept, and why.
