@@ -1,0 +1,69 @@
+// Package agentrt is the task runtime of one simulated Mesos agent: it runs
+// tasks as real child processes in sandboxes, the way a Mesos 1.10+ agent with
+// the Mesos containerizer (no image provisioner, no Docker) and the built-in
+// command executor does, and it serves the executor HTTP API
+// (/api/v1/executor) for custom executors.
+//
+// The master (package mesossim) owns the scheduler side: it calls Launch, Kill,
+// Message and ShutdownFramework, and receives every status update through
+// Config.Updates. Retrying updates until the scheduler acknowledges them is
+// the master's job; this package emits each update exactly once, in order per
+// task, and never after Close has returned.
+//
+// # Command tasks
+//
+// A task with a CommandInfo and no ExecutorInfo runs under an emulation of the
+// Mesos command executor: the executor ID is the task ID; the sandbox is
+// WorkDir/frameworks/<fwid>/executors/<eid>/runs/<container id>; CommandInfo
+// URIs are fetched into it (http, https, file:// and absolute paths;
+// executable, extract, output_file honoured; cache ignored); the command runs
+// in its own process group with stdout and stderr written to the sandbox.
+// Updates: TASK_STARTING, TASK_RUNNING (with container status), then
+// TASK_FINISHED, TASK_FAILED ("Command exited with status N") or TASK_KILLED
+// (TASK_KILLING first when the framework has the TASK_KILLING_STATE
+// capability). A kill sends SIGTERM to the process group and SIGKILL after the
+// grace period.
+//
+// Mesos-native health checks (HTTP, TCP, COMMAND) run for command tasks only,
+// as in Mesos where they are the executor's job. Results are sent as
+// TASK_RUNNING with healthy set and reason
+// REASON_TASK_HEALTH_CHECK_STATUS_UPDATED on the first result and on every
+// change; after consecutive_failures failures outside the grace period the task
+// is killed and ends TASK_KILLED with healthy=false.
+//
+// # Environment
+//
+// Processes inherit the agent's environment (as a Mesos agent without
+// --executor_environment_variables does) minus MESOS_* variables, plus the
+// documented executor variables: MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID,
+// MESOS_DIRECTORY, MESOS_SANDBOX, MESOS_AGENT_ENDPOINT, MESOS_SLAVE_ID,
+// MESOS_SLAVE_PID, MESOS_CHECKPOINT, MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD,
+// MESOS_HTTP_COMMAND_EXECUTOR and, for checkpointing frameworks,
+// MESOS_RECOVERY_TIMEOUT and MESOS_SUBSCRIPTION_BACKOFF_MAX; then the
+// CommandInfo environment. Simulator extension: MESOS_SIM_HOST_DIR names the
+// agent's host directory (standing in for its mounted devices).
+//
+// # Custom executors
+//
+// A task with an ExecutorInfo starts that executor (once per executor ID; a
+// different ExecutorInfo under the same ID fails the task with TASK_ERROR,
+// REASON_TASK_INVALID). The executor must SUBSCRIBE within
+// Config.ExecutorRegistrationTimeout or its queued tasks fail with
+// REASON_EXECUTOR_REGISTRATION_TIMEOUT. The agent then sends SUBSCRIBED and
+// LAUNCH, forwards KILL, MESSAGE and SHUTDOWN, and relays UPDATE calls to
+// Config.Updates. Simplification: the agent answers an UPDATE with an
+// ACKNOWLEDGED event as soon as it has handed the update to the master (a real
+// agent does so once its status update manager has checkpointed it; the
+// executor cannot tell the difference). When the executor process exits, its
+// live tasks end TASK_FAILED with REASON_EXECUTOR_TERMINATED.
+//
+// # What is not simulated
+//
+// Docker containerizer (tasks with a DOCKER ContainerInfo fail with
+// TASK_FAILED, REASON_CONTAINER_LAUNCH_FAILED, as on an agent started with
+// --containerizers=mesos); container images (a MESOS ContainerInfo with an
+// image fails likewise); LAUNCH_GROUP and the default executor; generalized
+// checks (TaskInfo.check); resource isolation and limits; secrets in
+// environment variables; agent checkpointing and recovery; executor
+// HEARTBEAT events.
+package agentrt
