@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -36,14 +35,18 @@ const (
 // mount or unmount in the namespace. Spurious wake-ups are filtered: only a
 // change of the fingerprint of the candidates calls onChange.
 func (s *Scanner) Watch(ctx context.Context, onChange func()) error {
-	var mountTable *os.File
+	mountTable := -1
 	if s.cfg.Mode == ModeMounts {
-		f, err := os.Open(s.cfg.MountInfoPath)
+		// A raw descriptor, not an os.File: os.Open would register it with
+		// Go's epoll-based poller, whose epoll_wait calls the file's poll
+		// method too and so consumes the kernel's one-shot mount event
+		// before our poll(2) sees it.
+		fd, err := unix.Open(s.cfg.MountInfoPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			s.log.Warn("cannot watch the mount table, polling it instead", "path", s.cfg.MountInfoPath, "error", err)
 		} else {
-			mountTable = f
-			defer f.Close()
+			mountTable = fd
+			defer func() { unix.Close(mountTable) }()
 		}
 	}
 	cands, _ := s.candidates()
@@ -52,9 +55,9 @@ func (s *Scanner) Watch(ctx context.Context, onChange func()) error {
 	for {
 		mountsChanged, err := waitMountChange(ctx, mountTable, watchPoll)
 		if err != nil {
-			s.log.Warn("poll on the mount table failed, polling it instead", "error", err)
-			mountTable.Close()
-			mountTable = nil
+			s.log.Warn("poll on the mount table failed, polling it instead", "path", s.cfg.MountInfoPath, "error", err)
+			unix.Close(mountTable)
+			mountTable = -1
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -64,16 +67,21 @@ func (s *Scanner) Watch(ctx context.Context, onChange func()) error {
 			lastRead = time.Now()
 		}
 		if fp := s.fingerprint(cands); fp != last {
+			s.log.Trace("device candidates changed", "mount_event", mountsChanged, "candidates", len(cands))
 			last = fp
 			onChange()
+		} else if mountsChanged {
+			s.log.Trace("mount table changed outside the device root")
 		}
 	}
 }
 
 // waitMountChange waits up to d for the kernel's mount-change notification
-// on f, or just sleeps d when f is nil. It returns early when ctx ends.
-func waitMountChange(ctx context.Context, f *os.File, d time.Duration) (bool, error) {
-	if f == nil {
+// on fd, or just sleeps d when fd is -1. Sleeping returns early when ctx
+// ends; poll(2) cannot be interrupted, so d bounds how long a cancelled
+// Watch takes to return.
+func waitMountChange(ctx context.Context, fd int, d time.Duration) (bool, error) {
+	if fd < 0 {
 		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
@@ -82,18 +90,18 @@ func waitMountChange(ctx context.Context, f *os.File, d time.Duration) (bool, er
 		}
 		return false, nil
 	}
-	fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLPRI}}
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLPRI}}
 	n, err := unix.Poll(fds, int(d/time.Millisecond))
 	if errors.Is(err, syscall.EINTR) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("poll %s: %w", f.Name(), err)
+		return false, fmt.Errorf("poll: %w", err)
 	}
 	if fds[0].Revents&(unix.POLLHUP|unix.POLLNVAL) != 0 {
 		// Not a file the kernel notifies about: waiting on it again would
 		// spin. The caller falls back to sleeping.
-		return false, fmt.Errorf("poll %s: revents %#x", f.Name(), fds[0].Revents)
+		return false, fmt.Errorf("poll: revents %#x", fds[0].Revents)
 	}
 	return n > 0 && fds[0].Revents&(unix.POLLPRI|unix.POLLERR) != 0, nil
 }
