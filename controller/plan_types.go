@@ -1,6 +1,10 @@
 package controller
 
-import "github.com/quobyte/quobyte-mesos/spec"
+import (
+	"time"
+
+	"github.com/quobyte/quobyte-mesos/spec"
+)
 
 // ActionType says what an Action asks the actuator to do.
 type ActionType string
@@ -37,6 +41,10 @@ type Action struct {
 	// Resources needed (Launch, LaunchProber), for offer matching and messages.
 	Resources spec.Resources `json:"resources"`
 	Ports     []int          `json:"ports,omitempty"`
+	// KillSent is, on a Kill, when the previous kill of TaskID was sent
+	// (zero: never). Kills stay in the plan until the task is terminal; the
+	// actuator uses this to re-send them at a measured pace.
+	KillSent time.Time `json:"kill_sent,omitzero"`
 }
 
 // Blocked is something the plan wants but cannot do yet, with the reason.
@@ -55,6 +63,30 @@ type Result struct {
 	SpecHash   string    `json:"spec_hash"`
 	Actions    []Action  `json:"actions"`
 	Blocked    []Blocked `json:"blocked"`
+}
+
+// Counts sums up a plan by action type; Blocked counts blocked items.
+type Counts struct {
+	Launches int `json:"launches"` // Launch and LaunchProber actions
+	Kills    int `json:"kills"`
+	Probes   int `json:"probes"`
+	Blocked  int `json:"blocked"`
+}
+
+// Counts returns how many actions of each type and how many blocked items r holds.
+func (r *Result) Counts() Counts {
+	n := Counts{Blocked: len(r.Blocked)}
+	for _, a := range r.Actions {
+		switch a.Type {
+		case Launch, LaunchProber:
+			n.Launches++
+		case Kill:
+			n.Kills++
+		case Probe:
+			n.Probes++
+		}
+	}
+	return n
 }
 
 // IsNoOp reports whether the plan asks for nothing and nothing waits.

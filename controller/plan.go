@@ -1,0 +1,302 @@
+package controller
+
+import (
+	"time"
+
+	"github.com/quobyte/quobyte-mesos/observe/snapshot"
+	"github.com/quobyte/quobyte-mesos/observe/taskid"
+	"github.com/quobyte/quobyte-mesos/spec"
+)
+
+// Plan computes what must change for the cluster described by s to become
+// the one c describes. It is pure: the result depends only on c and s (the
+// time is s.Time), it performs no I/O and modifies neither argument. Equal
+// inputs give equal results, action for action.
+//
+// The plan is made in phases, each appending to the result in a fixed order:
+//
+//  1. gate: before the subscription is reconciled, nothing (the task set may
+//     be incomplete after a restart);
+//  2. probers: one on every eligible reachable agent, whatever the state;
+//  3. services: with state = "running", each kind in upgrade order (the
+//     spec's Upgrade.Order, then the other kinds in start order): desired
+//     placement, launches and kills, then the rolling-upgrade step; with
+//     state = "stopped", the stop groups in reverse start order;
+//  4. probes: ask probers with stale reports to report.
+func Plan(c *spec.Cluster, s *snapshot.Snapshot) *Result {
+	p := &planner{
+		c:   c,
+		s:   s,
+		now: s.Time,
+		res: &Result{Generation: s.Generation, SpecHash: c.Hash, Actions: []Action{}, Blocked: []Blocked{}},
+	}
+	p.compute()
+	return p.res
+}
+
+// planner holds one Plan call's inputs and the result being built.
+type planner struct {
+	c   *spec.Cluster
+	s   *snapshot.Snapshot
+	now time.Time
+	ix  *index
+	res *Result
+}
+
+func (p *planner) compute() {
+	if sub := p.s.Subscription; sub.State != snapshot.Subscribed || !sub.Reconciled {
+		reason := reasonWaitingForReconciliation
+		if sub.State != snapshot.Subscribed {
+			reason = reasonNotSubscribed(sub.State)
+		}
+		p.res.Blocked = append(p.res.Blocked, Blocked{Kind: "*", Item: "subscription", Reason: reason})
+		return
+	}
+	p.ix = buildIndex(p.c, p.s)
+	p.computeProbers()
+	if p.c.Quobyte.State == spec.Stopped {
+		p.computeStop()
+	} else {
+		p.computeServices()
+	}
+	p.computeProbes()
+}
+
+// --- emitting actions and blocked items ---
+
+func (p *planner) emitKill(kind string, av *agentView, agentID string, t *snapshot.Task, reason, replaces string) {
+	host := agentID
+	if av != nil {
+		host = av.host()
+	}
+	p.res.Actions = append(p.res.Actions, Action{
+		Type:     Kill,
+		AgentID:  t.AgentID,
+		Hostname: host,
+		Kind:     kind,
+		TaskID:   t.ID,
+		Replaces: replaces,
+		Item:     snapshot.ItemKey(kind, t.AgentID),
+		Reason:   reason,
+		KillSent: t.KillSent,
+	})
+}
+
+func (p *planner) block(kind string, av *agentView, item, reason string) {
+	b := Blocked{Kind: kind, Item: item, Reason: reason}
+	if av != nil {
+		b.AgentID = av.agent.ID
+		b.Hostname = av.host()
+	}
+	p.res.Blocked = append(p.res.Blocked, b)
+}
+
+// heldBack reports whether item is backing off at this snapshot's time and,
+// if so, records why as a blocked item.
+func (p *planner) heldBack(kind string, av *agentView, item string) bool {
+	b, ok := p.s.Backoffs[item]
+	if !ok || !b.Until.After(p.now) {
+		return false
+	}
+	p.block(kind, av, item, reasonBackingOff(b.Until.Sub(p.now), b))
+	return true
+}
+
+// maybeLaunch emits a launch of kind on av unless its item backs off. A
+// launch is emitted even when the agent's last offer is too small: the
+// actuator holds it until a fitting offer comes. The plan then also says
+// which resources are missing, so an operator sees why nothing starts.
+func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash string, res spec.Resources, ports []int, reason string) bool {
+	item := snapshot.ItemKey(kind, av.agent.ID)
+	if p.heldBack(kind, av, item) {
+		return false
+	}
+	a := Action{
+		Type:       typ,
+		AgentID:    av.agent.ID,
+		Hostname:   av.host(),
+		Kind:       kind,
+		ConfigHash: hash,
+		Item:       item,
+		Reason:     reason,
+		Resources:  res,
+		Ports:      ports,
+	}
+	if k := kindIdx(kind); k >= 0 {
+		if old := av.lastGone[k]; old != nil && old.Config != hash && !old.KillSent.IsZero() {
+			// We killed a task of another config here and it is gone: this
+			// launch completes its replacement.
+			a.Replaces = old.ID
+			a.Reason = reasonLaunchReplacement(old.ID, hash)
+		}
+	}
+	p.res.Actions = append(p.res.Actions, a)
+	av.load++
+	if o := av.agent.LastOffer; o != nil {
+		if fits, missing := offerFits(o, res, ports); !fits {
+			p.block(kind, av, item, reasonNoOffer(av.host(), res, ports, o, missing))
+		}
+	}
+	return true
+}
+
+// --- probers ---
+
+// computeProbers keeps one prober of the current config on every eligible
+// reachable agent. A prober of another config is killed first and its
+// successor launched once it is gone (one executor per agent); probers need
+// no health gating, so all are replaced at once.
+func (p *planner) computeProbers() {
+	hash := ProberConfigHash(p.c)
+	const kind = taskid.ProberKind
+	for _, av := range p.ix.agents {
+		tasks := av.live[idxProber]
+		if !av.reachable() {
+			continue // unknown, not gone: nothing to decide
+		}
+		if !av.eligible {
+			for _, t := range tasks {
+				p.emitKill(kind, av, "", t, reasonOutsidePlacement(av.host()), "")
+			}
+			continue
+		}
+		keep := pickBest(tasks, hash)
+		for _, t := range tasks {
+			switch {
+			case t == keep && t.Config == hash:
+			case t.Config != hash:
+				p.emitKill(kind, av, "", t, reasonReplacedBy(hash), t.ID)
+			default:
+				p.emitKill(kind, av, "", t, reasonDuplicate(kind, av.host(), keep.ID), "")
+			}
+		}
+		if len(tasks) == 0 {
+			p.maybeLaunch(LaunchProber, kind, av, hash, p.c.Prober.Resources, nil, reasonLaunchProber(av.host()))
+		}
+		if av.agent.Probe == nil && p.c.Quobyte.State != spec.Stopped {
+			p.block(kind, av, snapshot.ItemKey(kind, av.agent.ID), reasonWaitingForProber(av.host()))
+		}
+	}
+}
+
+// computeProbes asks running probers for a report when the last one is
+// older than three probe intervals (the keep-alive was missed), or when a
+// prober has run a whole interval without reporting (after a framework
+// restart, reports are not replayed).
+func (p *planner) computeProbes() {
+	interval := p.c.Prober.Interval
+	if interval <= 0 {
+		return
+	}
+	hash := ProberConfigHash(p.c)
+	for _, av := range p.ix.agents {
+		if !av.reachable() || !av.eligible {
+			continue
+		}
+		t := pickBest(av.live[idxProber], hash)
+		if t == nil || t.State != snapshot.Running || t.Config != hash || !t.KillSent.IsZero() {
+			continue
+		}
+		var reason string
+		switch pr := av.agent.Probe; {
+		case pr == nil:
+			if t.RunningSince.IsZero() || p.now.Sub(t.RunningSince) < interval {
+				continue
+			}
+			reason = reasonProbeNoReport(av.host(), p.now.Sub(t.RunningSince))
+		case p.now.Sub(pr.ReceivedAt) > 3*interval:
+			reason = reasonProbeStale(av.host(), p.now.Sub(pr.ReceivedAt))
+		default:
+			continue
+		}
+		p.res.Actions = append(p.res.Actions, Action{
+			Type:     Probe,
+			AgentID:  av.agent.ID,
+			Hostname: av.host(),
+			Kind:     taskid.ProberKind,
+			TaskID:   t.ID,
+			Item:     snapshot.ItemKey(taskid.ProberKind, av.agent.ID),
+			Reason:   reason,
+		})
+	}
+}
+
+// pickBest chooses which of the live tasks of one kind on one agent holds
+// the agent's slot: the current config before others, then a task not
+// being killed, then a running one, then the lowest ID. nil when none.
+func pickBest(tasks []*snapshot.Task, hash string) *snapshot.Task {
+	var best *snapshot.Task
+	for _, t := range tasks {
+		if best == nil || betterTask(t, best, hash) {
+			best = t
+		}
+	}
+	return best
+}
+
+func betterTask(a, b *snapshot.Task, hash string) bool {
+	if (a.Config == hash) != (b.Config == hash) {
+		return a.Config == hash
+	}
+	if a.KillSent.IsZero() != b.KillSent.IsZero() {
+		return a.KillSent.IsZero()
+	}
+	if (a.State == snapshot.Running) != (b.State == snapshot.Running) {
+		return a.State == snapshot.Running
+	}
+	return a.ID < b.ID
+}
+
+// --- state = "stopped" ---
+
+// stopGroups is the stop order: the reverse of Quobyte's start order, so
+// data stops before metadata, and the registry, which everything else
+// needs, stops last.
+var stopGroups = [][]spec.Kind{
+	{spec.Data},
+	{spec.Metadata},
+	{spec.API, spec.Webconsole, spec.S3, spec.Client},
+	{spec.Registry},
+}
+
+// computeStop kills every service task, group by group: a group's kills go
+// out only once every task of the groups before it is terminal. Probers
+// and devices are left alone.
+func (p *planner) computeStop() {
+	var waitFor spec.Kind // a kind of an earlier group with tasks left
+	var left int
+	for _, group := range stopGroups {
+		groupLeft := 0
+		var groupKind spec.Kind
+		for _, k := range group {
+			tasks := p.liveTasks(k)
+			if len(tasks) == 0 {
+				continue
+			}
+			if left > 0 {
+				p.block(string(k), nil, string(k), reasonStopWaits(k, waitFor, left))
+			} else {
+				for _, t := range tasks {
+					p.emitKill(string(k), p.ix.byID[t.AgentID], t.AgentID, t, reasonStopped, "")
+				}
+			}
+			if groupKind == "" {
+				groupKind = k
+			}
+			groupLeft += len(tasks)
+		}
+		if left == 0 && groupLeft > 0 {
+			waitFor, left = groupKind, groupLeft
+		}
+	}
+}
+
+// liveTasks returns every live task of kind k, agent by agent, orphans last.
+func (p *planner) liveTasks(k spec.Kind) []*snapshot.Task {
+	i := kindIdx(string(k))
+	var out []*snapshot.Task
+	for _, av := range p.ix.agents {
+		out = append(out, av.live[i]...)
+	}
+	return append(out, p.ix.orphans[i]...)
+}

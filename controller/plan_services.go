@@ -1,0 +1,348 @@
+package controller
+
+import (
+	"sort"
+
+	"github.com/quobyte/quobyte-mesos/observe/snapshot"
+	"github.com/quobyte/quobyte-mesos/spec"
+)
+
+// slot is one wanted instance of a service kind: an agent (per-agent
+// kinds) or one of Count instances (kinds that run anywhere), and the task
+// that fills it (nil: missing). The rolling upgrade counts slots.
+type slot struct {
+	av   *agentView // nil for an anywhere slot not yet placed
+	task *snapshot.Task
+	// unknown is true when we cannot see the task's state (unreachable
+	// agent) or cannot tell whether it is still wanted (no prober report).
+	unknown bool
+}
+
+// upgradeOrder returns the kinds in the order a rolling upgrade visits
+// them: the spec's Upgrade.Order, then every other kind in start order.
+// Services launch in the same order within a plan.
+func upgradeOrder(c *spec.Cluster) []spec.Kind {
+	seen := map[spec.Kind]bool{}
+	var order []spec.Kind
+	for _, k := range c.Upgrade.Order {
+		if kindIdx(string(k)) >= 0 && !seen[k] {
+			seen[k] = true
+			order = append(order, k)
+		}
+	}
+	for _, k := range spec.Kinds() {
+		if !seen[k] {
+			order = append(order, k)
+		}
+	}
+	return order
+}
+
+// computeServices plans every service kind with state = "running".
+func (p *planner) computeServices() {
+	coreWhy := p.coreNotRunning()
+	var pending spec.Kind // an earlier kind whose upgrade is not finished
+	for _, k := range upgradeOrder(p.c) {
+		svc := p.c.Service(k)
+		if svc == nil || !svc.Enabled {
+			for _, t := range p.liveTasks(k) {
+				p.emitKill(string(k), p.ix.byID[t.AgentID], t.AgentID, t, reasonDisabled(string(k)), "")
+			}
+			continue
+		}
+		var slots []slot
+		if k.DeviceBound() || k == spec.Client {
+			slots = p.computePerAgentKind(k, svc)
+		} else {
+			slots = p.computeAnywhereKind(k, svc, coreWhy)
+		}
+		if p.computeRollout(k, svc, slots, pending) && pending == "" {
+			pending = k
+		}
+	}
+}
+
+// coreNotRunning says why the core services do not run yet ("" when they
+// do). The core runs when every wanted registry has a RUNNING task, or when
+// the spec names an external registry.
+func (p *planner) coreNotRunning() string {
+	if p.c.Quobyte.Registry != "" {
+		return ""
+	}
+	svc := p.c.Service(spec.Registry)
+	if svc == nil || !svc.Enabled {
+		return coreNoRegistryWanted
+	}
+	wanted := 0
+	for _, av := range p.ix.agents {
+		if want, _ := p.wantOnAgent(spec.Registry, svc, av); want != wantYes {
+			continue
+		}
+		wanted++
+		running := false
+		for _, t := range av.live[idxRegistry] {
+			running = running || (t.State == snapshot.Running && !t.State.MaybeAlive())
+		}
+		if !running {
+			return coreRegistryNotRunning(av.host())
+		}
+	}
+	if wanted == 0 {
+		return coreNoRegistryWanted
+	}
+	return ""
+}
+
+type wantState int
+
+const (
+	wantNo      wantState = iota
+	wantYes               // wanted on this agent
+	wantUnknown           // cannot tell: unreachable, or no prober report yet
+)
+
+// wantOnAgent decides whether a per-agent kind is wanted on av, and when it
+// is not, why (the reason for killing what runs there).
+func (p *planner) wantOnAgent(k spec.Kind, svc *spec.Service, av *agentView) (wantState, string) {
+	switch {
+	case !av.reachable():
+		return wantUnknown, ""
+	case !av.eligible || !hostMatches(svc.Hosts, av.agent.Hostname):
+		return wantNo, reasonOutsidePlacement(av.host())
+	case av.agent.Probe == nil:
+		return wantUnknown, ""
+	case k == spec.Client:
+		if av.agent.Probe.Report.ClientMountPoint {
+			return wantYes, ""
+		}
+		return wantNo, reasonClientMountGone(av.host())
+	}
+	if av.agent.Probe.Report.HasType(k.DeviceType()) {
+		return wantYes, ""
+	}
+	return wantNo, reasonDeviceGone(k.DeviceType(), av.host())
+}
+
+// computePerAgentKind places a device-bound kind (or the client): one task
+// on each agent whose prober found the device type (or the client mount
+// point). Such services never move: on an agent we cannot see, whatever
+// runs there is left alone and nothing replaces it elsewhere.
+func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
+	i := kindIdx(string(k))
+	kind := string(k)
+	ports := servicePorts(svc)
+	var slots []slot
+	for _, av := range p.ix.agents {
+		tasks := av.live[i]
+		want, why := p.wantOnAgent(k, svc, av)
+		switch want {
+		case wantNo:
+			for _, t := range tasks {
+				p.emitKill(kind, av, "", t, why, "")
+			}
+			continue
+		case wantUnknown:
+			if len(tasks) > 0 {
+				slots = append(slots, slot{av: av, task: pickBest(tasks, svc.ConfigHash), unknown: true})
+			}
+			continue
+		}
+		keep := pickBest(tasks, svc.ConfigHash)
+		p.killDuplicates(kind, av, tasks, keep, svc.ConfigHash)
+		slots = append(slots, slot{av: av, task: keep})
+		if keep == nil {
+			reason := reasonLaunchDeviceService(k, av.host())
+			if k == spec.Client {
+				reason = reasonLaunchClient(av.host())
+			}
+			p.maybeLaunch(Launch, kind, av, svc.ConfigHash, svc.Resources, ports, reason)
+		}
+	}
+	return slots
+}
+
+// killDuplicates kills every task in tasks but keep (at most one task of a
+// kind per agent: the fixed ports allow no more).
+func (p *planner) killDuplicates(kind string, av *agentView, tasks []*snapshot.Task, keep *snapshot.Task, hash string) {
+	for _, t := range tasks {
+		switch {
+		case t == keep:
+		case t.Config != hash:
+			p.emitKill(kind, av, "", t, reasonReplacedBy(hash), t.ID)
+		default:
+			p.emitKill(kind, av, "", t, reasonDuplicate(kind, av.host(), keep.ID), "")
+		}
+	}
+}
+
+// computeAnywhereKind places a kind that runs anywhere (API, webconsole,
+// S3): Count instances, at most one per agent, spread over the eligible
+// agents with the fewest of our tasks. New instances start only once the
+// core runs; running ones are kept when it stops.
+//
+// A task on an agent we cannot see counts as running until
+// Placement.UnreachableTimeout after its last update; then it is replaced
+// elsewhere (and killed, should its agent come back).
+func (p *planner) computeAnywhereKind(k spec.Kind, svc *spec.Service, coreWhy string) []slot {
+	i := kindIdx(string(k))
+	kind := string(k)
+	timeout := p.c.Placement.UnreachableTimeout
+
+	var candidates []slot
+	consider := func(av *agentView, tasks []*snapshot.Task) {
+		var visible []*snapshot.Task
+		for _, t := range tasks {
+			unknown := av == nil || !av.reachable() || t.State.MaybeAlive()
+			switch {
+			case unknown && p.now.Sub(t.UpdatedAt) >= timeout:
+				host := t.AgentID
+				if av != nil {
+					host = av.host()
+				}
+				p.emitKill(kind, av, t.AgentID, t, reasonReplacedElsewhere(host, p.now.Sub(t.UpdatedAt)), "")
+			case unknown:
+				candidates = append(candidates, slot{av: av, task: t, unknown: true})
+			case !av.eligible || !hostMatches(svc.Hosts, av.agent.Hostname):
+				p.emitKill(kind, av, "", t, reasonOutsidePlacement(av.host()), "")
+			default:
+				visible = append(visible, t)
+			}
+		}
+		if len(visible) > 0 {
+			keep := pickBest(visible, svc.ConfigHash)
+			p.killDuplicates(kind, av, visible, keep, svc.ConfigHash)
+			candidates = append(candidates, slot{av: av, task: keep})
+		}
+	}
+	for _, av := range p.ix.agents {
+		if len(av.live[i]) > 0 {
+			consider(av, av.live[i])
+		}
+	}
+	for _, t := range p.ix.orphans[i] {
+		consider(nil, []*snapshot.Task{t})
+	}
+
+	// Keep the Count best: current config, then available, then visible.
+	sort.SliceStable(candidates, func(a, b int) bool {
+		return p.slotRank(candidates[a], svc) < p.slotRank(candidates[b], svc)
+	})
+	want := svc.Count
+	for j := want; j < len(candidates); j++ {
+		c := candidates[j]
+		p.emitKill(kind, c.av, c.task.AgentID, c.task, reasonExcess(k, want), "")
+	}
+	if len(candidates) > want {
+		candidates = candidates[:want]
+	}
+	missing := want - len(candidates)
+	if missing <= 0 {
+		return candidates
+	}
+	if coreWhy != "" {
+		p.block(kind, nil, kind, reasonWaitingForCore(k, coreWhy))
+	} else {
+		p.placeAnywhere(k, svc, len(candidates), missing)
+	}
+	for ; missing > 0; missing-- {
+		candidates = append(candidates, slot{})
+	}
+	return candidates
+}
+
+// slotRank orders candidate slots of an anywhere kind: lower is kept first.
+func (p *planner) slotRank(s slot, svc *spec.Service) int {
+	r := 0
+	if s.task.Config != svc.ConfigHash {
+		r += 4
+	}
+	if !p.available(s, svc) {
+		r += 2
+	}
+	if s.unknown {
+		r++
+	}
+	return r
+}
+
+// placeAnywhere launches missing instances of an anywhere kind, one agent
+// at a time: an eligible reachable agent without a live task of the kind
+// and not backing off for it, preferring agents whose last offer fits,
+// then fewer of our tasks, then hostname and ID (deterministic). Each pick
+// raises the agent's load, so instances spread.
+func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing int) {
+	i := kindIdx(string(k))
+	kind := string(k)
+	ports := servicePorts(svc)
+	wanted := placed + missing
+	excluded := map[*agentView]bool{}
+	var heldBack []*agentView
+	for ; missing > 0; missing-- {
+		var best *agentView
+		bestFit := 0
+		for _, av := range p.ix.agents {
+			if !av.reachable() || !av.eligible || len(av.live[i]) > 0 || excluded[av] ||
+				!hostMatches(svc.Hosts, av.agent.Hostname) {
+				continue
+			}
+			fit := offerRank(av, svc.Resources, ports)
+			if best == nil || fit < bestFit || (fit == bestFit && lessLoaded(av, best)) {
+				best, bestFit = av, fit
+			}
+		}
+		if best == nil {
+			break
+		}
+		excluded[best] = true
+		item := snapshot.ItemKey(kind, best.agent.ID)
+		if b, ok := p.s.Backoffs[item]; ok && b.Until.After(p.now) {
+			heldBack = append(heldBack, best)
+			if len(heldBack) >= wanted+maxPassedOver {
+				break // do not scan a big cluster once per agent backing off
+			}
+			missing++ // try the next agent for this instance
+			continue
+		}
+		p.maybeLaunch(Launch, kind, best, svc.ConfigHash, svc.Resources, ports,
+			reasonLaunchAnywhere(k, placed, wanted, best.host()))
+		placed++
+	}
+	if missing > 0 {
+		// Explain the shortfall: the agents backing off, else no agent at all.
+		for j, av := range heldBack {
+			if j >= missing {
+				break
+			}
+			p.heldBack(kind, av, snapshot.ItemKey(kind, av.agent.ID))
+		}
+		if len(heldBack) < missing {
+			p.block(kind, nil, kind, reasonNoEligibleAgent(k, placed, wanted))
+		}
+	}
+}
+
+// maxPassedOver bounds how many agents backing off placeAnywhere passes
+// over before it gives up for this plan: each pass scans every agent.
+const maxPassedOver = 32
+
+// offerRank: 0 the last offer fits, 1 no offer known yet, 2 it does not fit.
+func offerRank(av *agentView, r spec.Resources, ports []int) int {
+	o := av.agent.LastOffer
+	if o == nil {
+		return 1
+	}
+	if fits, _ := offerFits(o, r, ports); fits {
+		return 0
+	}
+	return 2
+}
+
+func lessLoaded(a, b *agentView) bool {
+	if a.load != b.load {
+		return a.load < b.load
+	}
+	if a.agent.Hostname != b.agent.Hostname {
+		return a.agent.Hostname < b.agent.Hostname
+	}
+	return a.agent.ID < b.agent.ID
+}
