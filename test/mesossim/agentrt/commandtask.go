@@ -220,11 +220,13 @@ func (t *commandTask) supervise(ctx context.Context, p *proc, env []string) {
 			if killed {
 				continue
 			}
-			st := t.newStatus(mesos.TASK_RUNNING, mesos.SOURCE_EXECUTOR)
-			st.Healthy = boolPtr(r.healthy)
-			st.Reason = mesos.REASON_TASK_HEALTH_CHECK_STATUS_UPDATED.Enum()
-			st.ContainerStatus = containerStatus(t.containerID, p.pid)
-			t.emit(st)
+			if r.report {
+				st := t.newStatus(mesos.TASK_RUNNING, mesos.SOURCE_EXECUTOR)
+				st.Healthy = boolPtr(r.healthy)
+				st.Reason = mesos.REASON_TASK_HEALTH_CHECK_STATUS_UPDATED.Enum()
+				st.ContainerStatus = containerStatus(t.containerID, p.pid)
+				t.emit(st)
+			}
 			if r.kill {
 				startKill(killRequest{grace: killGrace(t.info.KillPolicy, defaultShutdownGrace), health: true})
 			}

@@ -18,7 +18,9 @@ import (
 // healthResult is what the checker tells the task: a change of health, and
 // whether the task must now be killed.
 type healthResult struct {
-	healthy, kill bool
+	healthy bool
+	report  bool // the health changed (or this is the first result)
+	kill    bool
 }
 
 // healthChecker runs one Mesos-native health check for a command task, with
@@ -68,7 +70,7 @@ func (h *healthChecker) run(ctx context.Context) {
 			succeeded = true
 			failures = 0
 			if !reported || !lastHealthy {
-				r = &healthResult{healthy: true}
+				r = &healthResult{healthy: true, report: true}
 			}
 		} else if !succeeded && time.Since(h.start) <= grace {
 			h.log.Debug("health check failed within grace period; ignored", "error", err)
@@ -76,8 +78,8 @@ func (h *healthChecker) run(ctx context.Context) {
 			failures++
 			h.log.Debug("health check failed", "error", err, "consecutive_failures", failures)
 			kill := maxFailures > 0 && failures >= maxFailures
-			if !reported || lastHealthy || kill {
-				r = &healthResult{healthy: false, kill: kill}
+			if report := !reported || lastHealthy; report || kill {
+				r = &healthResult{healthy: false, report: report, kill: kill}
 			}
 		}
 		if r != nil {
