@@ -1,0 +1,172 @@
+package mesossim
+
+import (
+	"fmt"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+)
+
+// Mesos' default minimum allocatable resources: an offer needs at least
+// 0.01 cpus or 32 MB of memory to be worth making.
+var (
+	minCPUs = toMilli(0.01)
+	minMem  = toMilli(32)
+)
+
+// allocate runs one allocation cycle: every connected framework gets, per agent
+// and per unsuppressed role, one offer of what is neither used nor offered,
+// unless it still holds an offer there or has filtered the agent. Offers go
+// out as one OFFERS event per framework.
+func (m *master) allocate() {
+	m.mu.Lock()
+	defer m.unlock()
+	if m.closed {
+		return
+	}
+	now := time.Now()
+	fws := m.sortedFrameworks()
+	if len(fws) == 0 {
+		return
+	}
+	// Rotate the order so that no framework always comes first.
+	start := m.allocCycle % len(fws)
+	m.allocCycle++
+	agents := m.activeAgents()
+	for i := range fws {
+		fw := fws[(start+i)%len(fws)]
+		if fw.stream == nil {
+			continue
+		}
+		var offers []mesos.Offer
+		for _, a := range agents {
+			if until, ok := fw.filters[a.id]; ok {
+				if now.Before(until) {
+					continue
+				}
+				delete(fw.filters, a.id)
+			}
+			offers = m.offerAgent(fw, a, offers)
+		}
+		if len(offers) > 0 {
+			m.send(fw, &scheduler.Event{Type: scheduler.Event_OFFERS, Offers: &scheduler.Event_Offers{Offers: offers}})
+		}
+	}
+}
+
+// offerAgent appends the offers fw gets on agent a.
+func (m *master) offerAgent(fw *framework, a *agent, offers []mesos.Offer) []mesos.Offer {
+	held := map[string]bool{}
+	for _, o := range a.offers {
+		if o.fw == fw {
+			held[o.role] = true
+		}
+	}
+	var available pool
+	for _, role := range fw.roles {
+		if fw.suppressed[role] || held[role] {
+			continue
+		}
+		if available == nil {
+			available = a.total.clone()
+			available.sub(a.used)
+			available.sub(a.offered)
+		}
+		res := available.restrict(role)
+		if !allocatable(res) {
+			continue
+		}
+		available.sub(res)
+		o := &offer{id: fmt.Sprintf("%s-O%d", m.masterID, m.nextOffer), fw: fw, agent: a, role: role, res: res}
+		m.nextOffer++
+		m.offers[o.id] = o
+		fw.offers[o.id] = o
+		a.offers[o.id] = o
+		a.offered.add(res)
+		offers = append(offers, m.offerProto(o))
+	}
+	return offers
+}
+
+func allocatable(p pool) bool {
+	var cpus, mem milli
+	for _, b := range p {
+		cpus += b.scalars["cpus"]
+		mem += b.scalars["mem"]
+	}
+	return cpus >= minCPUs || mem >= minMem
+}
+
+func (m *master) offerProto(o *offer) mesos.Offer {
+	a := o.agent
+	attrs := make([]mesos.Attribute, 0, len(a.cfg.Attributes))
+	for _, k := range sortedKeys(a.cfg.Attributes) {
+		attrs = append(attrs, mesos.Attribute{Name: k, Type: mesos.TEXT, Text: &mesos.Value_Text{Value: a.cfg.Attributes[k]}})
+	}
+	var execIDs []mesos.ExecutorID
+	for _, t := range a.tasks {
+		if t.fw == o.fw && t.executorID != "" && !t.terminal {
+			execIDs = appendUniqueExecutor(execIDs, t.executorID)
+		}
+	}
+	scheme := "http"
+	host := a.cfg.Hostname
+	port := int32(5051)
+	return mesos.Offer{
+		ID:             mesos.OfferID{Value: o.id},
+		FrameworkID:    mesos.FrameworkID{Value: o.fw.id},
+		AgentID:        mesos.AgentID{Value: a.id},
+		Hostname:       a.cfg.Hostname,
+		URL:            &mesos.URL{Scheme: scheme, Address: mesos.Address{Hostname: &host, Port: port}, Path: strPtr("/slave(1)")},
+		Resources:      o.res.toResources(o.role, o.fw.refinement),
+		Attributes:     attrs,
+		ExecutorIDs:    execIDs,
+		AllocationInfo: &mesos.Resource_AllocationInfo{Role: strPtr(o.role)},
+	}
+}
+
+func appendUniqueExecutor(ids []mesos.ExecutorID, id string) []mesos.ExecutorID {
+	for _, x := range ids {
+		if x.Value == id {
+			return ids
+		}
+	}
+	return append(ids, mesos.ExecutorID{Value: id})
+}
+
+// removeOffer takes an offer out of circulation and returns its resources to
+// the pool; with rescind the framework is told with a RESCIND event.
+func (m *master) removeOffer(o *offer, rescind bool) {
+	delete(m.offers, o.id)
+	delete(o.fw.offers, o.id)
+	delete(o.agent.offers, o.id)
+	o.agent.offered.sub(o.res)
+	if rescind {
+		m.send(o.fw, &scheduler.Event{Type: scheduler.Event_RESCIND, Rescind: &scheduler.Event_Rescind{OfferID: mesos.OfferID{Value: o.id}}})
+	}
+}
+
+func (m *master) rescindAll(fw *framework, tell bool) {
+	for _, o := range fw.offers {
+		m.removeOffer(o, tell)
+	}
+}
+
+func (m *master) rescindAgentOffers(a *agent) {
+	for _, o := range a.offers {
+		m.removeOffer(o, true)
+	}
+}
+
+// refuse installs a decline filter for an agent.
+func (m *master) refuse(fw *framework, agentID string, filters *mesos.Filters) {
+	d := m.cfg.OfferRefuseDefault
+	if filters != nil && filters.RefuseSeconds != nil {
+		d = time.Duration(*filters.RefuseSeconds * float64(time.Second))
+	}
+	if d <= 0 {
+		return
+	}
+	fw.filters[agentID] = time.Now().Add(d)
+}

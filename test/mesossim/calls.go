@@ -1,0 +1,169 @@
+package mesossim
+
+import (
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+)
+
+// kill handles KILL. An unknown task is answered as reconciliation would
+// answer it, which is what a Mesos master does.
+func (m *master) kill(fw *framework, call *scheduler.Call_Kill) {
+	t := fw.tasks[call.TaskID.Value]
+	if t == nil {
+		m.reconcileOne(fw, call.TaskID.Value, call.GetAgentID().GetValue())
+		return
+	}
+	if t.terminal {
+		return
+	}
+	if t.agent.state != agentActive {
+		// The kill cannot reach the agent; like Mesos, the framework must retry.
+		return
+	}
+	grace := killGrace(t.info.KillPolicy)
+	if call.KillPolicy != nil {
+		grace = killGrace(call.KillPolicy)
+	}
+	rt, fwID, taskID := t.agent.rt, fw.id, t.info.TaskID.Value
+	m.later(func() { rt.Kill(fwID, taskID, grace) })
+}
+
+// killGrace is a kill policy's grace period; Mesos' default is 3 seconds.
+func killGrace(p *mesos.KillPolicy) time.Duration {
+	if p == nil || p.GracePeriod == nil {
+		return 3 * time.Second
+	}
+	return time.Duration(p.GracePeriod.Nanoseconds)
+}
+
+// shutdown handles SHUTDOWN: every task of the executor is killed.
+func (m *master) shutdownExecutor(fw *framework, call *scheduler.Call_Shutdown) {
+	a := m.agents[call.AgentID.Value]
+	if a == nil || a.state != agentActive {
+		return
+	}
+	for _, t := range a.tasks {
+		if t.fw == fw && t.executorID == call.ExecutorID.Value && !t.terminal {
+			rt, fwID, taskID, grace := a.rt, fw.id, t.info.TaskID.Value, killGrace(t.info.KillPolicy)
+			m.later(func() { rt.Kill(fwID, taskID, grace) })
+		}
+	}
+}
+
+// reconcile handles RECONCILE. Answers carry no uuid, source SOURCE_MASTER
+// and reason REASON_RECONCILIATION.
+func (m *master) reconcile(fw *framework, call *scheduler.Call_Reconcile) {
+	if len(call.Tasks) == 0 {
+		// Implicit: the latest state of every task the master knows, including
+		// unreachable ones; tasks on agents not yet reregistered after a failover
+		// are unknown to this master.
+		for _, t := range fw.tasks {
+			if t.agent.state == agentRecovering {
+				continue
+			}
+			m.deliver(fw, m.reconcileKnown(t))
+		}
+		return
+	}
+	for _, rt := range call.Tasks {
+		m.reconcileOne(fw, rt.TaskID.Value, rt.GetAgentID().GetValue())
+	}
+}
+
+// reconcileOne answers for one task, following the cases of Mesos'
+// explicit reconciliation.
+func (m *master) reconcileOne(fw *framework, taskID, agentID string) {
+	if t := fw.tasks[taskID]; t != nil && t.agent.state != agentRecovering {
+		m.deliver(fw, m.reconcileKnown(t))
+		return
+	}
+	a := m.agents[agentID]
+	var st mesos.TaskStatus
+	switch {
+	case agentID != "" && a != nil && a.state == agentActive:
+		st = m.masterUpdate(fw, taskID, agentID, mesos.TASK_GONE, mesos.REASON_RECONCILIATION, "Reconciliation: Task is unknown to the agent")
+	case agentID != "" && a != nil && a.state == agentRecovering:
+		// Unknown task on an agent that has not reregistered since the
+		// failover: no answer until it does; the framework retries.
+		return
+	case agentID != "" && a != nil && a.state == agentUnreachable:
+		st = m.masterUpdate(fw, taskID, agentID, mesos.TASK_UNREACHABLE, mesos.REASON_RECONCILIATION, "Reconciliation: Task is unreachable")
+	default:
+		st = m.masterUpdate(fw, taskID, agentID, mesos.TASK_UNKNOWN, mesos.REASON_RECONCILIATION, "Reconciliation: Task is unknown")
+	}
+	m.deliver(fw, st)
+}
+
+// reconcileKnown is the answer for a known task: its latest state, without
+// uuid, data or message, marked as a reconciliation answer.
+func (m *master) reconcileKnown(t *task) mesos.TaskStatus {
+	latest := t.status
+	state := latest.GetState()
+	src := mesos.SOURCE_MASTER
+	reason := mesos.REASON_RECONCILIATION
+	st := mesos.TaskStatus{
+		TaskID:          t.info.TaskID,
+		State:           &state,
+		Source:          &src,
+		Reason:          &reason,
+		AgentID:         &mesos.AgentID{Value: t.agent.id},
+		ExecutorID:      latest.ExecutorID,
+		Healthy:         latest.Healthy,
+		Timestamp:       m.timestamp(),
+		UnreachableTime: latest.UnreachableTime,
+		Message:         strPtr("Reconciliation: Latest task state"),
+	}
+	return st
+}
+
+// message handles MESSAGE: the data goes to the executor through the agent.
+func (m *master) message(fw *framework, call *scheduler.Call_Message) {
+	a := m.agents[call.AgentID.Value]
+	if a == nil || a.state != agentActive {
+		return // framework messages are unreliable; Mesos drops them too
+	}
+	rt, fwID, execID, data := a.rt, fw.id, call.ExecutorID.Value, append([]byte(nil), call.Data...)
+	m.later(func() {
+		if err := rt.Message(fwID, execID, data); err != nil {
+			m.log.Debug("framework message not delivered", "framework", fwID, "executor", execID, "error", err)
+		}
+	})
+}
+
+// suppress handles SUPPRESS: no offers for the roles (all roles when none given).
+func (m *master) suppress(fw *framework, roles []string) {
+	if len(roles) == 0 {
+		roles = fw.roles
+	}
+	for _, r := range roles {
+		fw.suppressed[r] = true
+	}
+}
+
+// revive handles REVIVE: filters are cleared and the roles unsuppressed.
+func (m *master) revive(fw *framework, roles []string) {
+	if len(roles) == 0 {
+		roles = fw.roles
+	}
+	for _, r := range roles {
+		delete(fw.suppressed, r)
+	}
+	fw.filters = map[string]time.Time{}
+}
+
+// executorMessage forwards an executor's message to its framework as a
+// MESSAGE event. Messages are unreliable: one from an agent the master cannot
+// hear, or for a disconnected framework, is dropped.
+func (m *master) executorMessage(a *agent, fwID, execID string, data []byte) {
+	m.mu.Lock()
+	defer m.unlock()
+	fw := m.frameworks[fwID]
+	if fw == nil || a.state != agentActive {
+		return
+	}
+	m.send(fw, &scheduler.Event{Type: scheduler.Event_MESSAGE, Message: &scheduler.Event_Message{
+		AgentID: mesos.AgentID{Value: a.id}, ExecutorID: mesos.ExecutorID{Value: execID}, Data: data,
+	}})
+}

@@ -1,0 +1,130 @@
+package mesossim
+
+import (
+	"fmt"
+	"math/rand"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Mode selects how agents run tasks.
+type Mode string
+
+const (
+	// ModeProcess runs tasks as real child processes (the agentrt package,
+	// unless Config.RuntimeFactory says otherwise).
+	ModeProcess Mode = "process"
+	// ModeSimulated runs no processes: tasks go STARTING then RUNNING at once,
+	// which lets thousands of agents fit on a small machine.
+	ModeSimulated Mode = "simulated"
+)
+
+// Credentials enable HTTP basic authentication on the scheduler API.
+type Credentials struct {
+	Principal string
+	Secret    string
+}
+
+// AgentConfig describes one simulated agent.
+type AgentConfig struct {
+	Hostname   string
+	Attributes map[string]string // offered as TEXT attributes
+	CPUs       float64
+	Mem        float64 // MB
+	Disk       float64 // MB
+	Ports      [][2]uint64
+	// Reservations are statically reserved scalar amounts, role -> resource name -> amount,
+	// carved out of the totals above (as an agent's --resources with role does).
+	Reservations map[string]map[string]float64
+	// HostDir stands in for the agent's mounted devices (device markers live here).
+	HostDir string
+}
+
+// Config configures a Cluster. Zero values take the defaults noted.
+type Config struct {
+	Listen string // address of the (first) master; default 127.0.0.1:0
+	Agents []AgentConfig
+
+	AllocationInterval        time.Duration // default 1s
+	HeartbeatInterval         time.Duration // default 15s
+	OfferRefuseDefault        time.Duration // refuse_seconds when a DECLINE/ACCEPT gives no filter; default 5s
+	StatusUpdateRetryInterval time.Duration // resend unacknowledged updates; default 10s
+	AgentReregisterDelay      time.Duration // after a master failover; default 0 (at once)
+
+	Mode           Mode           // default ModeSimulated
+	RuntimeFactory RuntimeFactory // overrides the mode's runtime (tests)
+	WorkDir        string         // sandboxes; default a temporary directory removed by Close
+	Masters        int            // 1 or 2; default 1
+	Credentials    *Credentials   // nil: no authentication
+
+	Logger hclog.Logger     // default null logger
+	Now    func() time.Time // default time.Now
+	Rand   *rand.Rand       // default seeded from the clock; used under a lock
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:0"
+	}
+	if c.AllocationInterval <= 0 {
+		c.AllocationInterval = time.Second
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 15 * time.Second
+	}
+	if c.OfferRefuseDefault <= 0 {
+		c.OfferRefuseDefault = 5 * time.Second
+	}
+	if c.StatusUpdateRetryInterval <= 0 {
+		c.StatusUpdateRetryInterval = 10 * time.Second
+	}
+	if c.Mode == "" {
+		c.Mode = ModeSimulated
+	}
+	if c.Mode != ModeSimulated && c.Mode != ModeProcess {
+		return c, fmt.Errorf("mesossim: unknown mode %q (want %q or %q)", c.Mode, ModeProcess, ModeSimulated)
+	}
+	if c.Mode == ModeProcess && c.RuntimeFactory == nil {
+		c.RuntimeFactory = processRuntime
+	}
+	if c.Masters == 0 {
+		c.Masters = 1
+	}
+	if c.Masters < 1 || c.Masters > 2 {
+		return c, fmt.Errorf("mesossim: Masters must be 1 or 2, not %d", c.Masters)
+	}
+	if c.Logger == nil {
+		c.Logger = hclog.NewNullLogger()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Rand == nil {
+		c.Rand = rand.New(rand.NewSource(time.Now().UnixNano()))
+	}
+	seen := map[string]bool{}
+	for i, a := range c.Agents {
+		if a.Hostname == "" {
+			return c, fmt.Errorf("mesossim: agent %d has no hostname", i)
+		}
+		if seen[a.Hostname] {
+			return c, fmt.Errorf("mesossim: agent hostname %q appears twice", a.Hostname)
+		}
+		seen[a.Hostname] = true
+	}
+	return c, nil
+}
+
+// DefaultAgent returns an agent with the resources mesos-sim gives by default:
+// 8 cpus, 16 GiB memory, 100 GB disk, and port ranges that include Quobyte's
+// standard ports (8000-8100 covers the webconsole's 8080).
+func DefaultAgent(hostname string) AgentConfig {
+	return AgentConfig{
+		Hostname: hostname,
+		CPUs:     8,
+		Mem:      16384,
+		Disk:     100000,
+		Ports:    [][2]uint64{{7860, 7880}, {8000, 8100}, {31000, 32000}},
+	}
+}

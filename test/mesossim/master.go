@@ -1,0 +1,222 @@
+package mesossim
+
+import (
+	"fmt"
+	"math/rand"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+)
+
+// master holds the cluster's state. One mutex guards all of it; calls into
+// agent runtimes are queued with later() and made after the lock is released,
+// so a runtime may report updates synchronously without deadlocking.
+type master struct {
+	cfg Config
+	log hclog.Logger
+
+	randMu sync.Mutex
+	rand   *rand.Rand
+
+	mu    sync.Mutex
+	after []func()
+
+	masterID   string // changes on failover
+	leader     int    // index of the leading master (0 or 1)
+	addrs      []string
+	closed     bool
+	frameworks map[string]*framework
+	removedFws map[string]*framework // torn down or timed out; kept for /state and refusals
+	agents     map[string]*agent     // by agent ID, every agent the master knows
+	agentOrder []*agent              // registration order, for deterministic allocation
+	offers     map[string]*offer
+	faults     updateFaults
+
+	nextFramework, nextOffer, nextAgent, allocCycle int
+}
+
+type agentState int
+
+const (
+	agentActive      agentState = iota // registered
+	agentUnreachable                   // partitioned from the master
+	agentRecovering                    // known before a master failover, not yet reregistered
+	agentGone                          // removed, or replaced by a restart with a new ID
+)
+
+func (s agentState) String() string {
+	return [...]string{"active", "unreachable", "recovering", "gone"}[s]
+}
+
+type agent struct {
+	id        string
+	cfg       AgentConfig
+	state     agentState
+	total     pool
+	used      pool // by tasks and executors
+	offered   pool
+	rt        Runtime
+	tasks     map[string]*task
+	executors map[string]*executorUse // key: framework ID + "/" + executor ID
+	offers    map[string]*offer
+	held      []heldUpdate // updates the master cannot hear while partitioned or recovering
+	since     time.Time
+}
+
+type executorUse struct {
+	res   pool
+	tasks int
+}
+
+type heldUpdate struct {
+	frameworkID string
+	status      mesos.TaskStatus
+}
+
+type task struct {
+	info       mesos.TaskInfo
+	fw         *framework
+	agent      *agent
+	executorID string // "" for command tasks
+	res        pool
+	status     mesos.TaskStatus  // latest known
+	terminal   bool              // a terminal update arrived; resources are free
+	agentView  *mesos.TaskStatus // while partitioned: the state the agent last reported
+	launchedAt time.Time
+}
+
+type offer struct {
+	id    string
+	fw    *framework
+	agent *agent
+	role  string
+	res   pool
+}
+
+func newMaster(cfg Config) *master {
+	m := &master{
+		cfg:        cfg,
+		log:        cfg.Logger,
+		rand:       cfg.Rand,
+		frameworks: map[string]*framework{},
+		removedFws: map[string]*framework{},
+		agents:     map[string]*agent{},
+		offers:     map[string]*offer{},
+	}
+	m.masterID = m.newUUIDString()
+	return m
+}
+
+// unlock releases the lock and makes the runtime calls queued meanwhile.
+func (m *master) unlock() {
+	ops := m.after
+	m.after = nil
+	m.mu.Unlock()
+	for _, op := range ops {
+		op()
+	}
+}
+
+func (m *master) later(op func()) { m.after = append(m.after, op) }
+
+func (m *master) randomBytes(n int) []byte {
+	m.randMu.Lock()
+	defer m.randMu.Unlock()
+	b := make([]byte, n)
+	m.rand.Read(b)
+	return b
+}
+
+// newUUID returns 16 random bytes shaped as a version-4 UUID.
+func (m *master) newUUID() []byte {
+	b := m.randomBytes(16)
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	return b
+}
+
+func (m *master) newUUIDString() string {
+	b := m.newUUID()
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func (m *master) timestamp() *float64 {
+	ts := float64(m.cfg.Now().UnixNano()) / 1e9
+	return &ts
+}
+
+// activeAgents returns registered agents in registration order.
+func (m *master) activeAgents() []*agent {
+	out := make([]*agent, 0, len(m.agentOrder))
+	for _, a := range m.agentOrder {
+		if a.state == agentActive {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (m *master) agentByIDOrHostname(key string) (*agent, error) {
+	if a, ok := m.agents[key]; ok && a.state != agentGone {
+		return a, nil
+	}
+	for _, a := range m.agentOrder {
+		if a.cfg.Hostname == key && a.state != agentGone {
+			return a, nil
+		}
+	}
+	return nil, fmt.Errorf("no agent with ID or hostname %q", key)
+}
+
+func (m *master) sortedFrameworks() []*framework {
+	out := make([]*framework, 0, len(m.frameworks))
+	for _, fw := range m.frameworks {
+		out = append(out, fw)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// addAgent registers an agent and creates its runtime. Called with the lock held.
+func (m *master) addAgent(cfg AgentConfig, factory RuntimeFactory, workDir string) (*agent, error) {
+	total, err := agentPool(cfg)
+	if err != nil {
+		return nil, err
+	}
+	id := fmt.Sprintf("%s-S%d", m.masterID, m.nextAgent)
+	m.nextAgent++
+	a := &agent{
+		id: id, cfg: cfg, state: agentActive, total: total, used: pool{}, offered: pool{},
+		tasks: map[string]*task{}, executors: map[string]*executorUse{}, offers: map[string]*offer{},
+		since: m.cfg.Now(),
+	}
+	rt, err := factory(RuntimeConfig{
+		AgentID:  id,
+		Hostname: cfg.Hostname,
+		WorkDir:  workDir,
+		HostDir:  cfg.HostDir,
+		Updates:  func(fwID string, st mesos.TaskStatus) { m.agentUpdate(a, fwID, st) },
+		Messages: func(fwID, execID string, data []byte) { m.executorMessage(a, fwID, execID, data) },
+		Logger:   m.log.Named("agent").With("agent", cfg.Hostname),
+		Now:      m.cfg.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting runtime of agent %s: %w", cfg.Hostname, err)
+	}
+	a.rt = rt
+	m.agents[id] = a
+	m.agentOrder = append(m.agentOrder, a)
+	return a, nil
+}
+
+func isTerminal(s mesos.TaskState) bool {
+	switch s {
+	case mesos.TASK_FINISHED, mesos.TASK_FAILED, mesos.TASK_KILLED, mesos.TASK_ERROR,
+		mesos.TASK_LOST, mesos.TASK_DROPPED, mesos.TASK_GONE, mesos.TASK_GONE_BY_OPERATOR:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,27 @@
+package mesossim
+
+import (
+	"fmt"
+
+	"github.com/quobyte/quobyte-mesos/test/mesossim/agentrt"
+)
+
+// processRuntime is the default RuntimeFactory of ModeProcess: tasks run as
+// real child processes under agentrt.
+func processRuntime(rc RuntimeConfig) (Runtime, error) {
+	a, err := agentrt.New(agentrt.Config{
+		AgentID:  rc.AgentID,
+		Hostname: rc.Hostname,
+		WorkDir:  rc.WorkDir,
+		HostDir:  rc.HostDir,
+		Listen:   rc.Listen,
+		Updates:  rc.Updates,
+		Messages: rc.Messages,
+		Logger:   rc.Logger,
+		Now:      rc.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("agent runtime: %w", err)
+	}
+	return a, nil
+}

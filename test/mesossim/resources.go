@@ -1,0 +1,326 @@
+package mesossim
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+)
+
+// The master's resource accounting is kept in a compact form of its own rather
+// than in mesos.Resources: it is compared and subtracted for every agent on every
+// allocation cycle, and mesos-go's arithmetic clones protobufs at each step.
+
+// unreservedRole is Mesos' name for resources reserved to no role.
+const unreservedRole = "*"
+
+// milli is a scalar in thousandths: Mesos keeps scalars at three decimal digits.
+type milli int64
+
+func toMilli(f float64) milli  { return milli(math.Round(f * 1000)) }
+func (m milli) float() float64 { return float64(m) / 1000 }
+
+type portRange struct{ begin, end uint64 }
+
+// bucket holds the resources of one role.
+type bucket struct {
+	scalars map[string]milli
+	ports   []portRange // sorted, disjoint, not adjacent
+}
+
+// pool maps a role ("*" for unreserved) to its resources.
+type pool map[string]*bucket
+
+func (p pool) bucket(role string) *bucket {
+	b := p[role]
+	if b == nil {
+		b = &bucket{scalars: map[string]milli{}}
+		p[role] = b
+	}
+	return b
+}
+
+func (p pool) clone() pool {
+	out := make(pool, len(p))
+	for role, b := range p {
+		nb := out.bucket(role)
+		for k, v := range b.scalars {
+			nb.scalars[k] = v
+		}
+		nb.ports = append([]portRange(nil), b.ports...)
+	}
+	return out
+}
+
+func (p pool) add(o pool) {
+	for role, ob := range o {
+		b := p.bucket(role)
+		for k, v := range ob.scalars {
+			b.scalars[k] += v
+		}
+		for _, r := range ob.ports {
+			b.ports = addRange(b.ports, r)
+		}
+	}
+}
+
+// sub removes o from p; callers check contains first.
+func (p pool) sub(o pool) {
+	for role, ob := range o {
+		b := p.bucket(role)
+		for k, v := range ob.scalars {
+			b.scalars[k] -= v
+			if b.scalars[k] <= 0 {
+				delete(b.scalars, k)
+			}
+		}
+		for _, r := range ob.ports {
+			b.ports = removeRange(b.ports, r)
+		}
+	}
+}
+
+// contains reports whether o fits in p, role by role; it names the first
+// missing resource otherwise.
+func (p pool) contains(o pool) (bool, string) {
+	for role, ob := range o {
+		b := p[role]
+		for k, v := range ob.scalars {
+			if v == 0 {
+				continue
+			}
+			if b == nil || b.scalars[k] < v {
+				return false, fmt.Sprintf("%s(%s):%g", k, role, v.float())
+			}
+		}
+		for _, r := range ob.ports {
+			if b == nil || !containsRange(b.ports, r) {
+				return false, fmt.Sprintf("ports(%s):[%d-%d]", role, r.begin, r.end)
+			}
+		}
+	}
+	return true, ""
+}
+
+func (p pool) isEmpty() bool {
+	for _, b := range p {
+		for _, v := range b.scalars {
+			if v > 0 {
+				return false
+			}
+		}
+		if len(b.ports) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// restrict returns the part of p a framework with the given roles may be offered:
+// unreserved resources and those reserved to one of the roles.
+func (p pool) restrict(roles ...string) pool {
+	out := pool{}
+	for _, role := range append([]string{unreservedRole}, roles...) {
+		if b, ok := p[role]; ok {
+			out[role] = b
+		}
+	}
+	return out.clone()
+}
+
+// resourceRole is the role a resource is reserved to, in either of Mesos'
+// formats: the reservations stack (refinement) or the deprecated role field.
+func resourceRole(r mesos.Resource) string {
+	if n := len(r.Reservations); n > 0 {
+		return r.Reservations[n-1].GetRole()
+	}
+	if r.Reservation != nil && r.Reservation.GetRole() != "" {
+		return r.Reservation.GetRole()
+	}
+	if r.Role != nil && *r.Role != "" {
+		return *r.Role
+	}
+	return unreservedRole
+}
+
+// poolFromResources converts resources from a TaskInfo or ExecutorInfo. It rejects
+// what this simulator does not model (sets, disks with sources, revocable
+// resources) with a message in Mesos' words.
+func poolFromResources(rs []mesos.Resource) (pool, error) {
+	p := pool{}
+	for _, r := range rs {
+		if r.Name == "" {
+			return nil, fmt.Errorf("invalid resource: empty name")
+		}
+		if r.Revocable != nil || r.Disk != nil || r.Shared != nil || r.ProviderID != nil {
+			return nil, fmt.Errorf("resource %q: revocable, shared, disk-info and provider resources are not offered by this cluster", r.Name)
+		}
+		switch r.GetType() {
+		case mesos.SCALAR:
+			if r.Scalar == nil || r.Scalar.Value < 0 || math.IsNaN(r.Scalar.Value) || math.IsInf(r.Scalar.Value, 0) {
+				return nil, fmt.Errorf("invalid scalar resource %q", r.Name)
+			}
+			p.bucket(resourceRole(r)).scalars[r.Name] += toMilli(r.Scalar.Value)
+		case mesos.RANGES:
+			if r.Ranges == nil {
+				return nil, fmt.Errorf("invalid ranges resource %q: no ranges", r.Name)
+			}
+			if r.Name != "ports" {
+				return nil, fmt.Errorf("ranges resource %q is not offered by this cluster", r.Name)
+			}
+			b := p.bucket(resourceRole(r))
+			for _, rg := range r.Ranges.Range {
+				if rg.Begin > rg.End {
+					return nil, fmt.Errorf("invalid range [%d-%d] in %q", rg.Begin, rg.End, r.Name)
+				}
+				pr := portRange{rg.Begin, rg.End}
+				if overlaps(b.ports, pr) {
+					return nil, fmt.Errorf("overlapping ranges in %q", r.Name)
+				}
+				b.ports = addRange(b.ports, pr)
+			}
+		default:
+			return nil, fmt.Errorf("resource %q of type %s is not offered by this cluster", r.Name, r.GetType())
+		}
+	}
+	return p, nil
+}
+
+// toResources renders p as Mesos resources for an offer to a framework with the
+// given allocation role. With refinement (the framework's RESERVATION_REFINEMENT
+// capability) reserved resources carry a reservations stack; otherwise the
+// pre-refinement form, the role field, is used.
+func (p pool) toResources(allocRole string, refinement bool) []mesos.Resource {
+	roles := make([]string, 0, len(p))
+	for role := range p {
+		roles = append(roles, role)
+	}
+	sort.Strings(roles)
+	var out []mesos.Resource
+	for _, role := range roles {
+		b := p[role]
+		names := make([]string, 0, len(b.scalars))
+		for k, v := range b.scalars {
+			if v > 0 {
+				names = append(names, k)
+			}
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			r := newResource(name, role, allocRole, refinement)
+			t := mesos.SCALAR
+			r.Type = &t
+			r.Scalar = &mesos.Value_Scalar{Value: b.scalars[name].float()}
+			out = append(out, r)
+		}
+		if len(b.ports) > 0 {
+			r := newResource("ports", role, allocRole, refinement)
+			t := mesos.RANGES
+			r.Type = &t
+			r.Ranges = &mesos.Value_Ranges{}
+			for _, pr := range b.ports {
+				r.Ranges.Range = append(r.Ranges.Range, mesos.Value_Range{Begin: pr.begin, End: pr.end})
+			}
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func newResource(name, role, allocRole string, refinement bool) mesos.Resource {
+	r := mesos.Resource{Name: name, AllocationInfo: &mesos.Resource_AllocationInfo{Role: strPtr(allocRole)}}
+	if refinement {
+		if role != unreservedRole {
+			st := mesos.Resource_ReservationInfo_STATIC
+			r.Reservations = []mesos.Resource_ReservationInfo{{Type: &st, Role: strPtr(role)}}
+		}
+		return r
+	}
+	r.Role = strPtr(role)
+	return r
+}
+
+func strPtr(s string) *string { return &s }
+
+func addRange(rs []portRange, r portRange) []portRange {
+	rs = append(rs, r)
+	sort.Slice(rs, func(i, j int) bool { return rs[i].begin < rs[j].begin })
+	out := rs[:0]
+	for _, x := range rs {
+		if n := len(out); n > 0 && x.begin <= out[n-1].end+1 {
+			if x.end > out[n-1].end {
+				out[n-1].end = x.end
+			}
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+func removeRange(rs []portRange, r portRange) []portRange {
+	var out []portRange
+	for _, x := range rs {
+		if x.end < r.begin || x.begin > r.end {
+			out = append(out, x)
+			continue
+		}
+		if x.begin < r.begin {
+			out = append(out, portRange{x.begin, r.begin - 1})
+		}
+		if x.end > r.end {
+			out = append(out, portRange{r.end + 1, x.end})
+		}
+	}
+	return out
+}
+
+func containsRange(rs []portRange, r portRange) bool {
+	for _, x := range rs {
+		if x.begin <= r.begin && r.end <= x.end {
+			return true
+		}
+	}
+	return false
+}
+
+func overlaps(rs []portRange, r portRange) bool {
+	for _, x := range rs {
+		if !(x.end < r.begin || x.begin > r.end) {
+			return true
+		}
+	}
+	return false
+}
+
+// agentPool builds an agent's total resources from its configuration: reservations
+// are carved out of the totals.
+func agentPool(a AgentConfig) (pool, error) {
+	p := pool{}
+	un := p.bucket(unreservedRole)
+	un.scalars["cpus"] = toMilli(a.CPUs)
+	un.scalars["mem"] = toMilli(a.Mem)
+	un.scalars["disk"] = toMilli(a.Disk)
+	for _, r := range a.Ports {
+		if r[0] > r[1] {
+			return nil, fmt.Errorf("agent %s: invalid port range [%d-%d]", a.Hostname, r[0], r[1])
+		}
+		un.ports = addRange(un.ports, portRange{r[0], r[1]})
+	}
+	for role, amounts := range a.Reservations {
+		if role == "" || role == unreservedRole {
+			return nil, fmt.Errorf("agent %s: reservation needs a role other than %q", a.Hostname, unreservedRole)
+		}
+		rb := p.bucket(role)
+		for name, v := range amounts {
+			m := toMilli(v)
+			if un.scalars[name] < m {
+				return nil, fmt.Errorf("agent %s: reservation %s(%s):%g exceeds the agent's total", a.Hostname, name, role, v)
+			}
+			un.scalars[name] -= m
+			rb.scalars[name] += m
+		}
+	}
+	return p, nil
+}
