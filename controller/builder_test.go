@@ -214,10 +214,30 @@ func only(lines []string, prefixes ...string) []string {
 	return out
 }
 
-// fakeCluster applies plans to a world the way Mesos and Quobyte would, in
-// the simplest way: launches run and are healthy at once, kills end at once.
+// fakeCluster applies plans to a world the way Mesos and Quobyte would. By
+// default launches run and are healthy at once and kills end at once; with
+// slow set, a launch stages until the next advance and a kill ends then.
 type fakeCluster struct {
-	w *world
+	w    *world
+	slow bool
+}
+
+// advance moves time on by d and, when slow, moves staging tasks to running
+// and healthy, and tasks being killed to killed.
+func (f *fakeCluster) advance(d time.Duration) {
+	f.w.now = f.w.now.Add(d)
+	if !f.slow {
+		return
+	}
+	yes := true
+	for _, t := range f.w.tasks {
+		switch t.State {
+		case snapshot.Staging:
+			t.State, t.Healthy, t.RunningSince, t.HealthySince, t.UpdatedAt = snapshot.Running, &yes, f.w.now, f.w.now, f.w.now
+		case snapshot.Killing:
+			t.State, t.UpdatedAt = snapshot.Killed, f.w.now
+		}
+	}
 }
 
 func (f *fakeCluster) apply(r *Result) {
@@ -227,13 +247,20 @@ func (f *fakeCluster) apply(r *Result) {
 			f.w.seq++
 			id := taskid.ID{Kind: a.Kind, ConfigHash: a.ConfigHash, Suffix: fmt.Sprintf("n%05d", f.w.seq)}
 			yes := true
-			f.w.tasks[id.String()] = &snapshot.Task{
+			t := &snapshot.Task{
 				ID: id.String(), Kind: a.Kind, Config: a.ConfigHash, AgentID: a.AgentID, State: snapshot.Running,
 				Healthy: &yes, LaunchedAt: f.w.now, UpdatedAt: f.w.now, RunningSince: f.w.now, HealthySince: f.w.now,
 			}
+			if f.slow {
+				t.State, t.Healthy, t.RunningSince, t.HealthySince = snapshot.Staging, nil, time.Time{}, time.Time{}
+			}
+			f.w.tasks[t.ID] = t
 		case Kill:
 			if t := f.w.tasks[a.TaskID]; t != nil && !t.State.Terminal() {
 				t.State, t.UpdatedAt, t.KillSent = snapshot.Killed, f.w.now, f.w.now
+				if f.slow {
+					t.State = snapshot.Killing
+				}
 			}
 		case Probe:
 			if ag := f.w.agents[a.AgentID]; ag != nil && ag.Probe != nil {
@@ -253,7 +280,7 @@ func (f *fakeCluster) settle(c *spec.Cluster, step time.Duration, maxRounds int)
 			return r, i
 		}
 		f.apply(r)
-		f.w.now = f.w.now.Add(step)
+		f.advance(step)
 	}
 	return r, maxRounds
 }

@@ -1,0 +1,272 @@
+package controller
+
+import (
+	"testing"
+	"time"
+
+	"github.com/quobyte/quobyte-mesos/observe/snapshot"
+	"github.com/quobyte/quobyte-mesos/spec"
+)
+
+// threeRegistries is a converged cluster of three hosts, each with a
+// registry, metadata and data device; API and webconsole on node1.
+func threeRegistries(c *spec.Cluster, w *world) {
+	for _, h := range []string{"node1", "node2", "node3"} {
+		w.agent(h, spec.DirDevice, spec.MetadataDevice, spec.DataDevice)
+	}
+	converged(c, w, "node1", "node1", "node2", "node3")
+}
+
+// taskOf returns the live task of kind on host (the test world has one).
+func taskOf(t *testing.T, w *world, kind spec.Kind, host string) *snapshot.Task {
+	t.Helper()
+	live := w.liveOn(string(kind), "a-"+host)
+	if len(live) != 1 {
+		t.Fatalf("%s on %s: %d live tasks, want 1", kind, host, len(live))
+	}
+	return live[0]
+}
+
+func TestPlan_Upgrade_Steps(t *testing.T) {
+	newRegistry := func() *spec.Cluster { return withNewConfig(testCluster(), "2", spec.Registry) }
+	runPlanCases(t, []planCase{
+		{
+			name: "first step: one registry killed, the others wait",
+			spec: newRegistry,
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+			},
+			want: []string{
+				"kill quobyte.registry.registry1.s0002 on node1 (replace): replaced by config registry2",
+				"blocked registry -: upgrade of registry waits: 1 down, at most 1 at a time",
+			},
+		},
+		{
+			name: "killed task gone: its successor launched on the same agent",
+			spec: newRegistry,
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+				old := taskOf(t, w, spec.Registry, "node1")
+				old.State, old.KillSent = snapshot.Killed, w.now
+			},
+			filter: []string{"launch", "kill"},
+			want:   []string{"launch registry on node1 config registry2: replaces quobyte.registry.registry1.s0002 with config registry2"},
+		},
+		{
+			name: "successor healthy for less than min_healthy_time: the next waits",
+			spec: newRegistry,
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+				old := taskOf(t, w, spec.Registry, "node1")
+				old.State, old.KillSent = snapshot.Killed, w.now
+				n := w.task("registry", "registry2", w.agents["a-node1"], snapshot.Running)
+				n.HealthySince = w.now.Add(-59 * time.Second)
+			},
+			want: []string{"blocked registry node1: upgrade of registry waits for registry on node1 to be healthy for 1m0s"},
+		},
+		{
+			name: "successor healthy for min_healthy_time: the next goes",
+			spec: newRegistry,
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+				old := taskOf(t, w, spec.Registry, "node1")
+				old.State, old.KillSent = snapshot.Killed, w.now
+				n := w.task("registry", "registry2", w.agents["a-node1"], snapshot.Running)
+				n.HealthySince = w.now.Add(-time.Minute)
+			},
+			filter: []string{"kill"},
+			want:   []string{"kill quobyte.registry.registry1.s0006 on node2 (replace): replaced by config registry2"},
+		},
+		{
+			name: "successor not healthy within healthy_deadline: paused, nothing else touched",
+			spec: newRegistry,
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+				old := taskOf(t, w, spec.Registry, "node1")
+				old.State, old.KillSent = snapshot.Killed, w.now
+				n := w.task("registry", "registry2", w.agents["a-node1"], snapshot.Running)
+				no := false
+				n.Healthy, n.HealthySince = &no, time.Time{}
+				n.LaunchedAt = w.now.Add(-5 * time.Minute)
+			},
+			want: []string{"blocked registry node1: upgrade paused: registry on node1 not healthy after 5m0s"},
+		},
+		{
+			name: "spec fixed (new hash): the rollout resumes with the unhealthy one",
+			spec: func() *spec.Cluster { return withNewConfig(testCluster(), "3", spec.Registry) },
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+				old := taskOf(t, w, spec.Registry, "node1")
+				old.State, old.KillSent = snapshot.Killed, w.now
+				n := w.task("registry", "registry2", w.agents["a-node1"], snapshot.Running)
+				no := false
+				n.Healthy, n.HealthySince = &no, time.Time{}
+				n.LaunchedAt = w.now.Add(-5 * time.Minute)
+			},
+			filter: []string{"kill"},
+			want:   []string{"kill quobyte.registry.registry2.s0015 on node1 (replace): replaced by config registry3"},
+		},
+		{
+			name: "kinds one at a time: metadata waits for the registries",
+			spec: func() *spec.Cluster { return withNewConfig(testCluster(), "2", spec.Registry, spec.Metadata) },
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+			},
+			filter: []string{"kill", "blocked metadata"},
+			want: []string{
+				"kill quobyte.registry.registry1.s0002 on node1 (replace): replaced by config registry2",
+				"blocked metadata -: upgrade of metadata waits until every registry runs the new config",
+			},
+		},
+		{
+			name: "max_parallel applies per kind",
+			spec: func() *spec.Cluster {
+				c := withNewConfig(testCluster(), "2", spec.Data)
+				c.Upgrade.MaxParallel = 2
+				return c
+			},
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+			},
+			filter: []string{"kill"},
+			want: []string{
+				"kill quobyte.data.data1.s0004 on node1 (replace): replaced by config data2",
+				"kill quobyte.data.data1.s0008 on node2 (replace): replaced by config data2",
+			},
+		},
+		{
+			name: "never more than one registry down, whatever max_parallel",
+			spec: func() *spec.Cluster {
+				c := withNewConfig(testCluster(), "2", spec.Registry)
+				c.Upgrade.MaxParallel = 3
+				return c
+			},
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+			},
+			filter: []string{"kill"},
+			want:   []string{"kill quobyte.registry.registry1.s0002 on node1 (replace): replaced by config registry2"},
+		},
+		{
+			name: "a registry down already: no registry replaced",
+			spec: newRegistry,
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+				taskOf(t, w, spec.Registry, "node3").State = snapshot.Staging
+			},
+			filter: []string{"kill"},
+			want: []string{
+				"kill quobyte.registry.registry1.s0010 on node3 (replace): replaced by config registry2",
+			},
+		},
+		{
+			name: "an unreachable old registry blocks nothing else but counts as down",
+			spec: newRegistry,
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+				w.agents["a-node3"].Reachable = false
+				taskOf(t, w, spec.Registry, "node3").State = snapshot.Unreachable
+			},
+			filter: []string{"kill", "blocked registry"},
+			want: []string{
+				"blocked registry node3: upgrade of registry waits for node3: its registry is unknown (agent unreachable or no prober report)",
+				"blocked registry -: upgrade of registry waits: 1 down, at most 1 at a time",
+			},
+		},
+		{
+			name: "probers are replaced without gating, all at once",
+			spec: func() *spec.Cluster {
+				c := testCluster()
+				c.Prober.Mode = "directories"
+				return c
+			},
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+			},
+			filter: []string{"kill"},
+			want: []string{
+				"kill quobyte.prober." + ProberConfigHash(testCluster()) + ".s0001 on node1 (replace): replaced by config " + proberHashOf(func(c *spec.Cluster) { c.Prober.Mode = "directories" }),
+				"kill quobyte.prober." + ProberConfigHash(testCluster()) + ".s0005 on node2 (replace): replaced by config " + proberHashOf(func(c *spec.Cluster) { c.Prober.Mode = "directories" }),
+				"kill quobyte.prober." + ProberConfigHash(testCluster()) + ".s0009 on node3 (replace): replaced by config " + proberHashOf(func(c *spec.Cluster) { c.Prober.Mode = "directories" }),
+			},
+		},
+	})
+}
+
+// TestPlan_Upgrade_RollsThroughOneHostAtATime drives a version change of
+// every kind through the fake cluster, where launches take one round to
+// become healthy, and checks after every round that no more than the
+// allowed number of a kind is down, and that the rollout finishes in the
+// spec's kind order.
+func TestPlan_Upgrade_RollsThroughOneHostAtATime(t *testing.T) {
+	old := testCluster()
+	w := newWorld()
+	for _, h := range []string{"node1", "node2", "node3", "node4"} {
+		w.agent(h, spec.DirDevice, spec.MetadataDevice, spec.DataDevice)
+	}
+	converged(old, w, "node1", "node1", "node2", "node3", "node4")
+	c := withNewConfig(old, "2", spec.Registry, spec.API, spec.Webconsole, spec.Metadata, spec.Data)
+	c.Upgrade.MaxParallel = 2
+
+	f := &fakeCluster{w: w, slow: true}
+	var finished []spec.Kind
+	kills := 0
+	for round := 0; round < 200; round++ {
+		r := Plan(c, w.snap())
+		if r.IsNoOp() {
+			t.Logf("converged after %d rounds, %d kills sent", round, kills)
+			break
+		}
+		kills += r.Counts().Kills
+		f.apply(r)
+		for _, k := range c.Upgrade.Order {
+			available, outdated := 0, 0
+			for _, h := range []string{"node1", "node2", "node3", "node4"} {
+				for _, tk := range w.liveOn(string(k), "a-"+h) {
+					if tk.Config != c.Service(k).ConfigHash {
+						outdated++
+					}
+					if tk.State == snapshot.Running && tk.KillSent.IsZero() {
+						available++
+					}
+				}
+			}
+			down := 4 - available
+			if !k.DeviceBound() {
+				down = 1 - available
+			}
+			limit := 2
+			if k == spec.Registry {
+				limit = 1
+			}
+			if down > limit {
+				t.Fatalf("round %d: %d %s down, at most %d allowed", round, down, k, limit)
+			}
+			if outdated == 0 && !containsKind(finished, k) {
+				finished = append(finished, k)
+			}
+		}
+		f.advance(20 * time.Second)
+	}
+	if r := Plan(c, w.snap()); !r.IsNoOp() {
+		t.Fatalf("rollout did not converge; last plan:\n%v", render(r))
+	}
+	want := []spec.Kind{spec.Registry, spec.API, spec.Webconsole, spec.Metadata, spec.Data}
+	if len(finished) != len(want) {
+		t.Fatalf("finished kinds %v, want %v", finished, want)
+	}
+	for i := range want {
+		if finished[i] != want[i] {
+			t.Fatalf("kinds finished in order %v, want %v", finished, want)
+		}
+	}
+}
+
+func containsKind(ks []spec.Kind, k spec.Kind) bool {
+	for _, x := range ks {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
