@@ -1,0 +1,133 @@
+package agentrt
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+)
+
+// toggleServer answers its health endpoint 200 or 503 as told.
+func toggleServer(t *testing.T) (port uint32, healthy *atomic.Bool) {
+	t.Helper()
+	healthy = &atomic.Bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/health" {
+			http.NotFound(w, r)
+			return
+		}
+		if healthy.Load() {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	_, p, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	n, _ := strconv.Atoi(p)
+	return uint32(n), healthy
+}
+
+func fastCheck(hc mesos.HealthCheck, grace float64, failures uint32) *mesos.HealthCheck {
+	hc.DelaySeconds = floatPtr(0)
+	hc.IntervalSeconds = floatPtr(0.05)
+	hc.TimeoutSeconds = floatPtr(1)
+	hc.GracePeriodSeconds = floatPtr(grace)
+	hc.ConsecutiveFailures = &failures
+	return &hc
+}
+
+func floatPtr(f float64) *float64 { return &f }
+
+func healthUpdates(ups []mesos.TaskStatus) []bool {
+	var out []bool
+	for _, st := range ups {
+		if st.GetState() == mesos.TASK_RUNNING && st.GetReason() == mesos.REASON_TASK_HEALTH_CHECK_STATUS_UPDATED {
+			out = append(out, st.GetHealthy())
+		}
+	}
+	return out
+}
+
+func TestHTTPHealthCheckTransitionsAndKill(t *testing.T) {
+	port, healthy := toggleServer(t)
+	healthy.Store(true)
+	a, rec := newTestAgent(t, nil)
+	task := shellTask("hc", "sleep 30")
+	task.HealthCheck = fastCheck(mesos.HealthCheck{Type: mesos.HealthCheck_HTTP,
+		HTTP: &mesos.HealthCheck_HTTPCheckInfo{Port: port, Path: strPtr("/health")}}, 0, 3)
+	a.Launch(frameworkInfo(), task)
+
+	rec.waitFor(t, "hc", 10*time.Second, func(st mesos.TaskStatus) bool { return st.Healthy != nil && st.GetHealthy() })
+	time.Sleep(300 * time.Millisecond) // several more healthy results: none may be reported
+	healthy.Store(false)
+	killed := rec.waitState(t, "hc", mesos.TASK_KILLED, 10*time.Second)
+	if killed.Healthy == nil || killed.GetHealthy() {
+		t.Errorf("TASK_KILLED after failing health checks must carry healthy=false: %s", describe([]mesos.TaskStatus{killed}))
+	}
+	if got := healthUpdates(rec.of("hc")); len(got) != 2 || !got[0] || got[1] {
+		t.Errorf("health updates = %v, want [true false] (first result and one change)", got)
+	}
+}
+
+func TestHealthCheckGracePeriodIgnoresFailuresUntilFirstSuccess(t *testing.T) {
+	port, healthy := toggleServer(t)
+	a, rec := newTestAgent(t, nil)
+	task := shellTask("grace", "sleep 30")
+	task.HealthCheck = fastCheck(mesos.HealthCheck{Type: mesos.HealthCheck_HTTP,
+		HTTP: &mesos.HealthCheck_HTTPCheckInfo{Port: port, Path: strPtr("/health")}}, 60, 1)
+	a.Launch(frameworkInfo(), task)
+	rec.waitState(t, "grace", mesos.TASK_RUNNING, 10*time.Second)
+	time.Sleep(400 * time.Millisecond) // ~8 failing checks, all inside the grace period
+	if got := healthUpdates(rec.of("grace")); len(got) != 0 {
+		t.Fatalf("failures inside the grace period were reported: %v", got)
+	}
+	healthy.Store(true)
+	rec.waitFor(t, "grace", 10*time.Second, func(st mesos.TaskStatus) bool { return st.GetHealthy() })
+	// After the first success the grace period no longer applies: one
+	// failure (consecutive_failures=1) kills the task.
+	healthy.Store(false)
+	rec.waitState(t, "grace", mesos.TASK_KILLED, 10*time.Second)
+}
+
+func TestTCPAndCommandHealthChecks(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	a, rec := newTestAgent(t, nil)
+
+	tcp := shellTask("tcp", "sleep 30")
+	tcp.HealthCheck = fastCheck(mesos.HealthCheck{Type: mesos.HealthCheck_TCP,
+		TCP: &mesos.HealthCheck_TCPCheckInfo{Port: uint32(ln.Addr().(*net.TCPAddr).Port)}}, 0, 3)
+	a.Launch(frameworkInfo(), tcp)
+
+	// The command check runs in the task's sandbox with its environment:
+	// healthy once the task has created its marker file.
+	cmd := shellTask("cmd", "sleep 0.3; touch ready; sleep 30")
+	check := `test -f "$MESOS_SANDBOX/ready"`
+	cmd.HealthCheck = fastCheck(mesos.HealthCheck{Type: mesos.HealthCheck_COMMAND,
+		Command: &mesos.CommandInfo{Value: &check}}, 0, 100)
+	a.Launch(frameworkInfo(), cmd)
+
+	rec.waitFor(t, "tcp", 10*time.Second, func(st mesos.TaskStatus) bool { return st.GetHealthy() })
+	rec.waitFor(t, "cmd", 10*time.Second, func(st mesos.TaskStatus) bool { return st.GetHealthy() })
+	if got := healthUpdates(rec.of("cmd")); len(got) != 2 || got[0] || !got[1] {
+		t.Errorf("command check updates = %v, want [false true]", got)
+	}
+}
