@@ -1,0 +1,176 @@
+package actuate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+
+	"github.com/quobyte/quobyte-mesos/controller"
+	"github.com/quobyte/quobyte-mesos/spec"
+)
+
+// Applier applies a plan. Actuator sends it to Mesos; Recorder records it
+// (the dry run and tests).
+type Applier interface {
+	Apply(ctx context.Context, plan *controller.Result, c *spec.Cluster, registryAddrs string) (Report, error)
+}
+
+// Defaults for Config's durations.
+const (
+	// DefaultRefuseSeconds keeps declined offers away for an hour: when we
+	// need them again we REVIVE, which clears every filter.
+	DefaultRefuseSeconds = time.Hour
+	// DefaultPendingRefuseSeconds is the filter on offers from an agent a
+	// launch still waits for: resources freed there come back soon.
+	DefaultPendingRefuseSeconds = 5 * time.Second
+	// DefaultReviveMinInterval spaces REVIVEs (each one makes the master
+	// re-offer every agent to us).
+	DefaultReviveMinInterval = 5 * time.Second
+	// DefaultKillRetryInterval spaces re-sent KILLs of one task: a kill
+	// can be lost, but the task needs its kill grace period to stop.
+	DefaultKillRetryInterval = 10 * time.Second
+	// DefaultDiscoveryInterval: while suppressed, REVIVE this often anyway,
+	// since offers are how we learn of new agents.
+	DefaultDiscoveryInterval = 5 * time.Minute
+)
+
+// Config configures an Actuator. Zero durations take the defaults.
+type Config struct {
+	// Caller sends calls on the current subscription (mesosconn.Conn.Caller).
+	Caller calls.Caller
+	// FrameworkID, if set, fills in calls' framework ID (the Caller of
+	// mesosconn does it anyway).
+	FrameworkID func() string
+	Logger      hclog.Logger
+	// Now is the clock (time.Now if nil).
+	Now func() time.Time
+	// NewSuffix returns a unique task ID suffix ([a-z0-9], no '.'); random
+	// if nil. Task IDs are never reused, so it must never repeat.
+	NewSuffix func() string
+	// OnLaunch is told of every task an ACCEPT carried, before Apply
+	// returns, so the observer records it as Launching.
+	OnLaunch func(taskID, agentID, kind, configHash string)
+
+	// FrameworkHTTPBase and FrameworkImage: see TaskParams.
+	FrameworkHTTPBase string
+	FrameworkImage    string
+
+	RefuseSeconds        time.Duration
+	PendingRefuseSeconds time.Duration
+	ReviveMinInterval    time.Duration
+	KillRetryInterval    time.Duration
+	// DiscoveryInterval < 0 disables the discovery REVIVE.
+	DiscoveryInterval time.Duration
+}
+
+// Actuator applies plans to Mesos. HandleOffers, HandleRescind and
+// Disconnected may be called from the event goroutine while Apply runs;
+// Applies are serialized.
+type Actuator struct {
+	cfg Config
+	log hclog.Logger
+
+	applyMu sync.Mutex // one Apply at a time
+
+	mu     sync.Mutex // guards what follows
+	offers map[string]*heldOffer
+	epoch  uint64 // +1 on every Disconnected
+	offerState
+	killSent map[string]time.Time // task ID -> last KILL we sent
+}
+
+// offerState is what we asked Mesos about offers on this subscription.
+type offerState struct {
+	suppressed   bool
+	suppressedAt time.Time
+	lastRevive   time.Time
+}
+
+type heldOffer struct {
+	offer mesos.Offer
+	// seen: an Apply has already had the chance to use it.
+	seen bool
+}
+
+// New returns an Actuator with cfg's zero fields defaulted.
+func New(cfg Config) *Actuator {
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.NewSuffix == nil {
+		cfg.NewSuffix = randomSuffix
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.RefuseSeconds, DefaultRefuseSeconds)
+	def(&cfg.PendingRefuseSeconds, DefaultPendingRefuseSeconds)
+	def(&cfg.ReviveMinInterval, DefaultReviveMinInterval)
+	def(&cfg.KillRetryInterval, DefaultKillRetryInterval)
+	def(&cfg.DiscoveryInterval, DefaultDiscoveryInterval)
+	return &Actuator{
+		cfg:      cfg,
+		log:      cfg.Logger.Named("actuate"),
+		offers:   map[string]*heldOffer{},
+		killSent: map[string]time.Time{},
+	}
+}
+
+// HandleOffers stores offers until a plan uses or declines them.
+func (a *Actuator) HandleOffers(offers []mesos.Offer) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, o := range offers {
+		a.offers[o.ID.Value] = &heldOffer{offer: o}
+	}
+}
+
+// HandleRescind forgets an offer the master took back.
+func (a *Actuator) HandleRescind(offerID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.offers, offerID)
+}
+
+// Disconnected forgets everything that dies with the subscription: its
+// offers, and SUPPRESS (a new subscription starts unsuppressed).
+func (a *Actuator) Disconnected() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.offers = map[string]*heldOffer{}
+	a.offerState = offerState{lastRevive: a.lastRevive}
+	a.epoch++
+}
+
+// HeldOffers is the number of offers held (for metrics).
+func (a *Actuator) HeldOffers() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.offers)
+}
+
+// Suppressed reports whether offers are suppressed on this subscription.
+func (a *Actuator) Suppressed() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.suppressed
+}
+
+// randomSuffix is 13 base32 characters of crypto randomness (65 bits).
+func randomSuffix() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand since Go 1.24)
+	return strings.ToLower(base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}

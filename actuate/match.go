@@ -1,0 +1,193 @@
+package actuate
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/quobyte/quobyte-mesos/controller"
+	"github.com/quobyte/quobyte-mesos/spec"
+)
+
+// Assignment is a launch action with the offer it goes to and the exact
+// resources its task (and, for the prober, its executor) takes from it.
+type Assignment struct {
+	Action   controller.Action
+	OfferID  string
+	AgentID  string
+	Hostname string
+	// Task is what the task takes; Executor what the prober's executor
+	// takes (nil for services, which run under Mesos' own executors).
+	Task     []mesos.Resource
+	Executor []mesos.Resource
+}
+
+// Unmatched is a launch action no offer fits, with the reason.
+type Unmatched struct {
+	Action controller.Action
+	Reason string
+	// NoOffer is true when we hold no offer at all from the action's agent:
+	// reviving offers may help; a too small offer will not grow by it.
+	NoOffer bool
+}
+
+// MatchResult is the outcome of Match.
+type MatchResult struct {
+	// Assigned in the order of the actions.
+	Assigned  []Assignment
+	Unmatched []Unmatched
+}
+
+// Match assigns launch actions (Launch, LaunchProber; others are ignored) to
+// offers from their agent. Actions are served in order, so the plan's order
+// is its priority; each takes the first offer (by offer ID) that fits its
+// cpus, mem, disk and every fixed port, and what it takes is subtracted, so
+// several tasks share an offer without double booking. Match is pure.
+func Match(actions []controller.Action, offers []mesos.Offer) MatchResult {
+	byAgent := map[string][]int{}
+	pools := make([]*pool, len(offers))
+	for i := range offers {
+		pools[i] = newPool(&offers[i])
+		id := offers[i].AgentID.Value
+		byAgent[id] = append(byAgent[id], i)
+	}
+	for _, idx := range byAgent {
+		sort.Slice(idx, func(a, b int) bool { return offers[idx[a]].ID.Value < offers[idx[b]].ID.Value })
+	}
+
+	var res MatchResult
+	for _, a := range actions {
+		if a.Type != controller.Launch && a.Type != controller.LaunchProber {
+			continue
+		}
+		task, exec := demandOf(a)
+		cands := byAgent[a.AgentID]
+		if a.AgentID == "" || len(cands) == 0 {
+			res.Unmatched = append(res.Unmatched, Unmatched{Action: a, NoOffer: true,
+				Reason: fmt.Sprintf("no offer from %s held yet (asks for %s)", hostOf(a), formatNeed(task, exec))})
+			continue
+		}
+		var why string
+		assigned := false
+		for _, oi := range cands {
+			o := &offers[oi]
+			if a.Type == controller.LaunchProber && hasExecutor(o, ProberExecutorID(a.ConfigHash)) {
+				// The executor of an earlier prober is still up: Mesos would
+				// run the new task in it, and its ExecutorInfo (the
+				// framework URL, resources) need not equal ours any more.
+				why = fmt.Sprintf("prober executor %s still runs on %s", ProberExecutorID(a.ConfigHash), hostOf(a))
+				continue
+			}
+			trial := pools[oi].clone()
+			var execRes []mesos.Resource
+			short, missing := "", 0
+			if exec != nil {
+				execRes, short, missing = trial.take(*exec)
+			}
+			var taskRes []mesos.Resource
+			if short == "" {
+				taskRes, short, missing = trial.take(task)
+			}
+			if short != "" {
+				why = reasonNoFit(a, task, exec, pools[oi], missing)
+				continue
+			}
+			pools[oi] = trial
+			res.Assigned = append(res.Assigned, Assignment{
+				Action: a, OfferID: o.ID.Value, AgentID: a.AgentID, Hostname: o.Hostname,
+				Task: taskRes, Executor: execRes,
+			})
+			assigned = true
+			break
+		}
+		if !assigned {
+			res.Unmatched = append(res.Unmatched, Unmatched{Action: a, Reason: why})
+		}
+	}
+	return res
+}
+
+// demandOf is what a launch asks of an offer: the action's resources and
+// ports for a service; for the prober the action's resources split between
+// its executor and its task.
+func demandOf(a controller.Action) (task need, exec *need) {
+	if a.Type == controller.LaunchProber {
+		e, t := splitProberResources(a.Resources)
+		en := needOf(e, nil)
+		return needOf(t, nil), &en
+	}
+	return needOf(a.Resources, a.Ports), nil
+}
+
+func needOf(r spec.Resources, ports []int) need {
+	n := need{cpus: toMilli(r.CPUs), mem: toMilli(r.Mem), disk: toMilli(r.Disk)}
+	for _, p := range ports {
+		if p > 0 && !slices.Contains(n.ports, p) {
+			n.ports = append(n.ports, p)
+		}
+	}
+	return n
+}
+
+func hasExecutor(o *mesos.Offer, id string) bool {
+	for _, e := range o.ExecutorIDs {
+		if e.Value == id {
+			return true
+		}
+	}
+	return false
+}
+
+func hostOf(a controller.Action) string {
+	if a.Hostname != "" {
+		return a.Hostname
+	}
+	if a.AgentID != "" {
+		return "agent " + a.AgentID
+	}
+	return "an unnamed agent"
+}
+
+// reasonNoFit says what a launch asks and what the offer has left, e.g.
+// "no offer from node4 with cpus=4 mem=4096 ports=7863,7873 (offer has:
+// cpus=2 mem=8192 disk=1000, without port 7863)".
+func reasonNoFit(a controller.Action, task need, exec *need, left *pool, missingPort int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "no offer from %s with %s (offer has: %s", hostOf(a), formatNeed(task, exec),
+		formatScalars(left.scalar(resCPUs), left.scalar(resMem), left.scalar(resDisk)))
+	if missingPort != 0 {
+		fmt.Fprintf(&b, ", without port %d", missingPort)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// formatNeed writes the total a launch asks for (executor included).
+func formatNeed(task need, exec *need) string {
+	t := task
+	if exec != nil {
+		t.cpus += exec.cpus
+		t.mem += exec.mem
+		t.disk += exec.disk
+	}
+	s := formatScalars(t.cpus, t.mem, t.disk)
+	if len(t.ports) > 0 {
+		ps := make([]string, len(t.ports))
+		for i, p := range t.ports {
+			ps[i] = fmt.Sprint(p)
+		}
+		s += " ports=" + strings.Join(ps, ",")
+	}
+	return s
+}
+
+func formatScalars(cpus, mem, disk int64) string {
+	s := "cpus=" + fmtMilli(cpus) + " mem=" + fmtMilli(mem)
+	if disk > 0 {
+		s += " disk=" + fmtMilli(disk)
+	}
+	return s
+}
