@@ -52,7 +52,7 @@ func (s *Service) evaluate(ctx context.Context, ls *loopState) (bool, string) {
 			}
 		}
 		devs = found
-		s.update(func(st *Status) { st.Devices = found })
+		s.update(func(st *Status) { st.Devices = append([]Device(nil), found...) })
 		if len(devs) == 0 {
 			root := s.cfg.DeviceRoot
 			if root == "" {
@@ -214,6 +214,13 @@ func (s *Service) storeIDs(ls *loopState, devs []Device, ids []string, from stri
 		}
 		s.log.Info("device registered", "device", d.Path, "device_id", ids[i], "by", from)
 	}
+	s.update(func(st *Status) {
+		for i, d := range st.Devices {
+			if d.ID == "" {
+				st.Devices[i].ID = ls.assigned[d.Path]
+			}
+		}
+	})
 }
 
 func (s *Service) warnOnce(ls *loopState, msg, detail string) {
