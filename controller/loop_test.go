@@ -1,0 +1,202 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quobyte/quobyte-mesos/observe/snapshot"
+	"github.com/quobyte/quobyte-mesos/spec"
+)
+
+// chanSource is a Source fed by the test.
+type chanSource struct {
+	mu      sync.Mutex
+	latest  *snapshot.Snapshot
+	changed chan struct{}
+}
+
+func newChanSource() *chanSource { return &chanSource{changed: make(chan struct{}, 1)} }
+
+func (s *chanSource) Latest() *snapshot.Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.latest
+}
+
+func (s *chanSource) Changed() <-chan struct{} { return s.changed }
+
+func (s *chanSource) publish(snap *snapshot.Snapshot) {
+	s.mu.Lock()
+	s.latest = snap
+	s.mu.Unlock()
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
+
+// recorder is an Applier that records plans and fails or panics on demand.
+type recorder struct {
+	mu      sync.Mutex
+	plans   []*Result
+	applied chan *Result
+	fail    func(*Result) error // nil: succeed
+}
+
+func newRecorder() *recorder { return &recorder{applied: make(chan *Result, 100)} }
+
+func (r *recorder) Apply(ctx context.Context, res *Result) error {
+	r.mu.Lock()
+	r.plans = append(r.plans, res)
+	fail := r.fail
+	r.mu.Unlock()
+	r.applied <- res
+	if fail != nil {
+		return fail(res)
+	}
+	return nil
+}
+
+func (r *recorder) next(t *testing.T) *Result {
+	t.Helper()
+	select {
+	case res := <-r.applied:
+		return res
+	case <-time.After(5 * time.Second):
+		t.Fatal("no plan applied within 5s")
+		return nil
+	}
+}
+
+func startLoop(t *testing.T, cfg LoopConfig) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	l := NewLoop(cfg)
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	return func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			t.Fatal("Run did not return after cancel")
+			return nil
+		}
+	}
+}
+
+func TestLoop_NewSnapshot_PlansAndApplies(t *testing.T) {
+	c := testCluster()
+	w, _ := dataNode(c)
+	src := newChanSource()
+	rec := newRecorder()
+	stop := startLoop(t, LoopConfig{
+		Spec: func() *spec.Cluster { return c }, Source: src, Applier: rec, Tick: time.Hour,
+		Step: NewStep(StepConfig{Clock: &testClock{now: w.now}}),
+	})
+	src.publish(w.snap())
+	res := rec.next(t)
+	if got := only(render(res), "launch data"); len(got) != 1 {
+		t.Fatalf("plan %v: want one data launch", render(res))
+	}
+	if err := stop(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v, want context.Canceled", err)
+	}
+}
+
+func TestLoop_ApplyFailure_HoldShowsInTheNextPlan(t *testing.T) {
+	c := testCluster()
+	w, _ := dataNode(c)
+	src := newChanSource()
+	rec := newRecorder()
+	rec.fail = func(r *Result) error {
+		var failed []ActionError
+		for _, a := range r.Actions {
+			if a.Type == Launch {
+				failed = append(failed, ActionError{Action: a, Err: errors.New("no such image")})
+			}
+		}
+		if len(failed) == 0 {
+			return nil
+		}
+		return &ApplyError{Failed: failed}
+	}
+	stop := startLoop(t, LoopConfig{
+		Spec: func() *spec.Cluster { return c }, Source: src, Applier: rec, Tick: time.Hour,
+		Step: NewStep(StepConfig{Clock: &testClock{now: w.now}}),
+	})
+	defer stop()
+	src.publish(w.snap())
+	rec.next(t)
+	second := rec.next(t) // planned again at once, without a new snapshot
+	got := only(render(second), "launch data", "blocked data")
+	want := "blocked data node1: backing off 5s after 1 failure: launch data on node1: no such image"
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("second plan %v, want %q", got, want)
+	}
+}
+
+func TestLoop_Panic_IsRecoveredAndTheLoopGoesOn(t *testing.T) {
+	c := testCluster()
+	w, _ := dataNode(c)
+	src := newChanSource()
+	rec := newRecorder()
+	calls := 0
+	rec.fail = func(*Result) error {
+		calls++
+		if calls == 1 {
+			panic("actuator bug")
+		}
+		return nil
+	}
+	stop := startLoop(t, LoopConfig{
+		Spec: func() *spec.Cluster { return c }, Source: src, Applier: rec, Tick: 10 * time.Millisecond,
+	})
+	defer stop()
+	src.publish(w.snap())
+	rec.next(t) // panicked
+	rec.next(t) // the tick plans again
+}
+
+func TestLoop_Kick_PlansWithTheNewSpec(t *testing.T) {
+	c := testCluster()
+	w, _ := dataNode(c)
+	src := newChanSource()
+	rec := newRecorder()
+	var mu sync.Mutex
+	current := c
+	l := NewLoop(LoopConfig{
+		Spec:    func() *spec.Cluster { mu.Lock(); defer mu.Unlock(); return current },
+		Source:  src,
+		Applier: rec,
+		Tick:    time.Hour,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src.publish(w.snap())
+	go l.Run(ctx)
+	rec.next(t)
+
+	stopped := testCluster()
+	stopped.Quobyte.State = spec.Stopped
+	stopped.Hash = "spec2"
+	mu.Lock()
+	current = stopped
+	mu.Unlock()
+	l.Kick()
+	// A plan for the first spec may still be queued (the snapshot's change
+	// notice); the new spec must come right after.
+	for i := 0; ; i++ {
+		res := rec.next(t)
+		if res.SpecHash == "spec2" {
+			break
+		}
+		if i == 2 {
+			t.Fatalf("plan after Kick made from spec %q, want spec2", res.SpecHash)
+		}
+	}
+}
