@@ -39,10 +39,7 @@ func serviceEnv(c *spec.Cluster, svc *spec.Service, host string, memMiB float64,
 			env[v] = strconv.Itoa(port)
 		}
 	}
-	for k, v := range c.Quobyte.Env {
-		env[k] = v
-	}
-	for k, v := range svc.Env {
+	for k, v := range spec.EffectiveEnv(c, svc.Kind) {
 		env[k] = v
 	}
 	return env

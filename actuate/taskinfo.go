@@ -173,15 +173,21 @@ func healthCheck(svc *spec.Service) *mesos.HealthCheck {
 		path = spec.DefaultHealthPath
 	}
 	failures := uint32(max(h.MaxFailures, 1))
-	return &mesos.HealthCheck{
+	hc := &mesos.HealthCheck{
 		Type:                mesos.HealthCheck_HTTP,
 		HTTP:                &mesos.HealthCheck_HTTPCheckInfo{Port: uint32(port), Path: strPtr(path)},
 		DelaySeconds:        f64Ptr(0),
-		IntervalSeconds:     f64Ptr(h.Interval.Seconds()),
-		TimeoutSeconds:      f64Ptr(h.Timeout.Seconds()),
 		GracePeriodSeconds:  f64Ptr(h.Grace.Seconds()),
 		ConsecutiveFailures: &failures,
 	}
+	// Unset durations keep Mesos' defaults rather than a zero it rejects.
+	if h.Interval > 0 {
+		hc.IntervalSeconds = f64Ptr(h.Interval.Seconds())
+	}
+	if h.Timeout > 0 {
+		hc.TimeoutSeconds = f64Ptr(h.Timeout.Seconds())
+	}
+	return hc
 }
 
 func durationInfo(d time.Duration) *mesos.DurationInfo {
