@@ -81,6 +81,12 @@ type Agent struct {
 
 	mu         sync.Mutex
 	frameworks map[string]*framework
+
+	// terminating holds frameworks shut down by ShutdownFramework: like a
+	// Mesos agent, this one ignores their status updates and new tasks.
+	// Its own mutex, because emit consults it under executor locks.
+	termMu      sync.Mutex
+	terminating map[string]bool
 }
 
 // framework is the agent's view of one framework: its command tasks and its
@@ -129,14 +135,15 @@ func New(cfg Config) (*Agent, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Agent{
-		cfg:        cfg,
-		log:        cfg.Logger.Named("agent").With("agent_id", cfg.AgentID),
-		now:        cfg.Now,
-		ln:         ln,
-		http:       &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}},
-		ctx:        ctx,
-		cancel:     cancel,
-		frameworks: make(map[string]*framework),
+		cfg:         cfg,
+		log:         cfg.Logger.Named("agent").With("agent_id", cfg.AgentID),
+		now:         cfg.Now,
+		ln:          ln,
+		http:        &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}},
+		ctx:         ctx,
+		cancel:      cancel,
+		frameworks:  make(map[string]*framework),
+		terminating: make(map[string]bool),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/executor", a.serveExecutorAPI)
@@ -175,12 +182,28 @@ func (a *Agent) Close() {
 func (a *Agent) emit(frameworkID string, st mesos.TaskStatus) {
 	a.emitMu.RLock()
 	defer a.emitMu.RUnlock()
-	if a.closed {
+	if a.closed || a.isTerminating(frameworkID) {
 		return
 	}
 	a.log.Debug("status update", "framework_id", frameworkID, "task_id", st.TaskID.Value,
 		"state", st.GetState().String(), "reason", reasonString(st), "message", st.GetMessage())
 	a.cfg.Updates(frameworkID, st)
+}
+
+// deliverMessage hands an executor's MESSAGE to the master unless closed.
+func (a *Agent) deliverMessage(frameworkID, executorID string, data []byte) {
+	a.emitMu.RLock()
+	defer a.emitMu.RUnlock()
+	if a.closed || a.isTerminating(frameworkID) || a.cfg.Messages == nil {
+		return
+	}
+	a.cfg.Messages(frameworkID, executorID, data)
+}
+
+func (a *Agent) isTerminating(frameworkID string) bool {
+	a.termMu.Lock()
+	defer a.termMu.Unlock()
+	return a.terminating[frameworkID]
 }
 
 // goRun starts a runtime goroutine that Close waits for; it refuses once
@@ -222,6 +245,10 @@ func (a *Agent) forgetFrameworkLocked(id string) {
 // included, arrives as status updates.
 func (a *Agent) Launch(fw mesos.FrameworkInfo, task mesos.TaskInfo) {
 	fwID := fw.GetID().GetValue()
+	if a.isTerminating(fwID) {
+		a.log.Warn("task of a terminating framework ignored", "framework_id", fwID, "task_id", task.TaskID.Value)
+		return
+	}
 	if msg, ok := unsupportedContainer(task); !ok {
 		a.failAsync(fwID, task, mesos.TASK_FAILED, mesos.REASON_CONTAINER_LAUNCH_FAILED, msg)
 		return
@@ -294,8 +321,13 @@ func (a *Agent) Message(frameworkID, executorID string, data []byte) error {
 
 // ShutdownFramework shuts down every executor of the framework: command
 // tasks are killed with the shutdown grace period, custom executors get
-// SHUTDOWN and SIGKILL after their grace period.
+// SHUTDOWN and SIGKILL after their grace period. As on a Mesos agent, the
+// framework is terminating from then on: its status updates (and new tasks)
+// are dropped; the master reports its tasks itself.
 func (a *Agent) ShutdownFramework(frameworkID string) {
+	a.termMu.Lock()
+	a.terminating[frameworkID] = true
+	a.termMu.Unlock()
 	a.mu.Lock()
 	fw := a.frameworks[frameworkID]
 	var tasks []*commandTask

@@ -223,3 +223,32 @@ func readEnvFile(t *testing.T, path string) map[string]string {
 	}
 	return env
 }
+
+// The master calls back into the agent from inside Updates (a KILL right
+// after RUNNING, a new launch after a terminal update); that must not
+// deadlock, and neither may Close racing with it.
+func TestReentrantCallsFromUpdates(t *testing.T) {
+	var a *Agent
+	rec := newRecorder()
+	a, _ = newTestAgent(t, func(c *Config) {
+		c.Updates = func(fwID string, st mesos.TaskStatus) {
+			rec.update(fwID, st)
+			switch {
+			case st.TaskID.Value == "r1" && st.GetState() == mesos.TASK_RUNNING:
+				a.Kill(fwID, "r1", time.Second)
+			case st.TaskID.Value == "r1" && st.GetState() == mesos.TASK_KILLED:
+				a.Launch(frameworkInfo(), shellTask("r2", "sleep 30"))
+			}
+		}
+	})
+	a.Launch(frameworkInfo(), shellTask("r1", "sleep 30"))
+	rec.waitState(t, "r1", mesos.TASK_KILLED, 10*time.Second)
+	rec.waitState(t, "r2", mesos.TASK_RUNNING, 10*time.Second)
+	done := make(chan struct{})
+	go func() { a.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close hung")
+	}
+}

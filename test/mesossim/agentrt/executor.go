@@ -284,9 +284,12 @@ func (ex *executor) run(ctx context.Context) {
 			registration.Stop()
 			subscribed = nil
 		case <-registration.C:
-			ex.mu.Lock()
-			never := ex.stream == nil && subscribed != nil
-			ex.mu.Unlock()
+			never := true
+			select {
+			case <-ex.subscribedCh:
+				never = false
+			default:
+			}
 			if never {
 				ex.log.Warn("executor did not subscribe in time; killing it")
 				ex.failAll(mesos.TASK_FAILED, mesos.REASON_EXECUTOR_REGISTRATION_TIMEOUT,

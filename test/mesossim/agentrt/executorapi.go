@@ -80,9 +80,7 @@ func (a *Agent) serveExecutorAPI(w http.ResponseWriter, r *http.Request) {
 			textError(w, http.StatusForbidden, errNotSubscribed.Error())
 			return
 		}
-		if a.cfg.Messages != nil {
-			a.cfg.Messages(ex.fwID, ex.info.ExecutorID.Value, call.Message.Data)
-		}
+		a.deliverMessage(ex.fwID, ex.info.ExecutorID.Value, call.Message.Data)
 		w.WriteHeader(http.StatusAccepted)
 	case execpb.Call_HEARTBEAT:
 		w.WriteHeader(http.StatusAccepted)
