@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mesos/mesos-go/api/v1/lib/executor/config"
+
+	"github.com/quobyte/quobyte-mesos/observe/probe"
+	"github.com/quobyte/quobyte-mesos/spec"
+)
+
+func testProberEnv(vars map[string]string) proberEnv {
+	return proberEnv{
+		getenv:   func(k string) string { return vars[k] },
+		executor: func() (config.Config, error) { return config.Config{}, errors.New("missing environment variable: MESOS_AGENT_ENDPOINT") },
+	}
+}
+
+func runProberTest(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := proberMain(context.Background(), args, &out, &errOut, testProberEnv(vars))
+	return code, out.String(), errOut.String()
+}
+
+func TestProber_Help(t *testing.T) {
+	code, out, _ := runProberTest(t, nil, "--help")
+	if code != 0 {
+		t.Fatalf("--help exit %d", code)
+	}
+	for _, want := range []string{"--device-root", "-mode", "-interval", "-client-mount-point", "-scan", "-hostname", "QUOBYTE_DEVICE_ROOT", "MESOS_AGENT_ENDPOINT"} {
+		if !strings.Contains(out, strings.TrimLeft(want, "-")) {
+			t.Errorf("--help lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestProber_ScanDirectories(t *testing.T) {
+	root := t.TempDir()
+	dev := filepath.Join(root, "d1")
+	if err := os.MkdirAll(dev, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dev, probe.SetupFile), []byte("device.type=DATA_DEVICE\ndevice.serial=S1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The device root comes from the environment, the rest from flags.
+	code, out, errOut := runProberTest(t, map[string]string{"QUOBYTE_DEVICE_ROOT": root},
+		"--scan", "--mode", "directories", "--hostname", "h1", "--client-mount-point", root)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r probe.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("output is no report: %v\n%s", err, out)
+	}
+	if r.Version != probe.ReportVersion || r.Hostname != "h1" || r.DeviceRoot != root || !r.ClientMountPoint ||
+		len(r.Devices) != 1 || !r.HasType(spec.DataDevice) || r.Devices[0].Serial != "S1" ||
+		len(r.Rejected) != 1 || r.Rejected[0].Reason != "no marker" {
+		t.Errorf("report = %s", out)
+	}
+}
+
+func TestProber_BadUsage(t *testing.T) {
+	for _, c := range []struct {
+		vars map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"--scan", "--mode", "disks"}, "mode"},
+		{nil, []string{"--scan", "--device-root", "relative"}, "absolute"},
+		{nil, []string{"--interval", "0s"}, "not positive"},
+		{map[string]string{"QUOBYTE_PROBER_INTERVAL": "soon"}, nil, "QUOBYTE_PROBER_INTERVAL"},
+		{nil, []string{"--log-level", "loud"}, "log-level"},
+		{nil, []string{"extra"}, "unexpected arguments"},
+		{nil, []string{"--no-such-flag"}, "no-such-flag"},
+	} {
+		code, _, errOut := runProberTest(t, c.vars, c.args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v %v: exit %d, stderr %q; want 2 mentioning %q", c.vars, c.args, code, errOut, c.want)
+		}
+	}
+}
+
+func TestProber_ExecutorNeedsAgentEnvironment(t *testing.T) {
+	code, _, errOut := runProberTest(t, nil, "--device-root", t.TempDir(), "--mode", "directories")
+	if code != 1 || !strings.Contains(errOut, "not started by a Mesos agent") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
