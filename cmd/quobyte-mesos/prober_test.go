@@ -18,8 +18,10 @@ import (
 
 func testProberEnv(vars map[string]string) proberEnv {
 	return proberEnv{
-		getenv:   func(k string) string { return vars[k] },
-		executor: func() (config.Config, error) { return config.Config{}, errors.New("missing environment variable: MESOS_AGENT_ENDPOINT") },
+		getenv: func(k string) string { return vars[k] },
+		executor: func() (config.Config, error) {
+			return config.Config{}, errors.New("missing environment variable: MESOS_AGENT_ENDPOINT")
+		},
 	}
 }
 
