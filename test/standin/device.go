@@ -35,17 +35,17 @@ type Device struct {
 	ID string
 }
 
-// FindDevices returns the devices of type typ under root: root itself and
-// each immediate subdirectory count when they hold a QUOBYTE_DEV_SETUP with
-// device.type=typ or the legacy marker directory of typ. A missing root holds
-// no devices. Unreadable or malformed markers are skipped (the real service
-// would refuse such a device too) and reported in the returned error only if
-// no device was found, so that the health reason can name the cause.
+// FindDevices returns the devices of type typ under root: each non-hidden
+// immediate subdirectory holding a QUOBYTE_DEV_SETUP with device.type=typ or
+// the legacy marker directory of typ, the same candidates the prober's
+// directories mode looks at. A missing root holds no devices. Unreadable or
+// malformed markers are skipped (the real service would refuse such a device
+// too) and reported in the returned error only if no device was found, so
+// that the health reason can name the cause.
 func FindDevices(root, typ string) ([]Device, error) {
 	if root == "" || typ == "" {
 		return nil, nil
 	}
-	candidates := []string{root}
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -53,8 +53,9 @@ func FindDevices(root, typ string) ([]Device, error) {
 		}
 		return nil, fmt.Errorf("read device root: %w", err)
 	}
+	var candidates []string
 	for _, e := range entries {
-		if e.IsDir() {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
 			candidates = append(candidates, filepath.Join(root, e.Name()))
 		}
 	}

@@ -47,10 +47,12 @@ func TestFindDevices(t *testing.T) {
 		t.Errorf("DIR_DEVICE: got %+v, want none", got)
 	}
 
-	// The root itself may be the device.
+	// Neither the root itself nor a hidden subdirectory is a device, as for
+	// the prober's directories mode.
 	write(SetupFile, "device.type=DIR_DEVICE\n")
-	if got, _ := FindDevices(root, "DIR_DEVICE"); len(got) != 1 || got[0].Path != root {
-		t.Errorf("root device: got %+v", got)
+	write(".hidden/"+SetupFile, "device.type=DIR_DEVICE\n")
+	if got, _ := FindDevices(root, "DIR_DEVICE"); len(got) != 0 {
+		t.Errorf("root or hidden device: got %+v", got)
 	}
 
 	if got, err := FindDevices(filepath.Join(root, "missing"), "DATA_DEVICE"); err != nil || len(got) != 0 {

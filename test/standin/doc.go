@@ -29,9 +29,10 @@
 // # Health
 //
 // Device-bound kinds (registry: DIR_DEVICE, metadata: METADATA_DEVICE, data:
-// DATA_DEVICE) need a device: the device root or one of its immediate
-// subdirectories holding a QUOBYTE_DEV_SETUP file with device.type=<TYPE>, or
-// the legacy directory quobyte-dir, quobyte-metadata or quobyte-data. Then:
+// DATA_DEVICE) need a device: a non-hidden immediate subdirectory of the
+// device root holding a QUOBYTE_DEV_SETUP file with device.type=<TYPE>, or
+// the legacy directory quobyte-dir, quobyte-metadata or quobyte-data (the
+// candidates of the prober's directories mode). Then:
 //
 //   - registry: healthy while a majority of the listed registries answer PING
 //     (itself included, recognised by its instance ID; a registry not in its
