@@ -222,17 +222,14 @@ type fakeCluster struct {
 	slow bool
 }
 
-// advance moves time on by d and, when slow, moves staging tasks to running
-// and healthy, and tasks being killed to killed.
+// advance moves time on by d and moves starting tasks to running and
+// healthy, and tasks being killed to killed.
 func (f *fakeCluster) advance(d time.Duration) {
 	f.w.now = f.w.now.Add(d)
-	if !f.slow {
-		return
-	}
 	yes := true
 	for _, t := range f.w.tasks {
 		switch t.State {
-		case snapshot.Staging:
+		case snapshot.Staging, snapshot.Starting, snapshot.Launching:
 			t.State, t.Healthy, t.RunningSince, t.HealthySince, t.UpdatedAt = snapshot.Running, &yes, f.w.now, f.w.now, f.w.now
 		case snapshot.Killing:
 			t.State, t.UpdatedAt = snapshot.Killed, f.w.now

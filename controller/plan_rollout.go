@@ -124,6 +124,13 @@ func (p *planner) computeRollout(k spec.Kind, svc *spec.Service, slots []slot, p
 				}
 				candidates = append(candidates, s)
 			}
+		case !s.task.KillSent.IsZero() && !s.unknown:
+			// A task of the current config we once asked to die (say, the
+			// spec said stopped, then running again): a kill is carried
+			// through, never taken back; its slot is then filled anew.
+			down++
+			inFlight++
+			p.emitKill(kind, s.av, "", s.task, reasonFinishKill(p.now.Sub(s.task.KillSent)), "")
 		default:
 			if p.settled(s, svc) {
 				continue

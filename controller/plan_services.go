@@ -242,7 +242,9 @@ func (p *planner) computeAnywhereKind(k spec.Kind, svc *spec.Service, coreWhy st
 	if coreWhy != "" {
 		p.block(kind, nil, kind, reasonWaitingForCore(k, coreWhy))
 	} else {
-		p.placeAnywhere(k, svc, len(candidates), missing)
+		// Instances no agent can take are not "down" for the rolling
+		// upgrade: counting them would stall it for good.
+		missing = p.placeAnywhere(k, svc, len(candidates), missing)
 	}
 	for ; missing > 0; missing-- {
 		candidates = append(candidates, slot{})
@@ -269,8 +271,9 @@ func (p *planner) slotRank(s slot, svc *spec.Service) int {
 // at a time: an eligible reachable agent without a live task of the kind
 // and not backing off for it, preferring agents whose last offer fits,
 // then fewer of our tasks, then hostname and ID (deterministic). Each pick
-// raises the agent's load, so instances spread.
-func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing int) {
+// raises the agent's load, so instances spread. It returns how many
+// instances have an agent (launched now, or waiting for a backoff there).
+func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing int) (placeable int) {
 	i := kindIdx(string(k))
 	kind := string(k)
 	ports := servicePorts(svc)
@@ -306,6 +309,7 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 		p.maybeLaunch(Launch, kind, best, svc.ConfigHash, svc.Resources, ports,
 			reasonLaunchAnywhere(k, placed, wanted, best.host()))
 		placed++
+		placeable++
 	}
 	if missing > 0 {
 		// Explain the shortfall: the agents backing off, else no agent at all.
@@ -319,6 +323,7 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 			p.block(kind, nil, kind, reasonNoEligibleAgent(k, placed, wanted))
 		}
 	}
+	return placeable + min(len(heldBack), missing)
 }
 
 // maxPassedOver bounds how many agents backing off placeAnywhere passes

@@ -94,6 +94,10 @@ func reasonReplacedElsewhere(host string, unreachableFor time.Duration) string {
 	return fmt.Sprintf("replaced elsewhere: %s unreachable for %s", host, unreachableFor.Round(time.Second))
 }
 
+func reasonFinishKill(sentAgo time.Duration) string {
+	return fmt.Sprintf("finishing the kill sent %s ago (kills are carried through)", sentAgo.Round(time.Second))
+}
+
 // --- blocked items ---
 
 func reasonBackingOff(remaining time.Duration, b snapshot.Backoff) string {

@@ -1,0 +1,313 @@
+package controller
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/quobyte/quobyte-mesos/observe/snapshot"
+	"github.com/quobyte/quobyte-mesos/observe/taskid"
+	"github.com/quobyte/quobyte-mesos/spec"
+)
+
+// Property tests: plans over generated snapshots (fixed seeds, so failures
+// reproduce) must keep the safety rules, and a fake cluster driven by plans
+// must converge.
+
+var allStates = []snapshot.TaskState{
+	snapshot.Launching, snapshot.Staging, snapshot.Starting, snapshot.Running, snapshot.Running, snapshot.Running,
+	snapshot.Killing, snapshot.Failed, snapshot.Killed, snapshot.Lost, snapshot.Unreachable, snapshot.Unknown, snapshot.Finished,
+}
+
+var deviceTypes = []spec.DeviceType{spec.DirDevice, spec.MetadataDevice, spec.DataDevice}
+
+// genCluster draws a spec: counts, parallelism, optional kinds, placement.
+func genCluster(rng *rand.Rand) *spec.Cluster {
+	c := testCluster()
+	c.Upgrade.MaxParallel = 1 + rng.Intn(3)
+	c.Services[spec.API].Count = 1 + rng.Intn(3)
+	c.Services[spec.Webconsole].Count = 1 + rng.Intn(2)
+	c.Services[spec.S3].Enabled = rng.Intn(3) == 0
+	c.Services[spec.Client].Enabled = rng.Intn(2) == 0
+	if rng.Intn(4) == 0 {
+		c.Placement.Hosts = []string{"h1*", "h2*"}
+	}
+	if rng.Intn(10) == 0 {
+		c.Quobyte.State = spec.Stopped
+	}
+	// Some kinds have a new config: a rollout is under way.
+	for _, k := range spec.Kinds() {
+		if rng.Intn(3) == 0 {
+			c.Services[k].ConfigHash = string(k) + "2"
+		}
+	}
+	return c
+}
+
+// genWorld draws agents, reports, offers and tasks of current and old
+// configs in every state, and holds.
+func genWorld(rng *rand.Rand, c *spec.Cluster) *world {
+	w := newWorld()
+	if rng.Intn(20) == 0 {
+		w.sub.Reconciled = false
+	}
+	n := 1 + rng.Intn(25)
+	for i := 0; i < n; i++ {
+		var types []spec.DeviceType
+		for _, dt := range deviceTypes {
+			if rng.Intn(2) == 0 {
+				types = append(types, dt)
+			}
+		}
+		a := w.agent(fmt.Sprintf("h%d", i), types...)
+		a.Reachable = rng.Intn(10) != 0
+		a.Probe.Report.ClientMountPoint = rng.Intn(2) == 0
+		a.Probe.ReceivedAt = w.now.Add(-time.Duration(rng.Intn(200)) * time.Second)
+		if rng.Intn(8) == 0 {
+			a.Probe = nil
+		}
+		if rng.Intn(3) == 0 {
+			a.LastOffer = &snapshot.Offer{Resources: spec.Resources{CPUs: float64(rng.Intn(4)), Mem: float64(rng.Intn(4096))},
+				Ports: []snapshot.PortRange{{Begin: 7000, End: 9000}}}
+		}
+		kinds := append([]string{taskid.ProberKind}, kindNames()...)
+		for _, k := range kinds {
+			for j := rng.Intn(3); j > 0; j-- {
+				hash := string(k) + "1"
+				if k == taskid.ProberKind {
+					hash = ProberConfigHash(c)
+					if rng.Intn(4) == 0 {
+						hash = "oldprober"
+					}
+				} else if rng.Intn(3) == 0 {
+					hash = string(k) + "2"
+				}
+				t := w.task(k, hash, a, allStates[rng.Intn(len(allStates))])
+				if rng.Intn(5) == 0 {
+					t.KillSent = w.now.Add(-time.Second)
+				}
+				if t.State == snapshot.Running && rng.Intn(4) == 0 {
+					no := false
+					t.Healthy, t.HealthySince = &no, time.Time{}
+				}
+				if rng.Intn(3) == 0 {
+					t.RunningSince = w.now.Add(-time.Duration(rng.Intn(120)) * time.Second)
+					t.HealthySince = t.RunningSince
+					t.LaunchedAt = w.now.Add(-time.Duration(rng.Intn(600)) * time.Second)
+				}
+			}
+			if k != taskid.ProberKind && rng.Intn(10) == 0 {
+				w.backoffs[snapshot.ItemKey(k, a.ID)] = snapshot.Backoff{Failures: 2, Until: w.now.Add(time.Minute), LastError: "boom"}
+			}
+		}
+	}
+	return w
+}
+
+func kindNames() []string {
+	var out []string
+	for _, k := range spec.Kinds() {
+		out = append(out, string(k))
+	}
+	return out
+}
+
+// checkSafety asserts the rules every single plan keeps.
+func checkSafety(t *testing.T, c *spec.Cluster, s *snapshot.Snapshot, r *Result) {
+	t.Helper()
+	if sub := s.Subscription; (sub.State != snapshot.Subscribed || !sub.Reconciled) && len(r.Actions) > 0 {
+		t.Fatalf("actions before reconciliation: %v", render(r))
+	}
+	live := map[string]int{} // kind@agent -> live tasks in the snapshot
+	byID := map[string]*snapshot.Task{}
+	for _, tk := range s.Tasks {
+		byID[tk.ID] = tk
+		if !tk.State.Terminal() {
+			live[snapshot.ItemKey(tk.Kind, tk.AgentID)]++
+		}
+	}
+	killed := map[string]bool{}
+	launched := map[string]bool{}
+	newKillsOfAvailable := map[string]int{}
+	for _, a := range r.Actions {
+		switch a.Type {
+		case Kill:
+			if killed[a.TaskID] {
+				t.Fatalf("task %s killed twice in one plan", a.TaskID)
+			}
+			killed[a.TaskID] = true
+			tk := byID[a.TaskID]
+			if tk == nil || tk.State.Terminal() {
+				t.Fatalf("kill of a task not live: %s", a.TaskID)
+			}
+			if tk.Kind == taskid.ProberKind && c.Quobyte.State == spec.Stopped && a.Replaces == "" && a.Reason == reasonStopped {
+				t.Fatalf("prober killed because of state = stopped")
+			}
+			ag := s.Agent(tk.AgentID)
+			svc := c.Service(spec.Kind(tk.Kind))
+			// A replacement that takes a serving slot down: the only task of
+			// its kind on the agent (killing a duplicate frees no slot).
+			if a.Replaces != "" && svc != nil && tk.KillSent.IsZero() && tk.State == snapshot.Running &&
+				ag != nil && ag.Reachable && healthOK(tk, svc) && live[snapshot.ItemKey(tk.Kind, tk.AgentID)] == 1 {
+				newKillsOfAvailable[tk.Kind]++
+			}
+		case Launch, LaunchProber:
+			if launched[a.Item] {
+				t.Fatalf("item %s launched twice in one plan", a.Item)
+			}
+			launched[a.Item] = true
+			if live[snapshot.ItemKey(a.Kind, a.AgentID)] > 0 {
+				t.Fatalf("launch of %s on %s where one is live (two of a kind on an agent)", a.Kind, a.Hostname)
+			}
+			ag := s.Agent(a.AgentID)
+			if ag == nil || !ag.Reachable || !placementAllows(c.Placement, ag) {
+				t.Fatalf("launch on an agent not eligible or unreachable: %s", a.Hostname)
+			}
+			if b, ok := s.Backoffs[a.Item]; ok && b.Until.After(s.Time) {
+				t.Fatalf("launch of %s while it backs off", a.Item)
+			}
+			k := spec.Kind(a.Kind)
+			if c.Quobyte.State == spec.Stopped && a.Type == Launch {
+				t.Fatalf("launch with state = stopped: %v", a)
+			}
+			if k.DeviceBound() && (ag.Probe == nil || !ag.Probe.Report.HasType(k.DeviceType())) {
+				t.Fatalf("%s launched on %s without a %s", k, a.Hostname, k.DeviceType())
+			}
+			if k == spec.Client && (ag.Probe == nil || !ag.Probe.Report.ClientMountPoint) {
+				t.Fatalf("client launched on %s without the mount point", a.Hostname)
+			}
+		}
+	}
+	for kind, n := range newKillsOfAvailable {
+		limit := c.Upgrade.MaxParallel
+		if kind == string(spec.Registry) {
+			limit = 1
+		}
+		if n > limit {
+			t.Fatalf("%d available %s taken down at once, at most %d allowed:\n%v", n, kind, limit, only(render(r), "kill quobyte."+kind, "blocked "+kind))
+		}
+	}
+	if newKillsOfAvailable[string(spec.Registry)] > 0 {
+		// Taking a registry down is only allowed when all the others serve.
+		for _, ag := range s.Agents {
+			if !ag.Reachable || ag.Probe == nil || !ag.Probe.Report.HasType(spec.DirDevice) || !placementAllows(c.Placement, ag) {
+				continue
+			}
+			ok := false
+			for _, tk := range s.Tasks {
+				if tk.Kind == string(spec.Registry) && tk.AgentID == ag.ID && tk.State == snapshot.Running &&
+					tk.KillSent.IsZero() && healthOK(tk, c.Service(spec.Registry)) {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Fatalf("a registry taken down while the one on %s is down:\n%v", ag.Hostname, only(render(r), "kill quobyte.registry", "blocked registry"))
+			}
+		}
+	}
+}
+
+func TestPlan_Property_SafetyOverGeneratedSnapshots(t *testing.T) {
+	var total Counts
+	replacements := 0
+	for seed := int64(1); seed <= 400; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		c := genCluster(rng)
+		w := genWorld(rng, c)
+		s := w.snap()
+		r := Plan(c, s)
+		n := r.Counts()
+		total.Launches, total.Kills, total.Probes, total.Blocked = total.Launches+n.Launches, total.Kills+n.Kills, total.Probes+n.Probes, total.Blocked+n.Blocked
+		for _, a := range r.Actions {
+			if a.Replaces != "" {
+				replacements++
+			}
+		}
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			checkSafety(t, c, s, r)
+			if again := Plan(c, s); !cmp.Equal(r, again) {
+				t.Fatalf("same input, different plan:\n%s", cmp.Diff(r, again))
+			}
+		})
+	}
+	// The generator must exercise the rules, not produce empty plans.
+	t.Logf("400 plans: %+v, %d replacement actions", total, replacements)
+	if total.Launches == 0 || total.Kills == 0 || total.Blocked == 0 || replacements == 0 {
+		t.Fatalf("generated snapshots exercise too little: %+v, %d replacements", total, replacements)
+	}
+}
+
+// TestPlan_Property_ApplyAndPlanAgainConverges drives generated clusters
+// through the fake cluster: every plan is safe, nothing is launched twice
+// (the world would then hold two of a kind on an agent, which checkSafety
+// rejects), and the plans run out of launches and kills.
+func TestPlan_Property_ApplyAndPlanAgainConverges(t *testing.T) {
+	for seed := int64(1); seed <= 150; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewSource(seed))
+			c := genCluster(rng)
+			c.Placement.Hosts = nil
+			w := genWorld(rng, c)
+			w.sub.Reconciled = true
+			w.backoffs = map[string]snapshot.Backoff{}
+			for _, a := range w.agents {
+				a.Reachable = true // unknown tasks never resolve in the fake
+				a.LastOffer = nil
+			}
+			yes := true
+			for _, tk := range w.tasks {
+				if tk.State.MaybeAlive() {
+					tk.State = snapshot.Lost
+				}
+				if tk.State == snapshot.Running { // the fake heals nothing
+					tk.Healthy = &yes
+				}
+			}
+			f := &fakeCluster{w: w, slow: seed%2 == 0}
+			for round := 0; ; round++ {
+				for _, a := range w.agents { // probers report on their own
+					if a.Probe == nil && len(w.liveOn(taskid.ProberKind, a.ID)) > 0 {
+						a.Probe = &snapshot.Probe{}
+					}
+					if a.Probe != nil {
+						a.Probe.ReceivedAt = w.now
+					}
+				}
+				s := w.snap()
+				r := Plan(c, s)
+				checkSafety(t, c, s, r)
+				if r.Counts().Launches+r.Counts().Kills == 0 {
+					// Converged when nothing waits but what cannot change:
+					// more anywhere instances wanted than agents, or no
+					// registry device at all.
+					settled := true
+					for _, b := range only(render(r), "blocked") {
+						settled = settled && containsAny(b, "no further eligible", "no registry wanted")
+					}
+					if settled {
+						return
+					}
+				}
+				if round == 100 {
+					t.Fatalf("no convergence after 100 rounds; last plan:\n%v", render(r))
+				}
+				f.apply(r)
+				f.advance(30 * time.Second)
+			}
+		})
+	}
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		for i := 0; i+len(sub) <= len(s); i++ {
+			if s[i:i+len(sub)] == sub {
+				return true
+			}
+		}
+	}
+	return false
+}
