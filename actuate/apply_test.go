@@ -1,0 +1,408 @@
+package actuate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+
+	"github.com/quobyte/quobyte-mesos/controller"
+	"github.com/quobyte/quobyte-mesos/observe/taskid"
+	"github.com/quobyte/quobyte-mesos/spec"
+)
+
+// rig is an Actuator with a test clock, recorded calls and launches.
+type rig struct {
+	t        *testing.T
+	act      *Actuator
+	calls    *CallRecorder
+	now      time.Time
+	c        *spec.Cluster
+	mu       sync.Mutex
+	launched []string // "taskID agentID kind hash"
+	n        int
+}
+
+func newRig(t *testing.T) *rig {
+	r := &rig{t: t, calls: &CallRecorder{}, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), c: dockerCluster(t)}
+	r.act = New(Config{
+		Caller:            r.calls,
+		FrameworkID:       func() string { return "fw-1" },
+		Now:               func() time.Time { return r.now },
+		NewSuffix:         func() string { r.n++; return fmt.Sprintf("s%d", r.n) },
+		FrameworkHTTPBase: "http://fw:7888",
+		OnLaunch: func(taskID, agentID, kind, hash string) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.launched = append(r.launched, fmt.Sprintf("%s %s %s %s", taskID, agentID, kind, hash))
+		},
+	})
+	return r
+}
+
+func (r *rig) apply(actions ...controller.Action) (Report, error) {
+	r.t.Helper()
+	r.calls.Reset()
+	return r.act.Apply(context.Background(), &controller.Result{Generation: 7, Actions: actions}, r.c, "node1:7861")
+}
+
+func (r *rig) advance(d time.Duration) { r.now = r.now.Add(d) }
+
+func (r *rig) types() []scheduler.Call_Type {
+	var out []scheduler.Call_Type
+	for _, c := range r.calls.Calls() {
+		out = append(out, c.Type)
+	}
+	return out
+}
+
+func refuse(t *testing.T, f *mesos.Filters) time.Duration {
+	t.Helper()
+	if f == nil || f.RefuseSeconds == nil {
+		t.Fatal("no refuse filter")
+	}
+	return time.Duration(*f.RefuseSeconds * float64(time.Second))
+}
+
+func dataAction(agent, host string) controller.Action {
+	return launch(agent, host, spec.Data, spec.Resources{CPUs: 2, Mem: 4096, Disk: 64}, 7863, 7873)
+}
+
+func TestApply_LaunchOneAcceptPerOffer(t *testing.T) {
+	r := newRig(t)
+	r.act.HandleOffers([]mesos.Offer{bigOffer("o1", "a1", "node1"), bigOffer("o2", "a2", "node2")})
+	reg := launch("a1", "node1", spec.Registry, spec.Resources{CPUs: 1, Mem: 2048}, 7861, 7871)
+	rep, err := r.apply(reg, dataAction("a1", "node1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepts := r.calls.OfType(scheduler.Call_ACCEPT)
+	if len(accepts) != 1 {
+		t.Fatalf("calls = %v, want one ACCEPT", r.types())
+	}
+	acc := accepts[0]
+	if acc.FrameworkID.GetValue() != "fw-1" || len(acc.Accept.OfferIDs) != 1 || acc.Accept.OfferIDs[0].Value != "o1" {
+		t.Errorf("accept = %+v", acc.Accept)
+	}
+	if len(acc.Accept.Operations) != 1 || acc.Accept.Operations[0].Type != mesos.Offer_Operation_LAUNCH {
+		t.Fatalf("operations = %+v", acc.Accept.Operations)
+	}
+	tasks := acc.Accept.Operations[0].Launch.TaskInfos
+	if len(tasks) != 2 || tasks[0].TaskID == tasks[1].TaskID {
+		t.Fatalf("tasks = %+v", tasks)
+	}
+	for i, kind := range []string{"registry", "data"} {
+		id, ok := taskid.Parse(tasks[i].TaskID.Value)
+		if !ok || id.Kind != kind || id.ConfigHash != "h"+kind {
+			t.Errorf("task %d id %q", i, tasks[i].TaskID.Value)
+		}
+	}
+	if got := refuse(t, acc.Accept.Filters); got != DefaultRefuseSeconds {
+		t.Errorf("accept filter = %v", got)
+	}
+	if len(rep.Launched) != 2 || len(r.launched) != 2 || r.launched[0] != tasks[0].TaskID.Value+" a1 registry hregistry" {
+		t.Errorf("launched: report %+v, OnLaunch %v", rep.Launched, r.launched)
+	}
+	// o2 arrived before this Apply but was not seen by an earlier one:
+	// held, not declined. No launch is pending now and o1 is used up.
+	if len(rep.Declined) != 0 || rep.Held != 1 || r.act.HeldOffers() != 1 {
+		t.Errorf("declined %v, held %d", rep.Declined, rep.Held)
+	}
+
+	// Next plan: converged. o2 is declined with the long filter, and
+	// offers are suppressed.
+	r.advance(time.Second)
+	rep, err = r.apply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	declines := r.calls.OfType(scheduler.Call_DECLINE)
+	if len(declines) != 1 || declines[0].Decline.OfferIDs[0].Value != "o2" || refuse(t, declines[0].Decline.Filters) != time.Hour {
+		t.Errorf("declines = %+v", declines)
+	}
+	if !rep.Suppressed || len(r.calls.OfType(scheduler.Call_SUPPRESS)) != 1 || r.act.HeldOffers() != 0 {
+		t.Errorf("calls %v, held %d", r.types(), r.act.HeldOffers())
+	}
+}
+
+func TestApply_ProberLaunch(t *testing.T) {
+	r := newRig(t)
+	r.act.HandleOffers([]mesos.Offer{bigOffer("o1", "a1", "node1")})
+	if _, err := r.apply(launchProber("a1", "node1", r.c)); err != nil {
+		t.Fatal(err)
+	}
+	acc := r.calls.OfType(scheduler.Call_ACCEPT)
+	if len(acc) != 1 {
+		t.Fatalf("calls %v", r.types())
+	}
+	ti := acc[0].Accept.Operations[0].Launch.TaskInfos[0]
+	if ti.Executor == nil || ti.Executor.ExecutorID.Value != ProberExecutorID(r.c.Prober.ConfigHash) || len(ti.Executor.Resources) == 0 || len(ti.Resources) == 0 {
+		t.Errorf("prober task = %+v", ti)
+	}
+}
+
+func TestApply_DeclineShortWhileLaunchWaits(t *testing.T) {
+	r := newRig(t)
+	small := offer("o1", "a1", "node1", scalar("cpus", 1), scalar("mem", 1024))
+	r.act.HandleOffers([]mesos.Offer{small, bigOffer("o2", "a2", "node2")})
+	rep, _ := r.apply(dataAction("a1", "node1"))
+	if len(rep.Unmatched) != 1 || rep.Unmatched[0].NoOffer || len(rep.Declined) != 0 {
+		t.Fatalf("first apply: %+v", rep)
+	}
+	if rep.Revived {
+		t.Error("revived although an offer from node1 is held: reviving will not make it bigger")
+	}
+	r.advance(time.Second)
+	rep, _ = r.apply(dataAction("a1", "node1"))
+	got := map[string]time.Duration{}
+	for _, d := range r.calls.OfType(scheduler.Call_DECLINE) {
+		for _, id := range d.Decline.OfferIDs {
+			got[id.Value] = refuse(t, d.Decline.Filters)
+		}
+	}
+	want := map[string]time.Duration{"o1": DefaultPendingRefuseSeconds, "o2": DefaultRefuseSeconds}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("declines = %v, want %v", got, want)
+	}
+	if len(rep.Declined) != 2 || rep.Held != 0 {
+		t.Errorf("report: %+v", rep)
+	}
+}
+
+func TestApply_ReviveRateLimited(t *testing.T) {
+	r := newRig(t)
+	want := dataAction("a1", "node1")
+	rep, _ := r.apply(want)
+	if !rep.Revived || len(r.calls.OfType(scheduler.Call_REVIVE)) != 1 {
+		t.Fatalf("no revive for a launch without offers: %v", r.types())
+	}
+	for _, step := range []struct {
+		after  time.Duration
+		revive bool
+	}{{time.Second, false}, {3 * time.Second, false}, {time.Second, true}, {time.Second, false}, {5 * time.Second, true}} {
+		r.advance(step.after)
+		rep, _ = r.apply(want)
+		if rep.Revived != step.revive || len(r.calls.OfType(scheduler.Call_REVIVE)) != map[bool]int{false: 0, true: 1}[step.revive] {
+			t.Errorf("at +%v: revived %v, want %v (calls %v)", step.after, rep.Revived, step.revive, r.types())
+		}
+	}
+}
+
+func TestApply_SuppressWhenConverged(t *testing.T) {
+	r := newRig(t)
+	rep, _ := r.apply()
+	if !rep.Suppressed || !r.act.Suppressed() {
+		t.Fatalf("not suppressed: %v", r.types())
+	}
+	r.advance(time.Minute)
+	if rep, _ = r.apply(); rep.Suppressed || len(r.calls.Calls()) != 0 {
+		t.Errorf("suppressed again: %v", r.types())
+	}
+	// A launch while suppressed revives at once, whatever offers are held.
+	r.act.HandleOffers([]mesos.Offer{offer("o1", "a1", "node1", scalar("cpus", 0.1))})
+	if rep, _ = r.apply(dataAction("a1", "node1")); !rep.Revived || r.act.Suppressed() {
+		t.Errorf("no revive while suppressed: %v", r.types())
+	}
+	// Converged again right after the revive: wait for its offers before
+	// suppressing, or the revive was for nothing.
+	r.advance(time.Second)
+	if rep, _ = r.apply(); rep.Suppressed {
+		t.Error("suppressed right after a revive")
+	}
+	r.advance(5 * time.Second)
+	if rep, _ = r.apply(); !rep.Suppressed {
+		t.Errorf("not suppressed: %v", r.types())
+	}
+	// A new subscription starts unsuppressed.
+	r.act.Disconnected()
+	if r.act.Suppressed() {
+		t.Error("still suppressed after Disconnected")
+	}
+	r.advance(time.Second)
+	if rep, _ = r.apply(); !rep.Suppressed {
+		t.Errorf("not suppressed on the new subscription: %v", r.types())
+	}
+}
+
+// Offers are how new agents show up: while suppressed, look now and then.
+func TestApply_DiscoveryRevive(t *testing.T) {
+	r := newRig(t)
+	r.apply()
+	r.advance(DefaultDiscoveryInterval - time.Second)
+	if rep, _ := r.apply(); rep.Revived {
+		t.Error("revived too early")
+	}
+	r.advance(time.Second)
+	if rep, _ := r.apply(); !rep.Revived {
+		t.Errorf("no discovery revive: %v", r.types())
+	}
+}
+
+func TestApply_KillRetryInterval(t *testing.T) {
+	r := newRig(t)
+	k := controller.Action{Type: controller.Kill, AgentID: "a1", Hostname: "node1", Kind: "data", TaskID: "quobyte.data.h.s1", Item: "data@a1", Reason: "not wanted"}
+	rep, _ := r.apply(k)
+	kills := r.calls.OfType(scheduler.Call_KILL)
+	if len(kills) != 1 || kills[0].Kill.TaskID.Value != k.TaskID || kills[0].Kill.AgentID.GetValue() != "a1" || len(rep.Killed) != 1 {
+		t.Fatalf("kills = %+v", kills)
+	}
+	// The snapshot has not caught up (KillSent still zero): our own record
+	// keeps the kill from going out again too soon.
+	r.advance(9 * time.Second)
+	rep, _ = r.apply(k)
+	if len(r.calls.OfType(scheduler.Call_KILL)) != 0 || len(rep.KillsWaiting) != 1 || rep.KillsWaiting[0].RetryIn != time.Second {
+		t.Errorf("kill re-sent too soon: %+v", rep)
+	}
+	r.advance(time.Second)
+	if rep, _ = r.apply(k); len(rep.Killed) != 1 {
+		t.Errorf("kill not re-sent after the interval: %v", r.types())
+	}
+	// The snapshot's record counts too (e.g. after a framework restart).
+	k2 := k
+	k2.TaskID, k2.KillSent = "quobyte.data.h.s2", r.now.Add(-3*time.Second)
+	if rep, _ = r.apply(k2); len(rep.Killed) != 0 || len(rep.KillsWaiting) != 1 {
+		t.Errorf("snapshot's KillSent ignored: %+v", rep)
+	}
+	// A kill the plan no longer asks for is forgotten.
+	if len(r.act.killSent) != 0 {
+		t.Errorf("stale kill records: %v", r.act.killSent)
+	}
+}
+
+func TestApply_Probe(t *testing.T) {
+	r := newRig(t)
+	p := controller.Action{Type: controller.Probe, AgentID: "a1", Hostname: "node1", Kind: "prober", TaskID: "quobyte.prober.ph1.s1", Item: "prober@a1", Reason: "stale"}
+	rep, err := r.apply(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := r.calls.OfType(scheduler.Call_MESSAGE)
+	if len(msgs) != 1 || msgs[0].Message.AgentID.Value != "a1" || msgs[0].Message.ExecutorID.Value != "quobyte-prober-ph1" || string(msgs[0].Message.Data) != "probe" || len(rep.Probed) != 1 {
+		t.Errorf("messages = %+v", msgs)
+	}
+}
+
+func TestApply_ErrorsCarryItems(t *testing.T) {
+	r := newRig(t)
+	boom := errors.New("connection reset")
+	r.calls.Fail = func(c *scheduler.Call) error {
+		if c.Type == scheduler.Call_KILL || c.Type == scheduler.Call_ACCEPT {
+			return boom
+		}
+		return nil
+	}
+	r.act.HandleOffers([]mesos.Offer{bigOffer("o1", "a1", "node1")})
+	k := controller.Action{Type: controller.Kill, AgentID: "a2", TaskID: "quobyte.api.h.s1", Item: "api#0", Reason: "excess"}
+	badProbe := controller.Action{Type: controller.Probe, AgentID: "a2", TaskID: "not-a-prober", Item: "prober@a2"}
+	rep, err := r.apply(k, dataAction("a1", "node1"), badProbe)
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	items := map[string]bool{}
+	for _, ie := range ItemErrors(err) {
+		items[ie.Item] = true
+	}
+	if !items["api#0"] || !items["data@a1"] || !items["prober@a2"] || len(items) != 3 || len(rep.Errors) != 3 {
+		t.Errorf("item errors = %v (report %v)", items, rep.Errors)
+	}
+	if len(r.launched) != 0 || len(rep.Launched) != 0 {
+		t.Error("a failed ACCEPT reported a launch")
+	}
+	if r.act.HeldOffers() != 0 {
+		t.Error("the offer of a failed ACCEPT is kept")
+	}
+	// A failed kill is not recorded as sent: it goes again next time.
+	r.calls.Fail = nil
+	if rep, _ = r.apply(k); len(rep.Killed) != 1 {
+		t.Errorf("failed kill not retried: %+v", rep)
+	}
+}
+
+func TestApply_RescindAndDisconnect(t *testing.T) {
+	r := newRig(t)
+	r.act.HandleOffers([]mesos.Offer{bigOffer("o1", "a1", "node1"), bigOffer("o2", "a2", "node2")})
+	r.act.HandleRescind("o1")
+	rep, _ := r.apply(dataAction("a1", "node1"))
+	if len(rep.Launched) != 0 || len(rep.Unmatched) != 1 || !rep.Unmatched[0].NoOffer || !rep.Revived {
+		t.Errorf("rescinded offer used: %+v", rep)
+	}
+	r.act.Disconnected()
+	if r.act.HeldOffers() != 0 {
+		t.Error("offers survive the connection")
+	}
+}
+
+func TestApply_TaskBuildErrorLeavesOfferUnused(t *testing.T) {
+	r := newRig(t)
+	r.act.HandleOffers([]mesos.Offer{bigOffer("o1", "a1", "node1")})
+	bad := launch("a1", "node1", "nfs", spec.Resources{CPUs: 1, Mem: 1})
+	rep, err := r.apply(bad)
+	if len(ItemErrors(err)) != 1 || ItemErrors(err)[0].Item != bad.Item {
+		t.Fatalf("err = %v", err)
+	}
+	if len(r.calls.OfType(scheduler.Call_ACCEPT)) != 0 || rep.Held != 1 {
+		t.Errorf("calls %v, held %d", r.types(), rep.Held)
+	}
+}
+
+func TestApply_ConcurrentEvents(t *testing.T) {
+	r := newRig(t)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range 200 {
+			id := fmt.Sprintf("o%d", i)
+			r.act.HandleOffers([]mesos.Offer{bigOffer(id, "a1", "node1")})
+			if i%3 == 0 {
+				r.act.HandleRescind(id)
+			}
+			if i%50 == 0 {
+				r.act.Disconnected()
+			}
+		}
+	}()
+	for range 50 {
+		if _, err := r.act.Apply(context.Background(), &controller.Result{}, r.c, ""); err != nil {
+			t.Error(err)
+		}
+	}
+	wg.Wait()
+}
+
+func TestApply_CanceledContext(t *testing.T) {
+	r := newRig(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	k := controller.Action{Type: controller.Kill, AgentID: "a1", TaskID: "quobyte.data.h.s1", Item: "data@a1"}
+	if _, err := r.act.Apply(ctx, &controller.Result{Actions: []controller.Action{k, k}}, r.c, ""); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestRecorder(t *testing.T) {
+	c := dockerCluster(t)
+	var rec Applier = &Recorder{}
+	plan := &controller.Result{Generation: 3, Actions: []controller.Action{
+		dataAction("a1", "node1"),
+		{Type: controller.Kill, TaskID: "t1", Item: "api#0"},
+		{Type: controller.Probe, TaskID: "p1", Item: "prober@a1"},
+	}}
+	rep, err := rec.Apply(context.Background(), plan, c, "node1:7861")
+	if err != nil || !rep.DryRun || len(rep.Launched) != 1 || len(rep.Killed) != 1 || len(rep.Probed) != 1 {
+		t.Fatalf("report %+v, %v", rep, err)
+	}
+	got := rec.(*Recorder).Applied()
+	if len(got) != 1 || got[0].Generation != 3 || got[0].SpecHash != c.Hash || got[0].RegistryAddrs != "node1:7861" || len(got[0].Actions) != 3 {
+		t.Errorf("recorded %+v", got)
+	}
+	rec.(*Recorder).Err = errors.New("boom")
+	if _, err := rec.Apply(context.Background(), plan, c, ""); len(ItemErrors(err)) != 3 {
+		t.Errorf("err = %v", err)
+	}
+}
