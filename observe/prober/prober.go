@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"sort"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -65,6 +66,10 @@ func Run(ctx context.Context, cfg Config) error {
 	for {
 		subscribed, err := p.session(ctx, changes, keepAlive.C)
 		if p.done || ctx.Err() != nil {
+			return nil
+		}
+		if !p.exitAt.IsZero() && time.Now().After(p.exitAt) {
+			p.log.Warn("leaving after KILL without reaching the agent", "error", err)
 			return nil
 		}
 		if subscribed {
@@ -221,6 +226,9 @@ func (p *prober) handle(ctx context.Context, e *executor.Event) error {
 		s := e.GetSubscribed()
 		agent, exec := s.GetAgentInfo(), s.GetExecutorInfo()
 		p.log.Info("subscribed to the agent", "agent", agent.GetHostname(), "executor", exec.ExecutorID.Value)
+		if err := p.sendKills(ctx); err != nil {
+			return err
+		}
 		// The agent may have restarted and the framework may have missed
 		// reports: tell the current state again.
 		if len(p.st.tasks) > 0 {
@@ -230,6 +238,7 @@ func (p *prober) handle(ctx context.Context, e *executor.Event) error {
 		t := e.GetLaunch().GetTask()
 		p.log.Info("task launched", "task", t.TaskID.Value)
 		p.st.launch(t)
+		p.exitAt = time.Time{} // a new task keeps the executor alive
 		return p.report(ctx, true, "launched")
 	case executor.Event_LAUNCH_GROUP:
 		// The framework launches the prober as a single task; a group is a
@@ -262,7 +271,8 @@ func (p *prober) handle(ctx context.Context, e *executor.Event) error {
 }
 
 // kill ends the given tasks with TASK_KILLED and, when none is left,
-// starts leaving.
+// starts leaving. A TASK_KILLED that cannot be sent now is sent after the
+// next SUBSCRIBED.
 func (p *prober) kill(ctx context.Context, ids []string) error {
 	for _, id := range ids {
 		if _, ok := p.st.tasks[id]; !ok {
@@ -270,12 +280,26 @@ func (p *prober) kill(ctx context.Context, ids []string) error {
 			continue
 		}
 		delete(p.st.tasks, id)
-		if err := p.update(ctx, id, mesos.TASK_KILLED, nil, "killed by the framework"); err != nil {
-			return err
-		}
+		p.st.killing[id] = true
 	}
 	if len(p.st.tasks) == 0 && p.exitAt.IsZero() {
 		p.exitAt = time.Now().Add(p.cfg.AckWait)
+	}
+	return p.sendKills(ctx)
+}
+
+// sendKills sends TASK_KILLED for the tasks killed but not yet told.
+func (p *prober) sendKills(ctx context.Context) error {
+	ids := make([]string, 0, len(p.st.killing))
+	for id := range p.st.killing {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if err := p.update(ctx, id, mesos.TASK_KILLED, nil, "killed by the framework"); err != nil {
+			return err
+		}
+		delete(p.st.killing, id)
 	}
 	return nil
 }

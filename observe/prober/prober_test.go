@@ -251,3 +251,25 @@ func TestRun_MalformedEventsIgnored(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 }
+
+// TestRun_KillDuringAgentRestart: the TASK_KILLED cannot be sent at first;
+// it must follow the next SUBSCRIBED, and the executor must then leave.
+func TestRun_KillDuringAgentRestart(t *testing.T) {
+	agent := newFakeAgent(t)
+	done := running(t, context.Background(), testConfig(agent, t.TempDir()))
+	agent.nextSubscribe(5 * time.Second)
+	agent.launch(taskID)
+	report(t, agent.nextUpdate(2*time.Second))
+
+	agent.setDown(true)
+	agent.kill(taskID)
+	time.Sleep(300 * time.Millisecond)
+	agent.setDown(false)
+	agent.nextSubscribe(5 * time.Second)
+	if u := agent.nextUpdate(2 * time.Second); u.Status.GetState() != mesos.TASK_KILLED {
+		t.Fatalf("after resubscribing: %s, want TASK_KILLED", u.Status.GetState())
+	}
+	if err := waitDone(t, done, 3*time.Second); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}

@@ -27,6 +27,8 @@ type state struct {
 	// terminal holds the UUIDs of sent TASK_KILLED updates not yet
 	// acknowledged; the prober exits when it is empty.
 	terminal map[string]bool
+	// killing are killed tasks whose TASK_KILLED is not sent yet.
+	killing map[string]bool
 }
 
 func newState(executorID string) *state {
@@ -35,6 +37,7 @@ func newState(executorID string) *state {
 		tasks:        make(map[string]mesos.TaskInfo),
 		unackedTasks: make(map[string]mesos.TaskInfo),
 		terminal:     make(map[string]bool),
+		killing:      make(map[string]bool),
 	}
 }
 
