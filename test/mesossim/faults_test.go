@@ -1,0 +1,211 @@
+package mesossim
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+)
+
+func TestPartitionAndHealAgent(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	f := subscribeRaw(t, c, partitionAwareInfo("partition"))
+	o := f.offer()
+	f.runTask(o, "t1")
+
+	if err := c.PartitionAgent(o.Hostname); err != nil {
+		t.Fatal(err)
+	}
+	st := f.wait(updateFor("t1", mesos.TASK_UNREACHABLE)).Update.Status
+	if st.GetSource() != mesos.SOURCE_MASTER || st.GetReason() != mesos.REASON_AGENT_REMOVED || len(st.UUID) != 0 || st.UnreachableTime == nil {
+		t.Fatalf("UNREACHABLE update: source %s reason %s uuid %x unreachable_time %v", st.GetSource(), st.GetReason(), st.UUID, st.UnreachableTime)
+	}
+	f.wait(isType(scheduler.Event_FAILURE))
+	f.reconcile(reconcileTask("t1", o.AgentID.Value), reconcileTask("ghost", o.AgentID.Value))
+	for _, id := range []string{"t1", "ghost"} {
+		f.wait(updateFor(id, mesos.TASK_UNREACHABLE))
+	}
+	// A kill cannot reach the agent meanwhile; the framework must retry later.
+	f.call(&scheduler.Call{Type: scheduler.Call_KILL, Kill: &scheduler.Call_Kill{TaskID: mesos.TaskID{Value: "t1"}}})
+
+	if err := c.HealAgent(o.Hostname); err != nil {
+		t.Fatal(err)
+	}
+	st = f.wait(updateFor("t1", mesos.TASK_RUNNING)).Update.Status
+	if st.GetReason() != mesos.REASON_AGENT_REREGISTERED || len(st.UUID) != 0 {
+		t.Fatalf("after healing: reason %s uuid %x", st.GetReason(), st.UUID)
+	}
+	f.wait(offersFrom(o.AgentID.Value))
+}
+
+func TestRestartAgentGivesNewIDAndGoneTasks(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	f := subscribeRaw(t, c, partitionAwareInfo("restart"))
+	o := f.offer()
+	f.runTask(o, "t1")
+	newID, err := c.RestartAgent(o.AgentID.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newID == o.AgentID.Value {
+		t.Fatal("restarted agent kept its ID")
+	}
+	st := f.wait(updateFor("t1", mesos.TASK_GONE)).Update.Status
+	if st.GetReason() != mesos.REASON_AGENT_RESTARTED || st.GetSource() != mesos.SOURCE_MASTER {
+		t.Fatalf("GONE update: reason %s source %s", st.GetReason(), st.GetSource())
+	}
+	f.wait(offersFrom(newID))
+}
+
+func TestMasterFailover(t *testing.T) {
+	cfg := fastConfig(1)
+	cfg.AgentReregisterDelay = 300 * time.Millisecond
+	c := startCluster(t, cfg)
+	info := withFailoverTimeout(partitionAwareInfo("master-failover"), time.Minute)
+	f := subscribeRaw(t, c, info)
+	o := f.offer()
+	f.runTask(o, "t1")
+
+	c.FailoverMaster()
+	select {
+	case <-func() chan struct{} {
+		done := make(chan struct{})
+		go func() {
+			for range f.s.frames {
+			}
+			close(done)
+		}()
+		return done
+	}():
+	case <-time.After(waitLimit):
+		t.Fatal("stream survived the failover")
+	}
+	info.ID = &mesos.FrameworkID{Value: f.id}
+	g := subscribeRaw(t, c, info)
+	if g.streamID == f.streamID {
+		t.Fatal("stream ID unchanged after failover")
+	}
+	// Before the agent reregisters, its tasks are unknown: no answer naming the
+	// agent, TASK_UNKNOWN without it, nothing in implicit reconciliation.
+	g.reconcile(reconcileTask("t1", o.AgentID.Value))
+	g.reconcile(reconcileTask("other", ""))
+	g.reconcile()
+	g.wait(updateFor("other", mesos.TASK_UNKNOWN))
+	g.quiet(100*time.Millisecond, updateFor("t1", mesos.TASK_RUNNING), "answer before the agent reregistered")
+
+	waitUntil(t, "the agent to reregister", func() bool { return c.State().Agents[0].Active })
+	g.reconcile(reconcileTask("t1", o.AgentID.Value))
+	g.wait(updateFor("t1", mesos.TASK_RUNNING))
+}
+
+func TestUpdateFaults(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	f := subscribeRaw(t, c, partitionAwareInfo("faults"))
+	o := f.offer()
+
+	c.DropUpdates(1)
+	sent := time.Now()
+	f.launch(o, 0, commandTask("t1", o, 1, 64))
+	st := f.wait(updateFor("t1", mesos.TASK_STARTING)).Update.Status
+	if time.Since(sent) < 250*time.Millisecond {
+		t.Fatal("dropped update arrived before the retry interval")
+	}
+	c.DuplicateUpdates(1)
+	f.ack(st)
+	running := f.wait(updateFor("t1", mesos.TASK_RUNNING)).Update.Status
+	dup := f.wait(updateFor("t1", mesos.TASK_RUNNING)).Update.Status
+	if !bytes.Equal(dup.UUID, running.UUID) {
+		t.Fatal("duplicate has another uuid")
+	}
+	c.DelayUpdates(1, 200*time.Millisecond)
+	sent = time.Now()
+	f.reconcile(reconcileTask("t1", ""))
+	f.wait(updateFor("t1", mesos.TASK_RUNNING))
+	if time.Since(sent) < 200*time.Millisecond {
+		t.Fatal("delayed update arrived early")
+	}
+	if got := c.State().Faults; got != (FaultCounts{Dropped: 1, Delayed: 1, Duplicated: 1}) {
+		t.Fatalf("fault counts %+v", got)
+	}
+}
+
+func TestKillTaskFailsTheTask(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	f := subscribeRaw(t, c, partitionAwareInfo("crash"))
+	f.runTask(f.offer(), "t1")
+	if err := c.KillTask("t1"); err != nil {
+		t.Fatal(err)
+	}
+	f.wait(updateFor("t1", mesos.TASK_FAILED))
+	if err := c.KillTask("nope"); err == nil {
+		t.Fatal("KillTask of an unknown task succeeded")
+	}
+}
+
+func TestAdminEndpointsAndDeviceMarkers(t *testing.T) {
+	cfg := fastConfig(1)
+	cfg.Agents[0].HostDir = t.TempDir()
+	c := startCluster(t, cfg)
+	post := func(path, body string) int {
+		resp, err := http.Post(c.URL()+"/admin/"+path, mediaJSON, bytes.NewBufferString(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("add-device-marker", `{"agent": "agent1", "device": "disk1", "content": "device.serial=S1\n"}`); code != http.StatusOK {
+		t.Fatalf("add-device-marker: %d", code)
+	}
+	marker := filepath.Join(cfg.Agents[0].HostDir, "disk1", "QUOBYTE_DEV_SETUP")
+	if b, err := os.ReadFile(marker); err != nil || string(b) != "device.serial=S1\n" {
+		t.Fatalf("marker: %q %v", b, err)
+	}
+	if code := post("remove-device-marker", `{"hostname": "agent1", "device": "disk1"}`); code != http.StatusOK {
+		t.Fatalf("remove-device-marker: %d", code)
+	}
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatalf("marker still there: %v", err)
+	}
+	if code := post("add-device-marker", `{"agent": "agent1", "device": "../escape"}`); code != http.StatusNotFound {
+		t.Fatalf("device name with a path: %d, want 404", code)
+	}
+	if code := post("partition-agent", `{"agent": "nobody"}`); code != http.StatusNotFound {
+		t.Fatalf("unknown agent: %d, want 404", code)
+	}
+	if code := post("partition-agent", `{"agent": `); code != http.StatusBadRequest {
+		t.Fatalf("malformed body: %d, want 400", code)
+	}
+	if code := post("partition-agent", `{"agent": "agent1"}`); code != http.StatusOK {
+		t.Fatalf("partition-agent: %d", code)
+	}
+	resp, err := http.Get(c.URL() + "/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st State
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Agents[0].State != "unreachable" || st.ActivatedAgents != 0 {
+		t.Fatalf("/state after partition: %+v", st.Agents[0])
+	}
+	if code := post("heal-agent", `{"agent": "agent1"}`); code != http.StatusOK {
+		t.Fatalf("heal-agent: %d", code)
+	}
+	resp2, err := http.Get(c.URL() + "/admin/heal-agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("GET on an admin endpoint: %d, want 405", resp2.StatusCode)
+	}
+}
