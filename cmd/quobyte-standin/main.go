@@ -36,6 +36,7 @@ It takes no flags; it reads the image's environment contract:
   STANDIN_CATCHUP          metadata/data catch-up after registration (default 2s)
   STANDIN_STOP_GRACE       unhealthy time before exit on SIGTERM/SIGINT (default 1s)
   STANDIN_POLL_INTERVAL    health re-evaluation period (default 200ms)
+  STANDIN_DIAL_HOST        dial every registry at this host, keeping its port
   STANDIN_NEVER_HEALTHY_VERSION  never healthy when QUOBYTE_VERSION equals it
   STANDIN_CRASH_AFTER      exit 1 after this long
   STANDIN_SLOW_START       listen only after this long

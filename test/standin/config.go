@@ -182,6 +182,14 @@ func FromEnv(environ []string) (Config, error) {
 	if len(regs) == 0 && kind != Registry {
 		return c, &ConfigError{"QUOBYTE_REGISTRY", fmt.Sprintf("not set; service %s needs a registry", kind)}
 	}
+	// In the simulated cluster every agent is this machine, but its
+	// hostname may resolve nowhere; STANDIN_DIAL_HOST redirects the dials.
+	if h := strings.TrimSpace(env["STANDIN_DIAL_HOST"]); h != "" {
+		for i, r := range regs {
+			_, port, _ := net.SplitHostPort(r) // ParseRegistries made it valid
+			regs[i] = net.JoinHostPort(h, port)
+		}
+	}
 	c.Registries = regs
 
 	c.Bind = strings.TrimSpace(env["QUOBYTE_BIND"])

@@ -92,6 +92,18 @@ func TestFromEnv(t *testing.T) {
 		t.Errorf("got root %q bind %q registries %v", c.DeviceRoot, c.Bind, c.Registries)
 	}
 
+	// STANDIN_DIAL_HOST replaces the hosts, keeping the ports.
+	c, err = FromEnv([]string{
+		"QUOBYTE_SERVICE=client", "QUOBYTE_HTTP_PORT=2",
+		"QUOBYTE_REGISTRY=agent1:7000,agent2", "STANDIN_DIAL_HOST=127.0.0.1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"127.0.0.1:7000", "127.0.0.1:7861"}; !reflect.DeepEqual(c.Registries, want) {
+		t.Errorf("dial host: registries %v, want %v", c.Registries, want)
+	}
+
 	// The client needs only its status port.
 	if _, err := FromEnv([]string{"QUOBYTE_SERVICE=client", "QUOBYTE_HTTP_PORT=2", "QUOBYTE_REGISTRY=r"}); err != nil {
 		t.Errorf("client: %v", err)

@@ -21,6 +21,8 @@
 //	STANDIN_CATCHUP          metadata/data: registration to healthy (default 2s)
 //	STANDIN_STOP_GRACE       stop request to exit (default 1s)
 //	STANDIN_POLL_INTERVAL    health re-evaluation period (default 200ms)
+//	STANDIN_DIAL_HOST        dial every registry at this host, keeping its port
+//	                         (simulated agents' hostnames may not resolve)
 //	STANDIN_NEVER_HEALTHY_VERSION, STANDIN_CRASH_AFTER, STANDIN_SLOW_START: fault knobs
 //
 // Durations are Go durations ("1.5s") or plain seconds ("3"). A missing or
