@@ -1,0 +1,480 @@
+package mesosconn
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/hashicorp/go-hclog"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/encoding/codecs"
+	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
+	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpsched"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+
+	"github.com/quobyte/quobyte-mesos/observe/snapshot"
+	"github.com/quobyte/quobyte-mesos/observe/zkmaster"
+)
+
+// ErrNotSubscribed is returned by the Caller while no subscription is up.
+var ErrNotSubscribed = errors.New("mesos: not subscribed (calls resume after resubscription)")
+
+// stableAfter: a subscription that lasted this long resets the
+// resubscription backoff; shorter ones keep growing it, so a master that
+// accepts and drops at once is not hammered.
+const stableAfter = 10 * time.Second
+
+// Status is the subscription's state, for the snapshot and for logs.
+type Status struct {
+	State snapshot.SubscriptionState
+	// FrameworkID is the ID in use (known before the first SUBSCRIBED when
+	// loaded from the store).
+	FrameworkID string
+	// Master is the leader's base URL while subscribing or subscribed.
+	Master string
+	// Since is when State was entered.
+	Since time.Time
+	// Subscriptions counts SUBSCRIBED events; every one after the first is
+	// a resubscription.
+	Subscriptions int
+	// Heartbeat is the master's heartbeat interval (0 until subscribed).
+	Heartbeat time.Duration
+	// LastError says why the last subscription ended or failed.
+	LastError string
+}
+
+// Handler receives what the subscription brings. Both methods are called
+// from Run's goroutine, one at a time, in stream order; they should not
+// block for long (the watchdog counts time spent in them as silence).
+type Handler interface {
+	// HandleStatus is called on every change of Status. Subscribed is
+	// reported after the framework ID is persisted and the Caller works.
+	HandleStatus(Status)
+	// HandleEvent is called for every event of a subscription, SUBSCRIBED
+	// and HEARTBEAT included, after SUBSCRIBED has been handled.
+	HandleEvent(ctx context.Context, ev *scheduler.Event)
+}
+
+// Conn keeps one framework subscribed. Create it with New, call Run once.
+type Conn struct {
+	cfg    Config
+	secret string
+	http   *http.Client
+	log    hclog.Logger
+	now    func() time.Time
+
+	mu      sync.Mutex
+	status  Status
+	session *session // nil while not subscribed
+	stored  string   // the framework ID the store is known to hold
+	leader  zkmaster.Leader
+	// leaderChanged is closed (and replaced) when leader changes: a
+	// broadcast to everyone waiting.
+	leaderChanged chan struct{}
+}
+
+// session is one live subscription.
+type session struct {
+	caller      calls.Caller
+	frameworkID string
+	cancel      context.CancelFunc
+}
+
+// New checks cfg and reads the secret and CA files.
+func New(cfg Config) (*Conn, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	secret, err := readSecret(cfg.SecretFile)
+	if err != nil {
+		return nil, err
+	}
+	if secret != "" && cfg.Framework.Principal == "" {
+		return nil, errors.New("mesos connection: a secret file needs a principal")
+	}
+	tc, err := tlsConfig(cfg.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{
+		cfg:           cfg,
+		secret:        secret,
+		http:          newHTTPClient(tc),
+		log:           cfg.Logger.Named("mesos"),
+		now:           time.Now,
+		status:        Status{State: snapshot.Disconnected, Since: time.Now()},
+		leaderChanged: make(chan struct{}, 1),
+	}, nil
+}
+
+// SetClock replaces the clock used for Status.Since (tests).
+func (c *Conn) SetClock(now func() time.Time) { c.now = now }
+
+func newHTTPClient(tc *tls.Config) *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           dialer.DialContext,
+			TLSClientConfig:       tc,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ResponseHeaderTimeout: 15 * time.Second,
+			MaxIdleConnsPerHost:   4,
+			IdleConnTimeout:       90 * time.Second,
+		},
+		// Redirects are the pinnedDoer's business: see the 307 here.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Status returns the current subscription status.
+func (c *Conn) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status
+}
+
+// Caller returns a Caller bound to whatever subscription is current: calls
+// go to the leader with the subscription's stream ID and get the framework
+// ID filled in when they lack one. While disconnected they fail with
+// ErrNotSubscribed. A failing call never ends the subscription, except the
+// master's own signs that it is over (307: leader changed; 403: not
+// subscribed), after which Run resubscribes.
+//
+// Each call is bounded by Config.CallTimeout. Close a returned non-nil
+// Response.
+func (c *Conn) Caller() calls.Caller { return calls.CallerFunc(c.call) }
+
+func (c *Conn) call(ctx context.Context, call *scheduler.Call) (mesos.Response, error) {
+	if call.GetType() == scheduler.Call_SUBSCRIBE {
+		return nil, errors.New("mesos: SUBSCRIBE is Conn.Run's business")
+	}
+	c.mu.Lock()
+	s := c.session
+	c.mu.Unlock()
+	if s == nil {
+		return nil, fmt.Errorf("mesos %s: %w", call.GetType(), ErrNotSubscribed)
+	}
+	if call.FrameworkID == nil {
+		cp := *call
+		cp.FrameworkID = &mesos.FrameworkID{Value: s.frameworkID}
+		call = &cp
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+	defer cancel() // scheduler calls other than SUBSCRIBE answer 202 with no body
+	resp, err := s.caller.Call(ctx, call)
+	if err != nil {
+		return resp, fmt.Errorf("mesos %s: %w", call.GetType(), err)
+	}
+	return resp, nil
+}
+
+// Resubscribe drops the current subscription (if any); Run subscribes anew.
+func (c *Conn) Resubscribe() {
+	c.mu.Lock()
+	s := c.session
+	c.mu.Unlock()
+	if s != nil {
+		s.cancel()
+	}
+}
+
+func (c *Conn) setStatus(h Handler, f func(*Status)) {
+	c.mu.Lock()
+	old := c.status
+	f(&c.status)
+	if c.status.State != old.State {
+		c.status.Since = c.now()
+	}
+	st := c.status
+	c.mu.Unlock()
+	h.HandleStatus(st)
+}
+
+// Run keeps the framework subscribed until ctx ends, feeding h. It returns
+// nil when ctx ends, or an error when the configuration cannot work at all
+// (a bad zk URL).
+func (c *Conn) Run(ctx context.Context, h Handler) error {
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval = c.cfg.InitialBackoff
+	bo.MaxInterval = c.cfg.MaxBackoff
+	bo.RandomizationFactor = 0.3
+	bo.MaxElapsedTime = 0 // never give up
+	bo.Reset()
+
+	// Rule 1: never subscribe without the stored framework ID.
+	for {
+		id, err := c.cfg.Store.Load(ctx)
+		if err == nil {
+			c.mu.Lock()
+			c.stored = id
+			c.status.FrameworkID = id
+			c.mu.Unlock()
+			if id != "" {
+				c.log.Info("framework id loaded", "framework_id", id)
+			}
+			break
+		}
+		d := bo.NextBackOff()
+		c.log.Error("cannot load the framework id; retrying", "error", err, "in", d)
+		if !sleep(ctx, d) {
+			return nil
+		}
+	}
+	bo.Reset()
+
+	useZK := c.cfg.ZK != ""
+	if useZK {
+		leaders, err := zkmaster.Watch(ctx, c.cfg.ZK, c.log)
+		if err != nil {
+			return fmt.Errorf("mesos connection: %w", err)
+		}
+		go func() {
+			for l := range leaders {
+				c.mu.Lock()
+				c.leader = l
+				close(c.leaderChanged)
+				c.leaderChanged = make(chan struct{})
+				c.mu.Unlock()
+			}
+		}()
+	}
+
+	next := 0
+	for ctx.Err() == nil {
+		var master string
+		if useZK {
+			master = c.waitLeader(ctx)
+			if master == "" {
+				return nil
+			}
+		} else {
+			master = strings.TrimRight(c.cfg.Masters[next%len(c.cfg.Masters)], "/")
+		}
+		lasted, err := c.subscribeOnce(ctx, master, h)
+		if ctx.Err() != nil {
+			break
+		}
+		if lasted == 0 {
+			next++ // never subscribed there: try the next master
+		}
+		if lasted >= stableAfter {
+			bo.Reset()
+		}
+		d := bo.NextBackOff()
+		c.log.Warn("subscription ended; resubscribing", "master", master, "error", err, "in", d)
+		c.setStatus(h, func(s *Status) {
+			s.State = snapshot.Disconnected
+			s.Master = ""
+			s.LastError = errString(err)
+		})
+		if !sleep(ctx, d) {
+			break
+		}
+	}
+	c.setStatus(h, func(s *Status) { s.State = snapshot.Disconnected; s.Master = "" })
+	return nil
+}
+
+// waitLeader returns the ZooKeeper leader's URL once there is one, or "" when
+// ctx ends.
+func (c *Conn) waitLeader(ctx context.Context) string {
+	scheme := "http"
+	if c.cfg.CAFile != "" {
+		scheme = "https"
+	}
+	for {
+		c.mu.Lock()
+		l, changed := c.leader, c.leaderChanged
+		c.mu.Unlock()
+		if !l.IsZero() {
+			return l.URL(scheme)
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ""
+		}
+	}
+}
+
+// subscribeOnce runs one subscription to master until it ends. lasted is
+// how long it was subscribed (0: SUBSCRIBED never arrived).
+func (c *Conn) subscribeOnce(ctx context.Context, master string, h Handler) (lasted time.Duration, err error) {
+	mu, err := url.Parse(master)
+	if err != nil {
+		return 0, fmt.Errorf("master %q: %w", master, err)
+	}
+	doer := newPinnedDoer(c.http, mu, c.cfg.Framework.Principal, c.secret)
+	cli := httpcli.New(
+		httpcli.Endpoint(master+"/api/v1/scheduler"),
+		// Protobuf always: the JSON decoder fails on enum values it does
+		// not know, and masters newer than mesos-go send some.
+		httpcli.Codec(codecs.ByMediaType[codecs.MediaTypeProtobuf]),
+		httpcli.Do(doer.Do),
+	)
+	caller := httpsched.NewCaller(cli,
+		// An empty candidate makes call errors come back as they are
+		// instead of being taken for "no master" (which would end the
+		// subscription on, say, a 400 to a DECLINE).
+		httpsched.EndpointCandidates(func() string { return "" }),
+		// The doer follows SUBSCRIBE redirects; a 307 reaching mesos-go is
+		// a redirect loop, not worth its own retries.
+		httpsched.MaxRedirects(0),
+	)
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	c.mu.Lock()
+	id := c.status.FrameworkID
+	c.mu.Unlock()
+	c.setStatus(h, func(s *Status) { s.State = snapshot.Subscribing; s.Master = master })
+
+	resp, err := caller.Call(sctx, calls.Subscribe(c.cfg.Framework.frameworkInfo(id)))
+	if err != nil {
+		return 0, fmt.Errorf("subscribe to %s: %w", master, err)
+	}
+	defer resp.Close()
+
+	// Heartbeat watchdog: silence for WatchdogIntervals heartbeats ends the
+	// subscription (a half-open TCP connection otherwise hangs forever).
+	var silent atomic.Bool
+	heartbeat := c.cfg.Heartbeat
+	timeout := func() time.Duration { return time.Duration(c.cfg.WatchdogIntervals) * heartbeat }
+	watchdog := time.AfterFunc(timeout(), func() { silent.Store(true); cancel() })
+	defer watchdog.Stop()
+
+	// Leader change (ZooKeeper): the old leader's stream may linger; drop it.
+	if c.cfg.ZK != "" {
+		go func() {
+			for {
+				c.mu.Lock()
+				l, changed := c.leader, c.leaderChanged
+				c.mu.Unlock()
+				if l.IsZero() || !strings.EqualFold(l.URL(mu.Scheme), master) {
+					c.log.Info("leading master changed; dropping subscription", "old", master, "new", l.String())
+					cancel()
+					return
+				}
+				select {
+				case <-sctx.Done():
+					return
+				case <-changed:
+				}
+			}
+		}()
+	}
+
+	var subscribedAt time.Time
+	defer func() {
+		c.mu.Lock()
+		c.session = nil
+		c.mu.Unlock()
+		if !subscribedAt.IsZero() {
+			lasted = max(c.now().Sub(subscribedAt), time.Nanosecond)
+		}
+		if silent.Load() {
+			err = fmt.Errorf("no event from %s for %v (%d heartbeat intervals): %w", doer.leader(), timeout(), c.cfg.WatchdogIntervals, err)
+		}
+	}()
+
+	for {
+		var ev scheduler.Event
+		if err := resp.Decode(&ev); err != nil {
+			return lasted, fmt.Errorf("event stream from %s: %w", doer.leader(), err)
+		}
+		watchdog.Reset(timeout())
+
+		switch ev.GetType() {
+		case scheduler.Event_SUBSCRIBED:
+			sub := ev.GetSubscribed()
+			newID := sub.GetFrameworkID().GetValue()
+			if newID == "" {
+				return lasted, fmt.Errorf("SUBSCRIBED from %s without a framework ID", doer.leader())
+			}
+			if hb := sub.GetHeartbeatIntervalSeconds(); hb > 0 {
+				heartbeat = time.Duration(hb * float64(time.Second))
+				watchdog.Reset(timeout())
+			}
+			// Rule 2: persist the framework ID before relying on it.
+			if err := c.persist(ctx, newID); err != nil {
+				return lasted, err
+			}
+			// Rule 3: only now may calls go out under this subscription.
+			c.mu.Lock()
+			c.session = &session{caller: caller, frameworkID: newID, cancel: cancel}
+			c.mu.Unlock()
+			subscribedAt = c.now()
+			c.log.Info("subscribed", "master", doer.leader(), "framework_id", newID, "heartbeat", heartbeat)
+			c.setStatus(h, func(s *Status) {
+				s.State = snapshot.Subscribed
+				s.FrameworkID = newID
+				s.Master = doer.leader()
+				s.Subscriptions++
+				s.Heartbeat = heartbeat
+			})
+		case scheduler.Event_ERROR:
+			// Mesos says: resubscribe. mesos-go has already dropped the
+			// stream's state; let the handler see it, then end.
+			h.HandleEvent(ctx, &ev)
+			return lasted, fmt.Errorf("ERROR event from %s: %s", doer.leader(), ev.GetError().GetMessage())
+		}
+		if subscribedAt.IsZero() {
+			c.log.Warn("ignoring event before SUBSCRIBED", "type", ev.GetType().String())
+			continue
+		}
+		h.HandleEvent(ctx, &ev)
+	}
+}
+
+// persist saves id unless the store already holds it. On failure the ID is
+// kept in memory (the next SUBSCRIBE reuses it, so no second framework is
+// registered) and the caller drops the subscription.
+func (c *Conn) persist(ctx context.Context, id string) error {
+	c.mu.Lock()
+	stored := c.stored
+	c.status.FrameworkID = id
+	c.mu.Unlock()
+	if stored == id {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+	defer cancel()
+	if err := c.cfg.Store.Save(sctx, id); err != nil {
+		return fmt.Errorf("persist framework id %s (not relying on it until saved): %w", id, err)
+	}
+	c.mu.Lock()
+	c.stored = id
+	c.mu.Unlock()
+	c.log.Info("framework id persisted", "framework_id", id)
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -1,0 +1,37 @@
+// Package mesosconn keeps the framework subscribed to the leading Mesos
+// master, whatever happens to the connection.
+//
+// Conn.Run loops forever (until its context ends): find the leader, SUBSCRIBE
+// (mesos-go httpsched, protobuf codec), feed every event to a Handler in
+// stream order, and when the stream ends — error, ERROR event, leader change,
+// silent master — resubscribe with exponential backoff (jitter, capped, never
+// giving up) under the same framework ID.
+//
+// Ordering rules, in the order they apply:
+//
+//  1. The framework ID is loaded from the fwid.Store before the first
+//     SUBSCRIBE; a failing load is retried, never skipped (subscribing
+//     without the ID would register a second framework).
+//  2. On SUBSCRIBED with an ID the store does not hold yet, the ID is saved
+//     BEFORE the subscription is reported as subscribed and before any
+//     later event reaches the Handler: nothing may be launched under an ID
+//     that a restart would forget. If the save fails the subscription is
+//     dropped and retried (with the same ID, kept in memory).
+//  3. Only then is the Caller bound to this subscription; while no
+//     subscription is up, calls fail at once with ErrNotSubscribed.
+//
+// Workarounds for mesos-go v0.0.11 (see DESIGN.md):
+//
+//   - Leader pinning: mesos-go sends only SUBSCRIBE to a 307's target and
+//     later calls to the original host. Here the HTTP layer follows the
+//     SUBSCRIBE redirect itself and rewrites every request of the
+//     subscription to the leader's host. A 307 on any later call means the
+//     leader changed: it reaches mesos-go, which ends the subscription, and
+//     Run resubscribes.
+//   - A failing call must not end a healthy subscription: without
+//     EndpointCandidates mesos-go treats every call error as "no master".
+//     An empty candidate selector makes errors come back to the caller
+//     unchanged; only 307 and 403 (subscription lost) end the subscription.
+//   - No heartbeat watchdog in mesos-go: Run drops a subscription that
+//     delivered no event for WatchdogIntervals heartbeat intervals.
+package mesosconn
