@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -56,6 +57,7 @@ type Service struct {
 	started   time.Time
 	listening chan struct{}
 	addrs     map[string]string // by port name; written before listening closes
+	ran       atomic.Bool       // Run was called
 
 	mu     sync.Mutex
 	st     Status
@@ -126,6 +128,9 @@ func (s *Service) Status() Status {
 // StopGrace and returns nil. It returns ErrCrash when CrashAfter fires and
 // another error when a port cannot be bound or a server fails.
 func (s *Service) Run(ctx context.Context) error {
+	if s.ran.Swap(true) {
+		return errors.New("standin: Run called twice on one Service")
+	}
 	var crash <-chan time.Time
 	if s.cfg.CrashAfter > 0 {
 		t := time.NewTimer(s.cfg.CrashAfter)

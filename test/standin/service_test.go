@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -204,11 +205,11 @@ func registryConfig(t *testing.T) Config {
 }
 
 func TestAPI(t *testing.T) {
+	// The registry starts later on a port chosen now, so that the api
+	// first sees no registry at the address it was given.
 	regCfg := registryConfig(t)
-	regCfg.SlowStart = 300 * time.Millisecond
 	regRPC := deadAddr(t)
-	_, port, _ := net.SplitHostPort(regRPC)
-	regCfg.Ports[PortRPC] = mustAtoi(t, port)
+	regCfg.Ports[PortRPC] = portOf(t, regRPC)
 
 	cfg := testConfig(t, API)
 	cfg.Registries = []string{regRPC}
@@ -249,14 +250,15 @@ func TestAPI(t *testing.T) {
 	}
 }
 
-func mustAtoi(t *testing.T, s string) int {
+func portOf(t *testing.T, addr string) int {
 	t.Helper()
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			t.Fatalf("not a number: %q", s)
-		}
-		n = n*10 + int(c-'0')
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return n
 }
@@ -353,6 +355,9 @@ func TestStopDuringSlowStart(t *testing.T) {
 	if err := svc.Run(ctx); err != nil {
 		t.Errorf("Run = %v, want nil", err)
 	}
+	if err := svc.Run(ctx); err == nil {
+		t.Error("second Run succeeded")
+	}
 }
 
 func TestPortInUse(t *testing.T) {
@@ -361,9 +366,8 @@ func TestPortInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	cfg := registryConfig(t)
-	cfg.Ports[PortHTTP] = mustAtoi(t, port)
+	cfg.Ports[PortHTTP] = portOf(t, ln.Addr().String())
 	svc, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
