@@ -39,7 +39,16 @@
 // (Config.PendingRefuseSeconds) so that freed resources come back soon. An
 // offer is declined only once it has been seen by one Apply: it may have
 // arrived after the snapshot the plan was made from. When nothing is to be
-// launched the framework SUPPRESSes offers; when a launch waits for an agent
-// we hold no offer from (or offers are suppressed) it REVIVEs, at most once
-// per Config.ReviveMinInterval.
+// launched the framework SUPPRESSes offers (but not within
+// ReviveMinInterval of a REVIVE, whose offers are still on their way); when
+// a launch waits for an agent we hold no offer from (or offers are
+// suppressed) it REVIVEs, at most once per Config.ReviveMinInterval. A
+// launch whose agent's offer is too small does not REVIVE: the offer
+// already holds what the agent has for us. While suppressed it REVIVEs
+// every Config.DiscoveryInterval anyway, because offers are how the
+// framework learns of new agents.
+//
+// Match does not combine two offers of one agent: when resources are split
+// between them, both are declined with the short filter and Mesos offers
+// them again as one.
 package actuate
