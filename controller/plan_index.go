@@ -57,6 +57,7 @@ func kindIdx(kind string) int {
 // agentView is one agent with our tasks on it, as Plan needs it.
 type agentView struct {
 	agent *snapshot.Agent
+	pos   int // index in the snapshot's (and the index's) agent list
 	// eligible is true when the agent matches the cluster placement (host
 	// globs and attributes). A service's own Hosts narrow it further.
 	eligible bool
@@ -96,29 +97,57 @@ func buildIndex(c *spec.Cluster, s *snapshot.Snapshot) *index {
 	for i, a := range s.Agents {
 		av := &views[i]
 		av.agent = a
+		av.pos = i
 		av.eligible = placementAllows(c.Placement, a)
 		ix.agents[i] = av
 		ix.byID[a.ID] = av
 	}
-	// s.Tasks is sorted by ID, so every per-agent list is sorted by ID too.
-	for _, t := range s.Tasks {
+	// Two passes, so that all per-agent task lists share one backing array
+	// (at 40,000 tasks, one allocation instead of tens of thousands).
+	type placed struct {
+		av   *agentView
+		kind int
+	}
+	where := make([]placed, len(s.Tasks))
+	counts := make([][numKinds]int32, len(views))
+	live := 0
+	for j, t := range s.Tasks {
 		k := kindIdx(t.Kind)
 		if k < 0 {
+			where[j].kind = -1
 			continue
 		}
 		av := ix.byID[t.AgentID]
-		if t.State.Terminal() {
+		where[j] = placed{av: av, kind: k}
+		if av != nil && !t.State.Terminal() {
+			counts[av.pos][k]++
+			live++
+		}
+	}
+	backing := make([]*snapshot.Task, live)
+	off := 0
+	for i := range views {
+		for k := 0; k < numKinds; k++ {
+			n := int(counts[i][k])
+			views[i].live[k] = backing[off : off : off+n]
+			off += n
+		}
+	}
+	// s.Tasks is sorted by ID, so every per-agent list is sorted by ID too.
+	for j, t := range s.Tasks {
+		av, k := where[j].av, where[j].kind
+		switch {
+		case k < 0:
+		case t.State.Terminal():
 			if av != nil && (av.lastGone[k] == nil || t.UpdatedAt.After(av.lastGone[k].UpdatedAt)) {
 				av.lastGone[k] = t
 			}
-			continue
-		}
-		if av == nil {
+		case av == nil:
 			ix.orphans[k] = append(ix.orphans[k], t)
-			continue
+		default:
+			av.live[k] = append(av.live[k], t)
+			av.load++
 		}
-		av.live[k] = append(av.live[k], t)
-		av.load++
 	}
 	return ix
 }
