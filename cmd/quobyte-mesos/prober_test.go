@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mesos/mesos-go/api/v1/lib/executor/config"
 
 	"github.com/quobyte/quobyte-mesos/observe/probe"
+	"github.com/quobyte/quobyte-mesos/observe/prober/probertest"
 	"github.com/quobyte/quobyte-mesos/spec"
 )
 
@@ -98,5 +100,49 @@ func TestProber_ExecutorNeedsAgentEnvironment(t *testing.T) {
 	code, _, errOut := runProberTest(t, nil, "--device-root", t.TempDir(), "--mode", "directories")
 	if code != 1 || !strings.Contains(errOut, "not started by a Mesos agent") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestProber_ExecutorMode runs the subcommand as the agent would start it,
+// against a fake agent: flags reach the report, the authentication token is
+// sent, and KILL ends the process with exit code 0.
+func TestProber_ExecutorMode(t *testing.T) {
+	agent := probertest.NewAgent(t)
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "d1", "quobyte-data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"MESOS_EXECUTOR_AUTHENTICATION_TOKEN": "secret", "QUOBYTE_PROBER_MODE": "directories"}
+	env := testProberEnv(vars)
+	env.executor = func() (config.Config, error) {
+		return config.Config{FrameworkID: probertest.FrameworkID, ExecutorID: probertest.ExecutorID,
+			AgentEndpoint: agent.Endpoint(), Checkpoint: true, RecoveryTimeout: 5 * time.Second}, nil
+	}
+	var out, errOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- proberMain(context.Background(), []string{"--device-root", root, "--hostname", "agent7", "--log-level", "debug"}, &out, &errOut, env)
+	}()
+	agent.Launch("quobyte.prober.h.s1")
+	u := agent.NextUpdate(5 * time.Second)
+	var r probe.Report
+	if err := json.Unmarshal(u.Status.Data, &r); err != nil {
+		t.Fatalf("update data: %v", err)
+	}
+	if r.Hostname != "agent7" || r.Mode != "directories" || !r.HasType(spec.DataDevice) || r.Seq != 1 {
+		t.Errorf("report = %+v", r)
+	}
+	if got := agent.AuthHeader(); got != "Bearer secret" {
+		t.Errorf("Authorization = %q, want the bearer token", got)
+	}
+	agent.Kill("quobyte.prober.h.s1")
+	agent.NextUpdate(2 * time.Second)
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("prober did not exit after KILL")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/executor/config"
 
 	"github.com/quobyte/quobyte-mesos/observe/probe"
+	"github.com/quobyte/quobyte-mesos/observe/prober/probertest"
 	"github.com/quobyte/quobyte-mesos/spec"
 )
 
@@ -29,12 +30,12 @@ func addDevice(t *testing.T, root, name string, typ spec.DeviceType) {
 	}
 }
 
-func testConfig(agent *fakeAgent, root string) Config {
+func testConfig(agent *probertest.Agent, root string) Config {
 	return Config{
 		Scan:     probe.Config{DeviceRoot: root, Mode: probe.ModeDirectories, Hostname: "agent1"},
 		Interval: time.Hour,
 		Executor: config.Config{
-			FrameworkID: "fw-1", ExecutorID: "exec-1", AgentEndpoint: agent.endpoint(),
+			FrameworkID: probertest.FrameworkID, ExecutorID: probertest.ExecutorID, AgentEndpoint: agent.Endpoint(),
 			Checkpoint: true, RecoveryTimeout: 10 * time.Second, SubscriptionBackoffMax: 200 * time.Millisecond,
 		},
 		AckWait: 2 * time.Second,
@@ -80,35 +81,35 @@ func report(t *testing.T, u executor.Call_Update) probe.Report {
 }
 
 func TestRun_LaunchChangeMessageKill(t *testing.T) {
-	agent := newFakeAgent(t)
+	agent := probertest.NewAgent(t)
 	root := t.TempDir()
 	addDevice(t, root, "d1", spec.DataDevice)
 	done := running(t, context.Background(), testConfig(agent, root))
 
-	if sub := agent.nextSubscribe(5 * time.Second); len(sub.Subscribe.UnacknowledgedUpdates) != 0 {
+	if sub := agent.NextSubscribe(5 * time.Second); len(sub.Subscribe.UnacknowledgedUpdates) != 0 {
 		t.Errorf("first SUBSCRIBE carries updates: %+v", sub.Subscribe)
 	}
-	agent.launch(taskID)
-	r := report(t, agent.nextUpdate(5*time.Second))
+	agent.Launch(taskID)
+	r := report(t, agent.NextUpdate(5*time.Second))
 	if r.Seq != 1 || len(r.Devices) != 1 || !r.HasType(spec.DataDevice) || r.Hostname != "agent1" {
 		t.Fatalf("first report = %+v", r)
 	}
 
 	start := time.Now()
 	addDevice(t, root, "d2", spec.DirDevice)
-	r = report(t, agent.nextUpdate(2*time.Second))
+	r = report(t, agent.NextUpdate(2*time.Second))
 	t.Logf("new device reported after %v", time.Since(start).Round(time.Millisecond))
 	if r.Seq != 2 || !r.HasType(spec.DirDevice) {
 		t.Fatalf("report after a new device = %+v", r)
 	}
 
-	agent.message("probe")
-	if r = report(t, agent.nextUpdate(2*time.Second)); r.Seq != 3 || len(r.Devices) != 2 {
+	agent.Message("probe")
+	if r = report(t, agent.NextUpdate(2*time.Second)); r.Seq != 3 || len(r.Devices) != 2 {
 		t.Fatalf("report after MESSAGE = %+v", r)
 	}
 
-	agent.kill(taskID)
-	u := agent.nextUpdate(2 * time.Second)
+	agent.Kill(taskID)
+	u := agent.NextUpdate(2 * time.Second)
 	if u.Status.GetState() != mesos.TASK_KILLED || u.Status.TaskID.Value != taskID {
 		t.Fatalf("after KILL: %s for %s, want TASK_KILLED", u.Status.GetState(), u.Status.TaskID.Value)
 	}
@@ -118,15 +119,15 @@ func TestRun_LaunchChangeMessageKill(t *testing.T) {
 }
 
 func TestRun_KeepAlive(t *testing.T) {
-	agent := newFakeAgent(t)
+	agent := probertest.NewAgent(t)
 	cfg := testConfig(agent, t.TempDir())
 	cfg.Interval = 150 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := running(t, ctx, cfg)
-	agent.launch(taskID)
+	agent.Launch(taskID)
 	var last uint64
 	for i := 0; i < 3; i++ {
-		r := report(t, agent.nextUpdate(2*time.Second))
+		r := report(t, agent.NextUpdate(2*time.Second))
 		if r.Seq <= last {
 			t.Errorf("seq %d after %d", r.Seq, last)
 		}
@@ -142,23 +143,23 @@ func TestRun_KeepAlive(t *testing.T) {
 // is unacknowledged: the next SUBSCRIBE must carry it and the task, and the
 // executor must report again once subscribed.
 func TestRun_ResubscribeResendsUnacknowledged(t *testing.T) {
-	agent := newFakeAgent(t)
-	agent.setAutoAck(false)
+	agent := probertest.NewAgent(t)
+	agent.SetAutoAck(false)
 	root := t.TempDir()
 	addDevice(t, root, "d1", spec.MetadataDevice)
 	done := running(t, context.Background(), testConfig(agent, root))
-	agent.nextSubscribe(5 * time.Second)
-	agent.launch(taskID)
-	first := agent.nextUpdate(2 * time.Second)
+	agent.NextSubscribe(5 * time.Second)
+	agent.Launch(taskID)
+	first := agent.NextUpdate(2 * time.Second)
 	report(t, first)
 
 	// The agent restarts: the stream ends, and for a while it refuses calls.
-	agent.setDown(true)
-	agent.drop <- struct{}{}
+	agent.SetDown(true)
+	agent.Drop()
 	time.Sleep(300 * time.Millisecond)
-	agent.setDown(false)
+	agent.SetDown(false)
 
-	sub := agent.nextSubscribe(5 * time.Second)
+	sub := agent.NextSubscribe(5 * time.Second)
 	ups := sub.Subscribe.UnacknowledgedUpdates
 	if len(ups) != 1 || string(ups[0].Status.UUID) != string(first.Status.UUID) {
 		t.Fatalf("resubscribe carries %d updates, want the unacknowledged first one", len(ups))
@@ -166,25 +167,25 @@ func TestRun_ResubscribeResendsUnacknowledged(t *testing.T) {
 	if tasks := sub.Subscribe.UnacknowledgedTasks; len(tasks) != 1 || tasks[0].TaskID.Value != taskID {
 		t.Fatalf("resubscribe carries tasks %+v, want %s", tasks, taskID)
 	}
-	again := agent.nextUpdate(2 * time.Second)
+	again := agent.NextUpdate(2 * time.Second)
 	if r := report(t, again); r.Seq != 2 || !r.HasType(spec.MetadataDevice) {
 		t.Fatalf("report after resubscribing = %+v", r)
 	}
 
 	// Acknowledged updates are not sent again.
-	agent.ack(first)
-	agent.ack(again)
+	agent.Ack(first)
+	agent.Ack(again)
 	time.Sleep(100 * time.Millisecond)
-	agent.drop <- struct{}{}
-	sub = agent.nextSubscribe(5 * time.Second)
+	agent.Drop()
+	sub = agent.NextSubscribe(5 * time.Second)
 	if n := len(sub.Subscribe.UnacknowledgedUpdates) + len(sub.Subscribe.UnacknowledgedTasks); n != 0 {
 		t.Fatalf("after acknowledgements SUBSCRIBE still carries %d items: %+v", n, sub.Subscribe)
 	}
-	report(t, agent.nextUpdate(2*time.Second))
+	report(t, agent.NextUpdate(2*time.Second))
 
-	agent.setAutoAck(true)
-	agent.send(&executor.Event{Type: executor.Event_SHUTDOWN})
-	if u := agent.nextUpdate(2 * time.Second); u.Status.GetState() != mesos.TASK_KILLED {
+	agent.SetAutoAck(true)
+	agent.Shutdown()
+	if u := agent.NextUpdate(2 * time.Second); u.Status.GetState() != mesos.TASK_KILLED {
 		t.Fatalf("after SHUTDOWN: %s, want TASK_KILLED", u.Status.GetState())
 	}
 	if err := waitDone(t, done, 3*time.Second); err != nil {
@@ -193,12 +194,12 @@ func TestRun_ResubscribeResendsUnacknowledged(t *testing.T) {
 }
 
 func TestRun_ErrorEventResubscribes(t *testing.T) {
-	agent := newFakeAgent(t)
+	agent := probertest.NewAgent(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := running(t, ctx, testConfig(agent, t.TempDir()))
-	agent.nextSubscribe(5 * time.Second)
-	agent.send(&executor.Event{Type: executor.Event_ERROR, Error: &executor.Event_Error{Message: "boom"}})
-	agent.nextSubscribe(5 * time.Second)
+	agent.NextSubscribe(5 * time.Second)
+	agent.Send(&executor.Event{Type: executor.Event_ERROR, Error: &executor.Event_Error{Message: "boom"}})
+	agent.NextSubscribe(5 * time.Second)
 	cancel()
 	if err := waitDone(t, done, 2*time.Second); err != nil {
 		t.Fatalf("Run: %v", err)
@@ -206,20 +207,20 @@ func TestRun_ErrorEventResubscribes(t *testing.T) {
 }
 
 func TestRun_WithoutCheckpointExitsOnDisconnect(t *testing.T) {
-	agent := newFakeAgent(t)
+	agent := probertest.NewAgent(t)
 	cfg := testConfig(agent, t.TempDir())
 	cfg.Executor.Checkpoint = false
 	done := running(t, context.Background(), cfg)
-	agent.nextSubscribe(5 * time.Second)
-	agent.drop <- struct{}{}
+	agent.NextSubscribe(5 * time.Second)
+	agent.Drop()
 	if err := waitDone(t, done, 3*time.Second); err == nil {
 		t.Fatal("Run returned nil after losing the agent without checkpointing")
 	}
 }
 
 func TestRun_RecoveryTimeout(t *testing.T) {
-	agent := newFakeAgent(t)
-	agent.setDown(true)
+	agent := probertest.NewAgent(t)
+	agent.SetDown(true)
 	cfg := testConfig(agent, t.TempDir())
 	cfg.Executor.RecoveryTimeout = 500 * time.Millisecond
 	start := time.Now()
@@ -237,15 +238,15 @@ func TestRun_InvalidConfig(t *testing.T) {
 }
 
 func TestRun_MalformedEventsIgnored(t *testing.T) {
-	agent := newFakeAgent(t)
+	agent := probertest.NewAgent(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := running(t, ctx, testConfig(agent, t.TempDir()))
-	agent.nextSubscribe(5 * time.Second)
+	agent.NextSubscribe(5 * time.Second)
 	for _, typ := range []executor.Event_Type{executor.Event_LAUNCH, executor.Event_KILL, executor.Event_ACKNOWLEDGED, executor.Event_LAUNCH_GROUP, executor.Event_Type(99)} {
-		agent.send(&executor.Event{Type: typ})
+		agent.Send(&executor.Event{Type: typ})
 	}
-	agent.launch(taskID)
-	report(t, agent.nextUpdate(2*time.Second))
+	agent.Launch(taskID)
+	report(t, agent.NextUpdate(2*time.Second))
 	cancel()
 	if err := waitDone(t, done, 2*time.Second); err != nil {
 		t.Fatalf("Run: %v", err)
@@ -255,18 +256,18 @@ func TestRun_MalformedEventsIgnored(t *testing.T) {
 // TestRun_KillDuringAgentRestart: the TASK_KILLED cannot be sent at first;
 // it must follow the next SUBSCRIBED, and the executor must then leave.
 func TestRun_KillDuringAgentRestart(t *testing.T) {
-	agent := newFakeAgent(t)
+	agent := probertest.NewAgent(t)
 	done := running(t, context.Background(), testConfig(agent, t.TempDir()))
-	agent.nextSubscribe(5 * time.Second)
-	agent.launch(taskID)
-	report(t, agent.nextUpdate(2*time.Second))
+	agent.NextSubscribe(5 * time.Second)
+	agent.Launch(taskID)
+	report(t, agent.NextUpdate(2*time.Second))
 
-	agent.setDown(true)
-	agent.kill(taskID)
+	agent.SetDown(true)
+	agent.Kill(taskID)
 	time.Sleep(300 * time.Millisecond)
-	agent.setDown(false)
-	agent.nextSubscribe(5 * time.Second)
-	if u := agent.nextUpdate(2 * time.Second); u.Status.GetState() != mesos.TASK_KILLED {
+	agent.SetDown(false)
+	agent.NextSubscribe(5 * time.Second)
+	if u := agent.NextUpdate(2 * time.Second); u.Status.GetState() != mesos.TASK_KILLED {
 		t.Fatalf("after resubscribing: %s, want TASK_KILLED", u.Status.GetState())
 	}
 	if err := waitDone(t, done, 3*time.Second); err != nil {

@@ -1,4 +1,4 @@
-package prober
+package probertest
 
 import (
 	"fmt"
@@ -14,11 +14,19 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/executor"
 )
 
-// fakeAgent speaks the agent side of the v1 executor API over loopback
-// HTTP: SUBSCRIBE gets a RecordIO stream of protobuf events (SUBSCRIBED
-// first, then whatever the test pushes), other calls get 202 Accepted.
-type fakeAgent struct {
-	t   *testing.T
+// FrameworkID and ExecutorID are the IDs the fake agent expects in every
+// call; calls with others get 400.
+const (
+	FrameworkID = "fw-1"
+	ExecutorID  = "exec-1"
+)
+
+// Agent speaks the agent side of the v1 executor API over loopback HTTP:
+// SUBSCRIBE gets a RecordIO stream of protobuf events (SUBSCRIBED first,
+// then whatever the test pushes), other calls get 202 Accepted. By default
+// it acknowledges every update at once.
+type Agent struct {
+	t   testing.TB
 	srv *httptest.Server
 
 	// events are written to the current stream, in order.
@@ -29,13 +37,15 @@ type fakeAgent struct {
 	subscribes chan *executor.Call
 	updates    chan executor.Call_Update
 
-	mu      sync.Mutex
-	autoAck bool
-	down    bool // answer 503 to everything
+	mu         sync.Mutex
+	autoAck    bool
+	down       bool // answer 503 to everything
+	authHeader string
 }
 
-func newFakeAgent(t *testing.T) *fakeAgent {
-	a := &fakeAgent{
+// NewAgent starts a fake agent on loopback; it stops when the test ends.
+func NewAgent(t testing.TB) *Agent {
+	a := &Agent{
 		t:          t,
 		events:     make(chan *executor.Event, 100),
 		drop:       make(chan struct{}, 1),
@@ -48,15 +58,26 @@ func newFakeAgent(t *testing.T) *fakeAgent {
 	return a
 }
 
-// endpoint is host:port, as in MESOS_AGENT_ENDPOINT.
-func (a *fakeAgent) endpoint() string { return strings.TrimPrefix(a.srv.URL, "http://") }
+// Endpoint is host:port, as in MESOS_AGENT_ENDPOINT.
+func (a *Agent) Endpoint() string { return strings.TrimPrefix(a.srv.URL, "http://") }
 
-func (a *fakeAgent) setAutoAck(b bool) { a.mu.Lock(); a.autoAck = b; a.mu.Unlock() }
-func (a *fakeAgent) setDown(b bool)    { a.mu.Lock(); a.down = b; a.mu.Unlock() }
+// SetAutoAck turns the immediate acknowledgement of updates on or off.
+func (a *Agent) SetAutoAck(b bool) { a.mu.Lock(); a.autoAck = b; a.mu.Unlock() }
 
-func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
+// SetDown makes the agent answer 503 to every new request (a restarting
+// agent); an open event stream stays open until Drop.
+func (a *Agent) SetDown(b bool) { a.mu.Lock(); a.down = b; a.mu.Unlock() }
+
+// AuthHeader returns the Authorization header of the last call.
+func (a *Agent) AuthHeader() string { a.mu.Lock(); defer a.mu.Unlock(); return a.authHeader }
+
+// Drop ends the current event stream, as an agent restart does.
+func (a *Agent) Drop() { a.drop <- struct{}{} }
+
+func (a *Agent) serve(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	down, autoAck := a.down, a.autoAck
+	a.authHeader = r.Header.Get("Authorization")
 	a.mu.Unlock()
 	if down {
 		http.Error(w, "agent recovering", http.StatusServiceUnavailable)
@@ -80,7 +101,7 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if call.FrameworkID.Value != "fw-1" || call.ExecutorID.Value != "exec-1" {
+	if call.FrameworkID.Value != FrameworkID || call.ExecutorID.Value != ExecutorID {
 		http.Error(w, "wrong framework or executor id", http.StatusBadRequest)
 		return
 	}
@@ -101,7 +122,7 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (a *fakeAgent) stream(w http.ResponseWriter, r *http.Request) {
+func (a *Agent) stream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	w.WriteHeader(http.StatusOK)
 	flusher := w.(http.Flusher)
@@ -118,7 +139,7 @@ func (a *fakeAgent) stream(w http.ResponseWriter, r *http.Request) {
 		return true
 	}
 	if !write(&executor.Event{Type: executor.Event_SUBSCRIBED, Subscribed: &executor.Event_Subscribed{
-		ExecutorInfo:  mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "exec-1"}},
+		ExecutorInfo:  mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: ExecutorID}},
 		FrameworkInfo: mesos.FrameworkInfo{User: "root", Name: "quobyte"},
 		AgentInfo:     mesos.AgentInfo{Hostname: "agent1"},
 	}}) {
@@ -138,29 +159,38 @@ func (a *fakeAgent) stream(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (a *fakeAgent) send(e *executor.Event) { a.events <- e }
+// Send writes an event to the current (or next) event stream.
+func (a *Agent) Send(e *executor.Event) { a.events <- e }
 
-func (a *fakeAgent) launch(taskID string) {
-	a.send(&executor.Event{Type: executor.Event_LAUNCH, Launch: &executor.Event_Launch{Task: mesos.TaskInfo{
+// Launch sends LAUNCH of a task with the given ID.
+func (a *Agent) Launch(taskID string) {
+	a.Send(&executor.Event{Type: executor.Event_LAUNCH, Launch: &executor.Event_Launch{Task: mesos.TaskInfo{
 		Name: "prober", TaskID: mesos.TaskID{Value: taskID}, AgentID: mesos.AgentID{Value: "agent-1"},
 	}}})
 }
 
-func (a *fakeAgent) kill(taskID string) {
-	a.send(&executor.Event{Type: executor.Event_KILL, Kill: &executor.Event_Kill{TaskID: mesos.TaskID{Value: taskID}}})
+// Kill sends KILL of a task.
+func (a *Agent) Kill(taskID string) {
+	a.Send(&executor.Event{Type: executor.Event_KILL, Kill: &executor.Event_Kill{TaskID: mesos.TaskID{Value: taskID}}})
 }
 
-func (a *fakeAgent) message(data string) {
-	a.send(&executor.Event{Type: executor.Event_MESSAGE, Message: &executor.Event_Message{Data: []byte(data)}})
+// Message sends a framework message.
+func (a *Agent) Message(data string) {
+	a.Send(&executor.Event{Type: executor.Event_MESSAGE, Message: &executor.Event_Message{Data: []byte(data)}})
 }
 
-func (a *fakeAgent) ack(u executor.Call_Update) {
-	a.send(&executor.Event{Type: executor.Event_ACKNOWLEDGED,
+// Shutdown sends SHUTDOWN.
+func (a *Agent) Shutdown() { a.Send(&executor.Event{Type: executor.Event_SHUTDOWN}) }
+
+// Ack acknowledges an update.
+func (a *Agent) Ack(u executor.Call_Update) {
+	a.Send(&executor.Event{Type: executor.Event_ACKNOWLEDGED,
 		Acknowledged: &executor.Event_Acknowledged{TaskID: u.Status.TaskID, UUID: u.Status.UUID}})
 }
 
-// nextUpdate waits for the executor's next status update.
-func (a *fakeAgent) nextUpdate(limit time.Duration) executor.Call_Update {
+// NextUpdate waits for the executor's next status update; the test fails
+// if none comes within limit.
+func (a *Agent) NextUpdate(limit time.Duration) executor.Call_Update {
 	a.t.Helper()
 	select {
 	case u := <-a.updates:
@@ -171,8 +201,8 @@ func (a *fakeAgent) nextUpdate(limit time.Duration) executor.Call_Update {
 	}
 }
 
-// nextSubscribe waits for the executor's next SUBSCRIBE.
-func (a *fakeAgent) nextSubscribe(limit time.Duration) *executor.Call {
+// NextSubscribe waits for the executor's next SUBSCRIBE call.
+func (a *Agent) NextSubscribe(limit time.Duration) *executor.Call {
 	a.t.Helper()
 	select {
 	case c := <-a.subscribes:
