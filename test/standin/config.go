@@ -192,7 +192,13 @@ func FromEnv(environ []string) (Config, error) {
 	}
 	c.Registries = regs
 
+	// A Mesos agent tells its tasks the address it runs on in LIBPROCESS_IP;
+	// in the simulated cluster each agent has a loopback address of its own,
+	// so services of the same kind on different "hosts" don't clash on ports.
 	c.Bind = strings.TrimSpace(env["QUOBYTE_BIND"])
+	if c.Bind == "" {
+		c.Bind = strings.TrimSpace(env["LIBPROCESS_IP"])
+	}
 	if c.Bind == "" {
 		c.Bind = DefaultBind
 	}

@@ -92,6 +92,17 @@ func TestFromEnv(t *testing.T) {
 		t.Errorf("got root %q bind %q registries %v", c.DeviceRoot, c.Bind, c.Registries)
 	}
 
+	// Without QUOBYTE_BIND the agent's address (LIBPROCESS_IP) is used.
+	c, err = FromEnv([]string{
+		"QUOBYTE_SERVICE=registry", "QUOBYTE_RPC_PORT=1", "QUOBYTE_HTTP_PORT=2", "LIBPROCESS_IP=127.0.1.3",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Bind != "127.0.1.3" {
+		t.Errorf("bind %q, want the agent's address 127.0.1.3", c.Bind)
+	}
+
 	// STANDIN_DIAL_HOST replaces the hosts, keeping the ports.
 	c, err = FromEnv([]string{
 		"QUOBYTE_SERVICE=client", "QUOBYTE_HTTP_PORT=2",
