@@ -1,0 +1,52 @@
+// Package controller decides what must change for the cluster to match the
+// spec, and runs that decision in a level-triggered loop. It never talks to
+// Mesos: it imports the spec and the observer's types only (a test guards
+// this), and the actuator carries its plans out.
+//
+// Three layers, as in etcd's raft:
+//
+//   - Plan(spec, snapshot) *Result is pure: no I/O, no clock but the
+//     snapshot's Time, no randomness, deterministic (agents and tasks are
+//     visited in the snapshot's sorted order; no map order leaks out). The
+//     `plan` dry run and `run` use the same function.
+//   - Step is synchronous: snapshot (and the previous apply's failures) in,
+//     plan out. It remembers failures per item and backs them off
+//     (backoff/v4, exponential, jittered with an injected random source,
+//     capped, never giving up, reset after Restart.ResetAfter of stable
+//     running); the holds reach Plan through Snapshot.Backoffs.
+//   - Loop is the goroutine shell: it owns the ticker and the channels,
+//     plans on every new snapshot, spec reload (Kick) and tick, applies
+//     through an Applier, and recovers panics.
+//
+// # What the caller of Plan must do with a Result
+//
+//  1. Apply Actions in order; never retry an old Result: after an apply,
+//     observe again and plan again (the plan is level-triggered).
+//  2. Launch / LaunchProber: build a task ID with taskid.New(Kind,
+//     ConfigHash, unique suffix) and launch on AgentID from an offer that
+//     holds Resources and every port in Ports. A launch is planned even when
+//     the agent's last offer is too small (a Blocked item then says what is
+//     missing): keep it until a fitting offer comes or a newer plan drops it.
+//  3. Until Mesos answers, show a launched task in the next snapshots in
+//     state Launching. Plan counts Launching tasks as present; a task it
+//     cannot see is launched again.
+//  4. Kill: kill TaskID. Kills stay in every plan until the task is
+//     terminal; record when the kill was sent in Task.KillSent, which the
+//     Action echoes, and re-send at a measured pace. A kill is never taken
+//     back: Plan carries a sent kill through even if the task is wanted
+//     again, and fills its slot anew afterwards.
+//  5. Probe: send the prober executor TaskID a message asking for a report.
+//  6. Blocked items are for people (the plan view, the status page): they
+//     say what waits and why, and need no action.
+//  7. Report failed actions as an *ApplyError (one ActionError per action):
+//     only those actions' items back off. Any other error is logged.
+//
+// # Items
+//
+// An item is a unit that backs off on its own: snapshot.ItemKey(kind,
+// agentID) for every kind, probers included. Kinds that run anywhere (API,
+// webconsole, S3) use the agent too, not a slot number: an instance that
+// fails on one agent is placed on another while that agent backs off.
+//
+// See README.md for the pipeline and a glossary of the words reasons use.
+package controller
