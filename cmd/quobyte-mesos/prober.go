@@ -41,7 +41,10 @@ MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID, MESOS_CHECKPOINT, ...). With --scan it
 needs none: it scans once, prints the report as JSON and exits.
 
 Every flag may also come from the environment variable named in brackets; a
-flag given on the command line wins.
+flag given on the command line wins. $VAR and ${VAR} in --device-root and
+--client-mount-point are expanded from the environment, so that a framework
+can pass --device-root='${MESOS_SIM_HOST_DIR}' without a shell (the simulated
+cluster's agents export their host directory that way).
 
 Flags:
 `
@@ -172,6 +175,8 @@ func parseProberFlags(args []string, stdout, stderr io.Writer, getenv func(strin
 		}
 		return f, 2
 	}
+	f.deviceRoot = os.Expand(f.deviceRoot, getenv)
+	f.clientMount = os.Expand(f.clientMount, getenv)
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "quobyte-mesos prober: unexpected arguments %q\n", fs.Args())
 		return f, 2

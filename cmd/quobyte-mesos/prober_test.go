@@ -58,9 +58,10 @@ func TestProber_ScanDirectories(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(root, "empty"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// The device root comes from the environment, the rest from flags.
-	code, out, errOut := runProberTest(t, map[string]string{"QUOBYTE_DEVICE_ROOT": root},
-		"--scan", "--mode", "directories", "--hostname", "h1", "--client-mount-point", root)
+	// The device root comes from the environment (with a variable in it,
+	// as the simulated cluster passes it), the rest from flags.
+	code, out, errOut := runProberTest(t, map[string]string{"QUOBYTE_DEVICE_ROOT": "${MESOS_SIM_HOST_DIR}", "MESOS_SIM_HOST_DIR": root},
+		"--scan", "--mode", "directories", "--hostname", "h1", "--client-mount-point", "$MESOS_SIM_HOST_DIR")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
