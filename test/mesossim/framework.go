@@ -111,6 +111,8 @@ func (m *master) subscribe(info mesos.FrameworkInfo, suppressed []string, s *str
 		HeartbeatIntervalSeconds: &hb,
 		MasterInfo:               m.masterInfo(),
 	}})
+	// A Mesos master's heartbeater sends its first HEARTBEAT at once.
+	s.send(&scheduler.Event{Type: scheduler.Event_HEARTBEAT})
 	// Updates still awaiting acknowledgement are sent again on the new stream.
 	for taskID := range fw.pending {
 		m.sendPendingHead(fw, taskID)
