@@ -22,6 +22,12 @@ type Applier interface {
 	Apply(ctx context.Context, plan *controller.Result, c *spec.Cluster, registryAddrs string) (Report, error)
 }
 
+// Both appliers satisfy Applier.
+var (
+	_ Applier = (*Actuator)(nil)
+	_ Applier = (*Recorder)(nil)
+)
+
 // Defaults for Config's durations.
 const (
 	// DefaultRefuseSeconds keeps declined offers away for an hour: when we

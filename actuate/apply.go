@@ -108,6 +108,7 @@ func (a *Actuator) Apply(ctx context.Context, plan *controller.Result, c *spec.C
 	a.mu.Unlock()
 
 	r.rep.Errors = r.itemErr
+	a.log.Debug("applied", "summary", r.rep.String())
 	if err := errorsOf(r.itemErr, r.other); err != nil {
 		return r.rep, fmt.Errorf("apply generation %d: %w", plan.Generation, err)
 	}

@@ -105,6 +105,9 @@ func TestApply_LaunchOneAcceptPerOffer(t *testing.T) {
 	if got := refuse(t, acc.Accept.Filters); got != DefaultRefuseSeconds {
 		t.Errorf("accept filter = %v", got)
 	}
+	if s := rep.String(); s != "generation 7: launched 2, killed 0 (0 waiting), probed 0, unmatched 0, declined 0, held 1" {
+		t.Errorf("summary = %q", s)
+	}
 	if len(rep.Launched) != 2 || len(r.launched) != 2 || r.launched[0] != tasks[0].TaskID.Value+" a1 registry hregistry" {
 		t.Errorf("launched: report %+v, OnLaunch %v", rep.Launched, r.launched)
 	}

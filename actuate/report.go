@@ -115,3 +115,22 @@ func errorsOf(items []*ItemError, other []error) error {
 	}
 	return errors.Join(append(all, other...)...)
 }
+
+// String sums the report up in one line, for logs.
+func (r Report) String() string {
+	s := fmt.Sprintf("generation %d: launched %d, killed %d (%d waiting), probed %d, unmatched %d, declined %d, held %d",
+		r.Generation, len(r.Launched), len(r.Killed), len(r.KillsWaiting), len(r.Probed), len(r.Unmatched), len(r.Declined), r.Held)
+	if r.Revived {
+		s += ", revived"
+	}
+	if r.Suppressed {
+		s += ", suppressed"
+	}
+	if len(r.Errors) > 0 {
+		s += fmt.Sprintf(", %d failed", len(r.Errors))
+	}
+	if r.DryRun {
+		s += " (dry run)"
+	}
+	return s
+}

@@ -298,3 +298,28 @@ func TestProberExecutorIDOfTask(t *testing.T) {
 		t.Error("a data task is no prober")
 	}
 }
+
+// The client's FUSE mount must reach the host: a shared bind of the mount
+// point, and the client image.
+func TestBuildTaskInfo_Client(t *testing.T) {
+	c := testCluster(t, `image = "quobyte/server"
+client_image = "quobyte/client"
+version = "3.14"`, `service "client" {
+  enabled = true
+}`)
+	ti := serviceTask(t, c, spec.Client, "node1:7861")
+	d := ti.Container.Docker
+	if d.Image != "quobyte/client:3.14" || !d.GetPrivileged() {
+		t.Errorf("docker = %+v", d)
+	}
+	mp := c.Prober.ClientMountPoint
+	if !reflect.DeepEqual(d.Parameters, []mesos.Parameter{{Key: "volume", Value: mp + ":" + mp + ":rshared"}}) {
+		t.Errorf("parameters = %+v", d.Parameters)
+	}
+	if len(ti.Container.Volumes) != 0 {
+		t.Errorf("client has device volumes: %+v", ti.Container.Volumes)
+	}
+	if env := envOf(t, ti.Command); env["QUOBYTE_SERVICE"] != "client" || env["QUOBYTE_REGISTRY"] != "node1:7861" {
+		t.Errorf("env = %v", env)
+	}
+}
