@@ -359,7 +359,9 @@ func (ex *executor) start(ctx context.Context) (*proc, error) {
 // queues SUBSCRIBED and the LAUNCH of every waiting task.
 func (ex *executor) subscribe() (*eventStream, error) {
 	ex.mu.Lock()
-	if ex.exited || ex.proc == nil {
+	// proc may still be nil: a fast executor can subscribe before start()
+	// has recorded its process.
+	if ex.exited {
 		ex.mu.Unlock()
 		return nil, errors.New("Executor is not running")
 	}

@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -118,14 +120,20 @@ func TestTCPAndCommandHealthChecks(t *testing.T) {
 	a.Launch(frameworkInfo(), tcp)
 
 	// The command check runs in the task's sandbox with its environment:
-	// healthy once the task has created its marker file.
-	cmd := shellTask("cmd", "sleep 0.3; touch ready; sleep 30")
+	// healthy once the marker file exists.
+	cmd := shellTask("cmd", "sleep 30")
 	check := `test -f "$MESOS_SANDBOX/ready"`
 	cmd.HealthCheck = fastCheck(mesos.HealthCheck{Type: mesos.HealthCheck_COMMAND,
 		Command: &mesos.CommandInfo{Value: &check}}, 0, 100)
 	a.Launch(frameworkInfo(), cmd)
 
 	rec.waitFor(t, "tcp", 10*time.Second, func(st mesos.TaskStatus) bool { return st.GetHealthy() })
+	unhealthy := rec.waitFor(t, "cmd", 10*time.Second, func(st mesos.TaskStatus) bool { return st.Healthy != nil && !st.GetHealthy() })
+	sandbox := filepath.Join(a.cfg.WorkDir, "frameworks", testFW, "executors", "cmd", "runs",
+		unhealthy.GetContainerStatus().GetContainerID().GetValue())
+	if err := os.WriteFile(filepath.Join(sandbox, "ready"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	rec.waitFor(t, "cmd", 10*time.Second, func(st mesos.TaskStatus) bool { return st.GetHealthy() })
 	if got := healthUpdates(rec.of("cmd")); len(got) != 2 || got[0] || !got[1] {
 		t.Errorf("command check updates = %v, want [false true]", got)

@@ -2,7 +2,9 @@ package agentrt
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -130,7 +132,24 @@ func newTestAgent(t *testing.T, mod func(*Config)) (*Agent, *recorder) {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Close)
+	t.Cleanup(func() { dumpSandboxes(t, cfg.WorkDir) })
 	return a, rec
+}
+
+// dumpSandboxes logs every sandbox's stderr when a test failed: the first
+// thing to look at when an executor misbehaves.
+func dumpSandboxes(t *testing.T, workDir string) {
+	if !t.Failed() {
+		return
+	}
+	_ = filepath.WalkDir(workDir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && d.Name() == "stderr" {
+			if b, rerr := os.ReadFile(path); rerr == nil && len(b) > 0 {
+				t.Logf("%s:\n%s", path, b)
+			}
+		}
+		return nil
+	})
 }
 
 func frameworkInfo(caps ...mesos.FrameworkInfo_Capability_Type) mesos.FrameworkInfo {
