@@ -52,6 +52,8 @@ type Subscription struct {
 	// reconciliation that follows a (re)subscribe. Until then, the task set
 	// may be incomplete and the planner must not launch device-bound tasks.
 	Reconciled bool
+	// Resubscriptions counts subscriptions after the first (for status pages).
+	Resubscriptions int
 }
 
 // Agent is a Mesos agent as seen through offers, status updates and its prober.

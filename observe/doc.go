@@ -1,0 +1,38 @@
+// Package observe folds what Mesos tells the framework into one immutable
+// snapshot.Snapshot, and keeps the framework's knowledge of its tasks true
+// through reconciliation.
+//
+// Wiring (cmd does this):
+//
+//	conn, _ := mesosconn.New(cfg)                 // the subscription
+//	obs := observe.New(observe.Config{Caller: conn.Caller(), OnOffers: actuator.Offers})
+//	go obs.Run(ctx)                               // acks and reconciliation
+//	go conn.Run(ctx, obs)                         // events -> obs.HandleEvent
+//	for range obs.Changed() { plan(spec, obs.Latest()) }
+//
+// Three layers, as in the rest of the project: fold* functions change the
+// observer's state for one event (no I/O); HandleEvent/HandleStatus take the
+// lock, fold, publish a new snapshot and queue acknowledgements; Run is the
+// goroutine shell that sends acknowledgements and reconciliation calls.
+//
+// Rules, where they apply:
+//
+//   - Acknowledge after recording: an update's ACKNOWLEDGE is queued only
+//     after the snapshot that contains it is published, so a crash never
+//     loses an update Mesos considers delivered.
+//   - Updates arrive at least once and out of order: applying one twice
+//     changes nothing, and an update older (by its timestamp) than the one
+//     recorded for the task is ignored — except reconciliation answers,
+//     which are the master's current truth (their timestamps are the
+//     master's clock, so they are never used to order later updates).
+//   - Task IDs carry what reconciliation drops (kind, config hash), so
+//     implicit reconciliation after a restart rebuilds the task set. Task
+//     IDs that are not ours are ignored (but acknowledged).
+//   - Bad input (malformed prober report, report of another version, unknown
+//     enum value, unknown event type) is logged and ignored, never a crash.
+//   - After every (re)subscribe: explicit reconciliation of every known
+//     non-terminal task, repeated with backoff until each has answered;
+//     then implicit reconciliation; Subscription.Reconciled turns true once
+//     the answers to it have settled. Implicit reconciliation also runs
+//     periodically.
+package observe

@@ -1,0 +1,341 @@
+package observe
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+
+	"github.com/quobyte/quobyte-mesos/observe/probe"
+	"github.com/quobyte/quobyte-mesos/observe/snapshot"
+	"github.com/quobyte/quobyte-mesos/observe/taskid"
+	"github.com/quobyte/quobyte-mesos/spec"
+)
+
+// HandleEvent folds one event into the state (mesosconn.Handler). It never
+// panics on bad input: what cannot be understood is logged and ignored.
+func (o *Observer) HandleEvent(ctx context.Context, ev *scheduler.Event) {
+	switch ev.GetType() {
+	case scheduler.Event_OFFERS:
+		offers := ev.GetOffers().GetOffers()
+		o.mu.Lock()
+		for i := range offers {
+			o.foldOffer(&offers[i])
+		}
+		o.publish()
+		o.mu.Unlock()
+		// The actuator sees offers only once the snapshot describes their
+		// agents.
+		if o.cfg.OnOffers != nil && len(offers) > 0 {
+			o.cfg.OnOffers(ctx, offers)
+		}
+	case scheduler.Event_RESCIND:
+		if o.cfg.OnRescind != nil && ev.GetRescind() != nil {
+			o.cfg.OnRescind(ev.GetRescind().OfferID.Value)
+		}
+	case scheduler.Event_UPDATE:
+		st := ev.GetUpdate().GetStatus()
+		o.mu.Lock()
+		o.foldUpdate(&st)
+		o.publish()
+		o.mu.Unlock()
+		// Acknowledge after recording: the snapshot holding this update is
+		// published. Updates without a uuid (reconciliation answers,
+		// master-generated ones) must not be acknowledged.
+		if len(st.GetUUID()) > 0 {
+			o.queueAck(ack{agentID: st.GetAgentID().GetValue(), taskID: st.TaskID.Value, uuid: st.GetUUID()})
+		}
+	case scheduler.Event_FAILURE:
+		f := ev.GetFailure()
+		if f.GetExecutorID() != nil {
+			// An executor ended; its tasks' updates say what that means.
+			o.log.Info("executor terminated", "agent", f.GetAgentID().GetValue(), "executor", f.GetExecutorID().GetValue(), "status", f.GetStatus())
+			return
+		}
+		if id := f.GetAgentID().GetValue(); id != "" {
+			o.mu.Lock()
+			o.setReachable(id, false)
+			o.publish()
+			o.mu.Unlock()
+			o.log.Warn("agent failed or was removed", "agent", id)
+		}
+	case scheduler.Event_MESSAGE:
+		if m := ev.GetMessage(); m != nil {
+			o.log.Debug("ignoring executor message", "agent", m.AgentID.Value, "executor", m.ExecutorID.Value)
+		}
+	case scheduler.Event_ERROR:
+		o.log.Error("mesos reported an error", "message", ev.GetError().GetMessage())
+	case scheduler.Event_SUBSCRIBED, scheduler.Event_HEARTBEAT:
+		// The subscription's state comes through HandleStatus.
+	case scheduler.Event_INVERSE_OFFERS, scheduler.Event_RESCIND_INVERSE_OFFER, scheduler.Event_UPDATE_OPERATION_STATUS:
+		o.log.Debug("ignoring event", "type", ev.GetType().String())
+	default:
+		o.log.Warn("ignoring event of unknown type", "type", ev.GetType().String())
+	}
+}
+
+func (o *Observer) queueAck(a ack) {
+	select {
+	case o.acks <- a:
+	default:
+		// Full: Mesos re-sends unacknowledged updates, and a repeat is
+		// harmless.
+		o.log.Warn("acknowledgement queue full; dropping ack (mesos will resend)", "task", a.taskID)
+	}
+}
+
+// agentCopy returns a modifiable copy of agent id (a new one if unknown).
+func (o *Observer) agentCopy(id string) *snapshot.Agent {
+	if a := o.agents[id]; a != nil {
+		c := *a
+		return &c
+	}
+	return &snapshot.Agent{ID: id, Reachable: true}
+}
+
+func (o *Observer) setReachable(id string, v bool) {
+	if a := o.agents[id]; a != nil && a.Reachable == v {
+		return
+	}
+	a := o.agentCopy(id)
+	a.Reachable = v
+	o.agents[id] = a
+	o.dirty = true
+}
+
+func (o *Observer) foldOffer(of *mesos.Offer) {
+	id := of.AgentID.Value
+	if id == "" {
+		o.log.Warn("ignoring offer without agent id", "offer", of.ID.Value)
+		return
+	}
+	a := o.agentCopy(id)
+	a.Hostname = of.GetHostname()
+	a.Attributes = attributes(of.GetAttributes())
+	a.Reachable = true
+	a.LastOffer = summarize(of.GetResources(), o.cfg.Clock())
+	o.agents[id] = a
+	o.dirty = true
+}
+
+// attributes renders Mesos attributes as strings (text as is, scalars and
+// ranges and sets in Mesos' own notation).
+func attributes(attrs []mesos.Attribute) map[string]string {
+	if len(attrs) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(attrs))
+	for _, a := range attrs {
+		switch a.GetType() {
+		case mesos.TEXT:
+			m[a.GetName()] = a.GetText().GetValue()
+		case mesos.SCALAR:
+			m[a.GetName()] = fmt.Sprint(a.GetScalar().GetValue())
+		case mesos.RANGES:
+			var parts []string
+			for _, r := range a.GetRanges().GetRange() {
+				parts = append(parts, fmt.Sprintf("%d-%d", r.Begin, r.End))
+			}
+			m[a.GetName()] = "[" + strings.Join(parts, ",") + "]"
+		case mesos.SET:
+			m[a.GetName()] = "{" + strings.Join(a.GetSet().GetItem(), ",") + "}"
+		}
+	}
+	return m
+}
+
+// summarize sums an offer's scalar resources and lists its port ranges.
+// Offers carry only what our role may use (unreserved and reserved to it).
+func summarize(rs []mesos.Resource, at time.Time) *snapshot.Offer {
+	o := &snapshot.Offer{At: at}
+	for _, r := range rs {
+		switch r.GetName() {
+		case "cpus":
+			o.Resources.CPUs += r.GetScalar().GetValue()
+		case "mem":
+			o.Resources.Mem += r.GetScalar().GetValue()
+		case "disk":
+			o.Resources.Disk += r.GetScalar().GetValue()
+		case "ports":
+			for _, pr := range r.GetRanges().GetRange() {
+				o.Ports = append(o.Ports, snapshot.PortRange{Begin: pr.Begin, End: pr.End})
+			}
+		}
+	}
+	return o
+}
+
+// stateOf maps a Mesos task state to ours; ok is false for values this
+// build does not know.
+func stateOf(s mesos.TaskState) (snapshot.TaskState, bool) {
+	switch s {
+	case mesos.TASK_STAGING:
+		return snapshot.Staging, true
+	case mesos.TASK_STARTING:
+		return snapshot.Starting, true
+	case mesos.TASK_RUNNING:
+		return snapshot.Running, true
+	case mesos.TASK_KILLING:
+		return snapshot.Killing, true
+	case mesos.TASK_FINISHED:
+		return snapshot.Finished, true
+	case mesos.TASK_FAILED:
+		return snapshot.Failed, true
+	case mesos.TASK_KILLED:
+		return snapshot.Killed, true
+	case mesos.TASK_ERROR:
+		return snapshot.Error, true
+	case mesos.TASK_LOST:
+		return snapshot.Lost, true
+	case mesos.TASK_DROPPED:
+		return snapshot.Dropped, true
+	case mesos.TASK_UNREACHABLE:
+		return snapshot.Unreachable, true
+	case mesos.TASK_GONE:
+		return snapshot.Gone, true
+	case mesos.TASK_GONE_BY_OPERATOR:
+		return snapshot.GoneByOperator, true
+	case mesos.TASK_UNKNOWN:
+		return snapshot.Unknown, true
+	}
+	return "", false
+}
+
+// foldUpdate applies one status update. Caller holds o.mu.
+func (o *Observer) foldUpdate(st *mesos.TaskStatus) {
+	tid := st.TaskID.Value
+	id, ok := taskid.Parse(tid)
+	if !ok {
+		o.log.Debug("ignoring update of a task that is not ours", "task", tid)
+		return
+	}
+	if st.State == nil {
+		o.log.Warn("ignoring update without a state", "task", tid)
+		return
+	}
+	state, ok := stateOf(st.GetState())
+	if !ok {
+		o.log.Warn("ignoring update with an unknown task state", "task", tid, "state", int32(st.GetState()))
+		return
+	}
+	reconciliation := st.Reason != nil && st.GetReason() == mesos.REASON_RECONCILIATION
+	ts := st.GetTimestamp()
+	meta := o.meta[tid]
+	if reconciliation {
+		o.rec.answered(tid, o.cfg.Clock())
+	} else {
+		if ts < meta.lastTS {
+			o.log.Debug("ignoring stale update", "task", tid, "state", state, "timestamp", ts, "recorded", meta.lastTS)
+			return
+		}
+		meta.lastTS = ts
+		o.meta[tid] = meta
+		// Any update answers an outstanding explicit reconciliation too.
+		o.rec.answered(tid, o.cfg.Clock())
+	}
+
+	now := o.cfg.Clock()
+	var t snapshot.Task
+	if old := o.tasks[tid]; old != nil {
+		t = *old
+	} else {
+		t = snapshot.Task{ID: tid, Kind: id.Kind, Config: id.ConfigHash}
+	}
+	agentID := st.GetAgentID().GetValue()
+	if agentID != "" {
+		t.AgentID = agentID
+	}
+	prev := t.State
+	t.State = state
+	t.Reason = ""
+	if st.Reason != nil {
+		t.Reason = st.GetReason().String()
+	}
+	t.Message = st.GetMessage()
+	t.UpdatedAt = now
+	if state == snapshot.Running {
+		if prev != snapshot.Running || t.RunningSince.IsZero() {
+			t.RunningSince = now
+		}
+		if st.Healthy != nil {
+			h := st.GetHealthy()
+			if h && (t.Healthy == nil || !*t.Healthy) {
+				t.HealthySince = now
+			}
+			if !h {
+				t.HealthySince = time.Time{}
+			}
+			t.Healthy = &h
+		}
+	} else {
+		// Health describes a running task only.
+		t.RunningSince, t.Healthy, t.HealthySince = time.Time{}, nil, time.Time{}
+	}
+	if old := o.tasks[tid]; old == nil || !sameTask(*old, t) {
+		o.tasks[tid] = &t
+		o.dirty = true
+	}
+
+	if agentID != "" {
+		switch state {
+		case snapshot.Unreachable:
+			// The agent is partitioned: its tasks are unknown, not gone.
+			o.setReachable(agentID, false)
+		case snapshot.Staging, snapshot.Starting, snapshot.Running, snapshot.Killing:
+			if !reconciliation {
+				o.setReachable(agentID, true) // it talks to the master again
+			} else if o.agents[agentID] == nil {
+				o.setReachable(agentID, true)
+			}
+		}
+	}
+
+	if id.Kind == taskid.ProberKind && state == snapshot.Running && len(st.GetData()) > 0 && agentID != "" {
+		o.foldProbe(agentID, tid, st.GetData(), now)
+	}
+}
+
+// foldProbe records a prober report. Caller holds o.mu.
+func (o *Observer) foldProbe(agentID, tid string, data []byte, now time.Time) {
+	var r probe.Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		o.log.Warn("ignoring malformed prober report", "task", tid, "agent", agentID, "error", err)
+		return
+	}
+	if r.Version != probe.ReportVersion {
+		o.log.Warn("ignoring prober report of another version", "task", tid, "agent", agentID, "version", r.Version, "want", probe.ReportVersion)
+		return
+	}
+	for _, d := range r.Devices {
+		for _, dt := range d.Types {
+			switch dt {
+			case spec.DirDevice, spec.MetadataDevice, spec.DataDevice:
+			default:
+				o.log.Warn("prober report names an unknown device type", "task", tid, "device", d.Path, "type", dt)
+			}
+		}
+	}
+	a := o.agentCopy(agentID)
+	if a.Hostname == "" {
+		a.Hostname = r.Hostname
+	}
+	a.Probe = &snapshot.Probe{Report: r, ReceivedAt: now}
+	o.agents[agentID] = a
+	o.dirty = true
+}
+
+// sameTask reports whether a and b differ at most in UpdatedAt: a repeated
+// update is no change (no new snapshot generation).
+func sameTask(a, b snapshot.Task) bool {
+	a.UpdatedAt = b.UpdatedAt
+	ha, hb := a.Healthy, b.Healthy
+	a.Healthy, b.Healthy = nil, nil
+	if (ha == nil) != (hb == nil) || (ha != nil && *ha != *hb) {
+		return false
+	}
+	return a == b
+}

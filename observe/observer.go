@@ -1,0 +1,233 @@
+package observe
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+
+	"github.com/quobyte/quobyte-mesos/observe/mesosconn"
+	"github.com/quobyte/quobyte-mesos/observe/snapshot"
+	"github.com/quobyte/quobyte-mesos/observe/taskid"
+)
+
+// Config wires an Observer.
+type Config struct {
+	// Caller sends ACKNOWLEDGE and RECONCILE (mesosconn.Conn.Caller()).
+	Caller calls.Caller
+	// Clock is the only time source (default time.Now).
+	Clock func() time.Time
+	// Logger; nil: none.
+	Logger hclog.Logger
+	// OnOffers hands every OFFERS event's offers to the actuator, after the
+	// agents they describe are in the published snapshot. Called from the
+	// event goroutine: keep it short.
+	OnOffers func(ctx context.Context, offers []mesos.Offer)
+	// OnRescind tells the actuator an offer is gone.
+	OnRescind func(offerID string)
+	// OnStatus, if set, sees every subscription status change (offers die
+	// with the connection: the actuator forgets them on Disconnected).
+	OnStatus func(mesosconn.Status)
+
+	// ReconcileInitial and ReconcileMax bound the retry delay of explicit
+	// reconciliation (defaults 2s, 1m).
+	ReconcileInitial, ReconcileMax time.Duration
+	// ImplicitSettle: after implicit reconciliation, Reconciled turns true
+	// once no answer came for this long (default 3s). Mesos does not say
+	// when it has answered for every task.
+	ImplicitSettle time.Duration
+	// ImplicitEvery is the period of implicit reconciliation (default 10m).
+	ImplicitEvery time.Duration
+	// TerminalRetention: terminal tasks stay in the snapshot this long
+	// after their last update, then are forgotten (default 15m).
+	TerminalRetention time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = hclog.NewNullLogger()
+	}
+	if c.ReconcileInitial <= 0 {
+		c.ReconcileInitial = 2 * time.Second
+	}
+	if c.ReconcileMax <= 0 {
+		c.ReconcileMax = time.Minute
+	}
+	if c.ImplicitSettle <= 0 {
+		c.ImplicitSettle = 3 * time.Second
+	}
+	if c.ImplicitEvery <= 0 {
+		c.ImplicitEvery = 10 * time.Minute
+	}
+	if c.TerminalRetention <= 0 {
+		c.TerminalRetention = 15 * time.Minute
+	}
+}
+
+// Observer holds the observed state and publishes snapshots of it. It
+// implements mesosconn.Handler.
+type Observer struct {
+	cfg Config
+	log hclog.Logger
+
+	mu sync.Mutex
+	// agents and tasks hold immutable values: a change stores a modified
+	// copy, so published snapshots can share them.
+	agents map[string]*snapshot.Agent
+	tasks  map[string]*snapshot.Task
+	meta   map[string]taskMeta
+	sub    snapshot.Subscription
+	subs   int // mesosconn subscriptions seen (to notice a new one)
+	gen    uint64
+	dirty  bool
+	rec    reconcileState
+
+	latest  atomic.Pointer[snapshot.Snapshot]
+	changed chan struct{}
+	acks    chan ack
+	wake    chan struct{}
+}
+
+// taskMeta is what the observer keeps about a task beyond the snapshot.
+type taskMeta struct {
+	// lastTS is the timestamp of the newest non-reconciliation update.
+	lastTS float64
+}
+
+type ack struct {
+	agentID, taskID string
+	uuid            []byte
+}
+
+// New returns an Observer with an empty snapshot (generation 0).
+func New(cfg Config) *Observer {
+	cfg.setDefaults()
+	o := &Observer{
+		cfg:     cfg,
+		log:     cfg.Logger.Named("observe"),
+		agents:  map[string]*snapshot.Agent{},
+		tasks:   map[string]*snapshot.Task{},
+		meta:    map[string]taskMeta{},
+		sub:     snapshot.Subscription{State: snapshot.Disconnected, Since: cfg.Clock()},
+		changed: make(chan struct{}, 1),
+		acks:    make(chan ack, 4096),
+		wake:    make(chan struct{}, 1),
+	}
+	o.latest.Store(snapshot.New(0, cfg.Clock(), o.sub, nil, nil, nil))
+	return o
+}
+
+// Latest returns the newest snapshot. It never returns nil.
+func (o *Observer) Latest() *snapshot.Snapshot { return o.latest.Load() }
+
+// Changed signals (coalescing) that a newer snapshot is available.
+func (o *Observer) Changed() <-chan struct{} { return o.changed }
+
+// publish builds and stores a new snapshot if anything changed. Caller
+// holds o.mu.
+func (o *Observer) publish() {
+	if !o.dirty {
+		return
+	}
+	o.dirty = false
+	o.gen++
+	agents := make([]*snapshot.Agent, 0, len(o.agents))
+	for _, a := range o.agents {
+		agents = append(agents, a)
+	}
+	tasks := make([]*snapshot.Task, 0, len(o.tasks))
+	for _, t := range o.tasks {
+		tasks = append(tasks, t)
+	}
+	o.latest.Store(snapshot.New(o.gen, o.cfg.Clock(), o.sub, agents, tasks, nil))
+	select {
+	case o.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (o *Observer) kick() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// RecordLaunch notes that the actuator sent a LAUNCH for taskID on agentID:
+// the task is Launching until its first status update. Task IDs that are
+// not ours are refused.
+func (o *Observer) RecordLaunch(taskID, agentID string) error {
+	id, ok := taskid.Parse(taskID)
+	if !ok {
+		return fmt.Errorf("record launch: %q is not a task id of ours", taskID)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := o.cfg.Clock()
+	t := o.tasks[taskID]
+	var c snapshot.Task
+	if t != nil {
+		c = *t // an update overtook the launch record: keep its state
+	} else {
+		c = snapshot.Task{ID: taskID, Kind: id.Kind, Config: id.ConfigHash, AgentID: agentID, State: snapshot.Launching, UpdatedAt: now}
+	}
+	c.LaunchedAt = now
+	o.tasks[taskID] = &c
+	o.dirty = true
+	o.publish()
+	return nil
+}
+
+// RecordKillSent notes that a KILL for taskID was sent now.
+func (o *Observer) RecordKillSent(taskID string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	t := o.tasks[taskID]
+	if t == nil {
+		return
+	}
+	c := *t
+	c.KillSent = o.cfg.Clock()
+	o.tasks[taskID] = &c
+	o.dirty = true
+	o.publish()
+}
+
+// HandleStatus records the subscription's status (mesosconn.Handler). A new
+// subscription starts a reconciliation round.
+func (o *Observer) HandleStatus(st mesosconn.Status) {
+	o.mu.Lock()
+	now := o.cfg.Clock()
+	if o.sub.State != st.State {
+		o.sub.Since = now
+	}
+	o.sub.State = st.State
+	o.sub.FrameworkID = st.FrameworkID
+	o.sub.Master = st.Master
+	o.sub.Resubscriptions = max(st.Subscriptions-1, 0)
+	switch {
+	case st.State == snapshot.Subscribed && st.Subscriptions != o.subs:
+		o.subs = st.Subscriptions
+		o.startRound(now)
+	case st.State != snapshot.Subscribed:
+		// Until a new subscription has been reconciled, the task set may
+		// be stale.
+		o.sub.Reconciled = false
+		o.rec = reconcileState{}
+	}
+	o.dirty = true
+	o.publish()
+	o.mu.Unlock()
+	if o.cfg.OnStatus != nil {
+		o.cfg.OnStatus(st)
+	}
+	o.kick()
+}

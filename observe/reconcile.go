@@ -1,0 +1,233 @@
+package observe
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+)
+
+// reconcilePhase is where a subscription's reconciliation stands.
+type reconcilePhase int
+
+const (
+	phaseIdle     reconcilePhase = iota // not subscribed
+	phaseExplicit                       // asking about known tasks until each answered
+	phaseImplicit                       // implicit reconciliation due
+	phaseSettling                       // implicit sent, waiting for answers to stop
+	phaseDone                           // reconciled; periodic implicit ahead
+)
+
+// reconcileState is one subscription's reconciliation round.
+type reconcileState struct {
+	phase reconcilePhase
+	// pending maps task ID -> agent ID of tasks that have not answered.
+	pending map[string]string
+	next    time.Time     // when the next call is due
+	delay   time.Duration // the explicit retry delay, doubled per retry
+	// lastAnswer is when the last update arrived during settling.
+	lastAnswer time.Time
+}
+
+func (r *reconcileState) answered(taskID string, now time.Time) {
+	delete(r.pending, taskID)
+	if r.phase == phaseSettling {
+		r.lastAnswer = now
+	}
+}
+
+// startRound begins reconciliation after a (re)subscribe. Caller holds o.mu.
+func (o *Observer) startRound(now time.Time) {
+	o.sub.Reconciled = false
+	pending := map[string]string{}
+	for id, t := range o.tasks {
+		if !t.State.Terminal() {
+			pending[id] = t.AgentID
+		}
+	}
+	o.rec = reconcileState{phase: phaseExplicit, pending: pending, next: now, delay: o.cfg.ReconcileInitial}
+	o.log.Info("reconciling after subscribe", "known_tasks", len(pending))
+}
+
+// reconcileStep advances reconciliation by what is due at the clock's now
+// and returns the call to send (nil: none) and when to look again. It does
+// no I/O. Caller holds o.mu.
+func (o *Observer) reconcileStep() (call *scheduler.Call, wakeAt time.Time) {
+	now := o.cfg.Clock()
+	o.pruneTerminal(now)
+	r := &o.rec
+	switch r.phase {
+	case phaseIdle:
+		return nil, now.Add(time.Minute)
+	case phaseExplicit:
+		if len(r.pending) == 0 {
+			r.phase, r.next = phaseImplicit, now
+			return o.reconcileStep()
+		}
+		if now.Before(r.next) {
+			return nil, r.next
+		}
+		tasks := make(map[string]string, len(r.pending))
+		for id, agent := range r.pending {
+			tasks[id] = agent
+		}
+		r.next = now.Add(r.delay)
+		r.delay = min(2*r.delay, o.cfg.ReconcileMax)
+		return calls.Reconcile(calls.ReconcileTasks(tasks)), r.next
+	case phaseImplicit:
+		r.phase, r.lastAnswer = phaseSettling, now
+		return calls.Reconcile(), now.Add(o.cfg.ImplicitSettle)
+	case phaseSettling:
+		if quiet := r.lastAnswer.Add(o.cfg.ImplicitSettle); now.Before(quiet) {
+			return nil, quiet
+		}
+		r.phase, r.next = phaseDone, now.Add(o.cfg.ImplicitEvery)
+		o.sub.Reconciled = true
+		o.dirty = true
+		o.log.Info("reconciled", "tasks", len(o.tasks))
+		return nil, r.next
+	case phaseDone:
+		if now.Before(r.next) {
+			return nil, r.next
+		}
+		r.next = now.Add(o.cfg.ImplicitEvery)
+		return calls.Reconcile(), r.next
+	}
+	return nil, now.Add(time.Minute)
+}
+
+// retryAfterFailure makes a failed reconcile call due again after the
+// current explicit delay. Caller holds o.mu.
+func (o *Observer) retryAfterFailure(now time.Time) {
+	r := &o.rec
+	switch r.phase {
+	case phaseSettling:
+		// The implicit call failed: send it again.
+		r.phase, r.next = phaseImplicit, now.Add(r.delay)
+	case phaseDone:
+		r.next = now.Add(o.cfg.ReconcileInitial)
+	}
+}
+
+// pruneTerminal forgets terminal tasks older than the retention. Caller
+// holds o.mu.
+func (o *Observer) pruneTerminal(now time.Time) {
+	for id, t := range o.tasks {
+		if t.State.Terminal() && now.Sub(t.UpdatedAt) > o.cfg.TerminalRetention {
+			delete(o.tasks, id)
+			delete(o.meta, id)
+			o.dirty = true
+		}
+	}
+}
+
+// Run sends acknowledgements and drives reconciliation until ctx ends.
+func (o *Observer) Run(ctx context.Context) {
+	go o.runAcks(ctx)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.wake:
+		case <-timer.C:
+		}
+		o.mu.Lock()
+		call, wakeAt := o.reconcileStep()
+		o.publish()
+		o.mu.Unlock()
+		if call != nil {
+			o.send(ctx, call)
+			// Look again at once: a failed send re-arms itself, a sent one
+			// is not due before wakeAt anyway.
+			o.mu.Lock()
+			wakeAt = o.peekWake()
+			o.mu.Unlock()
+		}
+		d := time.Until(wakeAt)
+		if wall := wakeAt.Sub(o.cfg.Clock()); wall < d {
+			d = wall // an injected clock may differ from the wall clock
+		}
+		if d < 10*time.Millisecond {
+			d = 10 * time.Millisecond
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(d)
+	}
+}
+
+// peekWake returns when reconciliation next has something to do, without
+// changing state. Caller holds o.mu.
+func (o *Observer) peekWake() time.Time {
+	r := o.rec
+	now := o.cfg.Clock()
+	switch r.phase {
+	case phaseIdle:
+		return now.Add(time.Minute)
+	case phaseSettling:
+		return r.lastAnswer.Add(o.cfg.ImplicitSettle)
+	case phaseImplicit:
+		return now
+	}
+	return r.next
+}
+
+func (o *Observer) send(ctx context.Context, call *scheduler.Call) {
+	n := len(call.GetReconcile().GetTasks())
+	resp, err := o.cfg.Caller.Call(ctx, call)
+	if resp != nil {
+		resp.Close()
+	}
+	if err != nil {
+		o.log.Warn("reconcile call failed; will retry", "tasks", n, "error", err)
+		o.mu.Lock()
+		o.retryAfterFailure(o.cfg.Clock())
+		o.mu.Unlock()
+		return
+	}
+	if n == 0 {
+		o.log.Debug("implicit reconciliation sent")
+	} else {
+		o.log.Debug("explicit reconciliation sent", "tasks", n)
+	}
+}
+
+// runAcks sends queued acknowledgements. A failed ack is not retried: Mesos
+// re-sends the update, which is then recorded (idempotently) and acked anew.
+func (o *Observer) runAcks(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case a := <-o.acks:
+			resp, err := o.cfg.Caller.Call(ctx, calls.Acknowledge(a.agentID, a.taskID, a.uuid))
+			if resp != nil {
+				resp.Close()
+			}
+			if err != nil {
+				o.log.Warn("acknowledge failed (mesos will resend the update)", "task", a.taskID, "error", err)
+			}
+		}
+	}
+}
+
+// PendingReconciliation lists tasks that have not answered the current
+// explicit reconciliation (for status pages and tests), sorted.
+func (o *Observer) PendingReconciliation() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	ids := make([]string, 0, len(o.rec.pending))
+	for id := range o.rec.pending {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
