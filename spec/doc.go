@@ -8,6 +8,8 @@
 //     reported at once, each as an hcl.Diagnostic whose Subject is the range
 //     of the offending text (for semantic errors: the attribute's value), so
 //     FormatDiagnostics can print file:line:column with a source snippet.
+//     Problems with the file as a whole (missing, a directory, too large,
+//     binary, empty) are one diagnostic without Subject, naming the file.
 //     Warnings (an ignored setting, an unpinned version) come with a valid
 //     cluster. Nothing here panics on bad input; ReadFile refuses missing
 //     files, directories and files over MaxFileSize, LoadBytes binary data.

@@ -80,8 +80,7 @@ func LoadBytes(src []byte, filename string) (*Cluster, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Empty spec",
-			Detail:   "The file holds no settings. A spec needs at least mesos { master = ... } and quobyte { image = ... }.",
-			Subject:  &hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.InitialPos},
+			Detail:   fmt.Sprintf("%s holds no settings; a spec needs at least mesos { master = ... } and quobyte { image = ... }.", filename),
 		}}
 	}
 	var raw rawFile
@@ -97,7 +96,8 @@ func LoadBytes(src []byte, filename string) (*Cluster, hcl.Diagnostics) {
 }
 
 // checkText refuses binary data before the parser sees it, so that junk
-// gets one clear error instead of a page of syntax errors.
+// gets one clear error instead of a page of syntax errors. Like the other
+// whole-file refusals it has no source range: there is nothing to show.
 func checkText(src []byte, filename string) *hcl.Diagnostic {
 	bad := bytes.IndexByte(src, 0)
 	if !utf8.Valid(src) {

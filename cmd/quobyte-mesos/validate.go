@@ -1,12 +1,215 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/quobyte/quobyte-mesos/spec"
 )
 
-// runValidate is replaced by the real subcommand; until then it fails loudly.
+const validateUsage = `Usage: quobyte-mesos validate [-json] FILE...
+
+Checks spec files: syntax, every attribute and block, defaults applied, and
+the semantic rules (service kinds, durations, resources, port clashes,
+upgrade order, image references, master URLs...). Every problem in every
+file is reported at once, as FILE:LINE:COLUMN with the offending source
+line. A valid file prints "FILE: valid (spec hash H)"; warnings (settings
+that are ignored, an unpinned version) do not make a file invalid.
+
+Exit status: 0 when every file is valid, 1 when any is not, 2 on a usage
+error.
+
+Flags:
+`
+
+// runValidate is the validate subcommand.
 func runValidate(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "quobyte-mesos validate: not built yet")
-	return 1
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print one JSON document on stdout instead of text:\n"+
+		`{"valid", "error_count", "files": [{"file", "valid", "hash", "diagnostics": [{"severity", "summary", "detail", "range"}]}]}`)
+	fs.SetOutput(io.Discard)
+	printUsage := func(w io.Writer) {
+		fmt.Fprint(w, validateUsage)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout)
+			return 0
+		}
+		fmt.Fprintf(stderr, "quobyte-mesos validate: %v (see quobyte-mesos validate --help)\n", err)
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "quobyte-mesos validate: no spec file given (see quobyte-mesos validate --help)")
+		return 2
+	}
+
+	results := make([]fileResult, 0, fs.NArg())
+	for _, path := range fs.Args() {
+		results = append(results, validateFile(path))
+	}
+	allValid := true
+	for _, r := range results {
+		allValid = allValid && r.cluster != nil
+	}
+	var err error
+	if *asJSON {
+		err = writeValidateJSON(stdout, results)
+	} else {
+		err = writeValidateText(stdout, stderr, results)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "quobyte-mesos validate: %v\n", err)
+		return 1
+	}
+	if !allValid {
+		return 1
+	}
+	return 0
+}
+
+// fileResult is the outcome of validating one file.
+type fileResult struct {
+	path    string
+	src     []byte // nil when the file could not be read
+	cluster *spec.Cluster
+	diags   hcl.Diagnostics
+}
+
+func validateFile(path string) fileResult {
+	src, diags := spec.ReadFile(path)
+	if diags.HasErrors() {
+		return fileResult{path: path, diags: diags}
+	}
+	c, diags := spec.LoadBytes(src, path)
+	return fileResult{path: path, src: src, cluster: c, diags: diags}
+}
+
+func writeValidateText(stdout, stderr io.Writer, results []fileResult) error {
+	for _, r := range results {
+		// Diagnostics without a position concern the whole file (missing,
+		// a directory, binary): one line each.
+		var positioned hcl.Diagnostics
+		for _, d := range r.diags {
+			if d.Subject != nil {
+				positioned = append(positioned, d)
+				continue
+			}
+			if _, err := fmt.Fprintf(stderr, "%s: %s: %s\n", r.path, severityWord(d.Severity), oneLine(d.Summary, d.Detail)); err != nil {
+				return err
+			}
+		}
+		if err := spec.FormatDiagnostics(stderr, map[string][]byte{r.path: r.src}, positioned); err != nil {
+			return err
+		}
+		if r.cluster != nil {
+			if _, err := fmt.Fprintf(stdout, "%s: valid (spec hash %s)\n", r.path, r.cluster.Hash); err != nil {
+				return err
+			}
+			continue
+		}
+		if n := len(r.diags.Errs()); n > 1 || len(positioned) > 0 {
+			if _, err := fmt.Fprintf(stderr, "%s: invalid, %d %s\n", r.path, n, plural(n, "error", "errors")); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func severityWord(s hcl.DiagnosticSeverity) string {
+	if s == hcl.DiagWarning {
+		return "warning"
+	}
+	return "error"
+}
+
+func oneLine(summary, detail string) string {
+	s := summary
+	if detail != "" {
+		s += ": " + detail
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// The -json output. Field names are part of the command's interface.
+type (
+	validateJSON struct {
+		Valid      bool       `json:"valid"`
+		ErrorCount int        `json:"error_count"`
+		Files      []fileJSON `json:"files"`
+	}
+	fileJSON struct {
+		File        string     `json:"file"`
+		Valid       bool       `json:"valid"`
+		Hash        string     `json:"hash,omitempty"`
+		Diagnostics []diagJSON `json:"diagnostics"`
+	}
+	diagJSON struct {
+		Severity string     `json:"severity"`
+		Summary  string     `json:"summary"`
+		Detail   string     `json:"detail,omitempty"`
+		Range    *rangeJSON `json:"range,omitempty"`
+	}
+	rangeJSON struct {
+		Filename string  `json:"filename"`
+		Start    posJSON `json:"start"`
+		End      posJSON `json:"end"`
+	}
+	posJSON struct {
+		Line   int `json:"line"`
+		Column int `json:"column"`
+		Byte   int `json:"byte"`
+	}
+)
+
+func writeValidateJSON(w io.Writer, results []fileResult) error {
+	out := validateJSON{Valid: true, Files: make([]fileJSON, 0, len(results))}
+	for _, r := range results {
+		f := fileJSON{File: r.path, Valid: r.cluster != nil, Diagnostics: make([]diagJSON, 0, len(r.diags))}
+		if r.cluster != nil {
+			f.Hash = r.cluster.Hash
+		}
+		out.Valid = out.Valid && f.Valid
+		for _, d := range r.diags {
+			if d.Severity == hcl.DiagError {
+				out.ErrorCount++
+			}
+			dj := diagJSON{Severity: severityWord(d.Severity), Summary: d.Summary, Detail: d.Detail}
+			if s := d.Subject; s != nil {
+				dj.Range = &rangeJSON{
+					Filename: s.Filename,
+					Start:    posJSON{s.Start.Line, s.Start.Column, s.Start.Byte},
+					End:      posJSON{s.End.Line, s.End.Column, s.End.Byte},
+				}
+			}
+			f.Diagnostics = append(f.Diagnostics, dj)
+		}
+		out.Files = append(out.Files, f)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("encoding JSON: %w", err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
 }
