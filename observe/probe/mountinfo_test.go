@@ -39,3 +39,17 @@ func TestUnescapeOctal(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseMountInfo checks that no mount table makes the parser panic, and
+// that it returns at most one mount or error per line.
+func FuzzParseMountInfo(f *testing.F) {
+	f.Add("36 35 98:0 /mnt1 /mnt/a\\040b rw,noatime master:1 - ext3 /dev/root rw\n")
+	f.Add("1 0 0:1 / / rw - \n")
+	f.Add("x y z\n\n- - - - - - - - -\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		mounts, errs := ParseMountInfo(strings.NewReader(in))
+		if lines := strings.Count(in, "\n") + 1; len(mounts)+len(errs) > lines+1 {
+			t.Fatalf("%d mounts and %d errors from %d lines", len(mounts), len(errs), lines)
+		}
+	})
+}
