@@ -40,6 +40,12 @@ func (a *Actuator) Apply(ctx context.Context, plan *controller.Result, c *spec.C
 	if plan == nil || c == nil {
 		return Report{}, fmt.Errorf("apply: plan and spec are required")
 	}
+	if plan.SpecHash != "" && plan.SpecHash != c.Hash {
+		// The plan's config hashes name another spec than the one we
+		// would build TaskInfos from: launching would put tasks whose
+		// ID lies about their config. Plan again instead.
+		return Report{Generation: plan.Generation}, fmt.Errorf("apply generation %d: plan made for spec %s, spec in force is %s: not applied", plan.Generation, plan.SpecHash, c.Hash)
+	}
 	r := &applyRun{a: a, ctx: ctx, c: c, regs: registryAddrs, now: a.cfg.Now(), rep: Report{Generation: plan.Generation}}
 
 	a.mu.Lock()
@@ -129,7 +135,7 @@ func (r *applyRun) call(c *scheduler.Call) error {
 }
 
 func (r *applyRun) fail(act controller.Action, taskID string, err error) {
-	r.itemErr = append(r.itemErr, &ItemError{Item: act.Item, Type: act.Type, TaskID: taskID, Err: err})
+	r.itemErr = append(r.itemErr, &ItemError{Item: act.Item, Type: act.Type, TaskID: taskID, Err: err, Action: act})
 }
 
 // kill sends KILL unless one went out less than KillRetryInterval ago,

@@ -55,7 +55,7 @@ func (r *Recorder) Apply(ctx context.Context, plan *controller.Result, c *spec.C
 			rep.Probed = append(rep.Probed, taskRef(a))
 		}
 		if r.Err != nil {
-			rep.Errors = append(rep.Errors, &ItemError{Item: a.Item, Type: a.Type, TaskID: a.TaskID, Err: r.Err})
+			rep.Errors = append(rep.Errors, &ItemError{Item: a.Item, Type: a.Type, TaskID: a.TaskID, Err: r.Err, Action: a})
 		}
 	}
 	if err := errorsOf(rep.Errors, nil); err != nil {

@@ -70,6 +70,8 @@ type ItemError struct {
 	Type   controller.ActionType
 	TaskID string
 	Err    error
+	// Action is the action that failed.
+	Action controller.Action
 }
 
 func (e *ItemError) Error() string {
