@@ -96,10 +96,15 @@ func (m *master) reconcileOne(fw *framework, taskID, agentID string) {
 	m.deliver(fw, st)
 }
 
-// reconcileKnown is the answer for a known task: its latest state, without
-// uuid, data or message, marked as a reconciliation answer.
+// reconcileKnown is the answer for a known task, without uuid or data, marked
+// as a reconciliation answer. Like Mesos (the task's status_update_state), it
+// gives the state of the update in flight to the framework when there is one,
+// so a framework never learns a state before the update that carries it.
 func (m *master) reconcileKnown(t *task) mesos.TaskStatus {
 	latest := t.status
+	if q := t.fw.pending[t.info.TaskID.Value]; len(q) > 0 && t.agent.state == agentActive {
+		latest = q[0].status
+	}
 	state := latest.GetState()
 	src := mesos.SOURCE_MASTER
 	reason := mesos.REASON_RECONCILIATION
