@@ -263,11 +263,11 @@ var stopGroups = [][]spec.Kind{
 // out only once every task of the groups before it is terminal. Probers
 // and devices are left alone.
 func (p *planner) computeStop() {
-	var waitFor spec.Kind // a kind of an earlier group with tasks left
-	var left int
+	var waitFor []spec.Kind // the first group with tasks left: its kinds that have some
+	left := 0
 	for _, group := range stopGroups {
+		var groupKinds []spec.Kind
 		groupLeft := 0
-		var groupKind spec.Kind
 		for _, k := range group {
 			tasks := p.liveTasks(k)
 			if len(tasks) == 0 {
@@ -280,13 +280,11 @@ func (p *planner) computeStop() {
 					p.emitKill(string(k), p.ix.byID[t.AgentID], t.AgentID, t, reasonStopped, "")
 				}
 			}
-			if groupKind == "" {
-				groupKind = k
-			}
+			groupKinds = append(groupKinds, k)
 			groupLeft += len(tasks)
 		}
 		if left == 0 && groupLeft > 0 {
-			waitFor, left = groupKind, groupLeft
+			waitFor, left = groupKinds, groupLeft
 		}
 	}
 }

@@ -73,9 +73,14 @@ func (p *planner) coreNotRunning() string {
 	if svc == nil || !svc.Enabled {
 		return coreNoRegistryWanted
 	}
-	wanted := 0
+	wanted, unknown := 0, 0
 	for _, av := range p.ix.agents {
-		if p.wantOnAgent(spec.Registry, svc, av) != wantYes {
+		switch p.wantOnAgent(spec.Registry, svc, av) {
+		case wantYes:
+		case wantUnknown:
+			unknown++
+			continue
+		default:
 			continue
 		}
 		wanted++
@@ -87,10 +92,13 @@ func (p *planner) coreNotRunning() string {
 			return coreRegistryNotRunning(av.host())
 		}
 	}
-	if wanted == 0 {
-		return coreNoRegistryWanted
+	switch {
+	case wanted > 0:
+		return ""
+	case unknown > 0:
+		return coreWaitingForReports
 	}
-	return ""
+	return coreNoRegistryWanted
 }
 
 type wantState int

@@ -93,8 +93,8 @@ func TestPlan_Probers_OnEveryEligibleReachableAgent(t *testing.T) {
 				"launch-prober prober on node2 config " + ProberConfigHash(testCluster()) + ": no prober on node2",
 				"blocked prober node1: waiting for the prober on node1",
 				"blocked prober node2: waiting for the prober on node2",
-				"blocked api -: api waits for the core services: no registry wanted (no DIR_DEVICE found, or the registry disabled without an external one)",
-				"blocked webconsole -: webconsole waits for the core services: no registry wanted (no DIR_DEVICE found, or the registry disabled without an external one)",
+				"blocked api -: api waits for the core services: no DIR_DEVICE found yet (waiting for prober reports)",
+				"blocked webconsole -: webconsole waits for the core services: no DIR_DEVICE found yet (waiting for prober reports)",
 			},
 		},
 		{
@@ -423,10 +423,10 @@ func TestPlan_Stopped_ReverseOrderGroupByGroup(t *testing.T) {
 			},
 			want: []string{
 				"kill quobyte.data.data1.s0004 on node1: not wanted: state = stopped",
-				"blocked metadata -: stopping metadata after data (1 data tasks left)",
-				"blocked api -: stopping api after data (1 data tasks left)",
-				"blocked webconsole -: stopping webconsole after data (1 data tasks left)",
-				"blocked registry -: stopping registry after data (1 data tasks left)",
+				"blocked metadata -: stopping metadata after data (1 task left)",
+				"blocked api -: stopping api after data (1 task left)",
+				"blocked webconsole -: stopping webconsole after data (1 task left)",
+				"blocked registry -: stopping registry after data (1 task left)",
 			},
 		},
 		{

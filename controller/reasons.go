@@ -155,7 +155,8 @@ func reasonWaitingForCore(kind spec.Kind, why string) string {
 }
 
 const (
-	coreNoRegistryWanted = "no registry wanted (no DIR_DEVICE found, or the registry disabled without an external one)"
+	coreNoRegistryWanted  = "no registry wanted (no DIR_DEVICE found, or the registry disabled without an external one)"
+	coreWaitingForReports = "no DIR_DEVICE found yet (waiting for prober reports)"
 )
 
 func coreRegistryNotRunning(host string) string {
@@ -166,8 +167,16 @@ func reasonNoEligibleAgent(kind spec.Kind, placed, wanted int) string {
 	return fmt.Sprintf("%d of %d %s placed; no further eligible reachable agent without one", placed, wanted, kind)
 }
 
-func reasonStopWaits(kind spec.Kind, before spec.Kind, left int) string {
-	return fmt.Sprintf("stopping %s after %s (%d %s tasks left)", kind, before, left, before)
+func reasonStopWaits(kind spec.Kind, before []spec.Kind, left int) string {
+	names := make([]string, len(before))
+	for i, k := range before {
+		names[i] = string(k)
+	}
+	tasks := "tasks"
+	if left == 1 {
+		tasks = "task"
+	}
+	return fmt.Sprintf("stopping %s after %s (%d %s left)", kind, strings.Join(names, " and "), left, tasks)
 }
 
 func reasonUpgradePaused(kind spec.Kind, host string, deadline time.Duration) string {
