@@ -145,12 +145,13 @@ func (st *Step) Next(c *spec.Cluster, s *snapshot.Snapshot, applyFailures []Acti
 	return Plan(c, planned)
 }
 
-// failedState reports whether a task in state ts failed on its own: a
-// service is never meant to end, so FINISHED counts too. KILLED does not,
-// nor does anything that ended after we asked for the kill.
+// failedState reports whether a task that ended in state ts without a kill
+// from us failed: a service is never meant to end, so FINISHED counts, and
+// so does KILLED (Mesos kills a task that fails its health check). GONE
+// does not: the agent was removed, which says nothing about the service.
 func failedState(ts snapshot.TaskState) bool {
 	switch ts {
-	case snapshot.Failed, snapshot.Error, snapshot.Lost, snapshot.Dropped, snapshot.Finished:
+	case snapshot.Failed, snapshot.Error, snapshot.Lost, snapshot.Dropped, snapshot.Finished, snapshot.Killed:
 		return true
 	}
 	return false

@@ -72,9 +72,23 @@ func TestStep_KilledByUs_IsNoFailure(t *testing.T) {
 	st := NewStep(StepConfig{Clock: &testClock{now: w.now}})
 	tk := w.task("data", "data1", a, snapshot.Failed) // a kill can end FAILED
 	tk.KillSent = w.now.Add(-time.Second)
-	w.task("data", "data1", a, snapshot.Killed)
+	killed := w.task("data", "data1", a, snapshot.Killed)
+	killed.KillSent = w.now.Add(-time.Second)
 	got := dataLines(st.Next(c, w.snap(), nil))
 	want := []string{"launch data on node1 config data1: DATA_DEVICE on node1 has no data service"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestStep_KilledByMesos_IsAFailure(t *testing.T) {
+	c := testCluster()
+	w, a := dataNode(c)
+	st := NewStep(StepConfig{Clock: &testClock{now: w.now}})
+	tk := w.task("data", "data1", a, snapshot.Killed)
+	tk.Reason = "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED"
+	got := dataLines(st.Next(c, w.snap(), nil))
+	want := []string{"blocked data node1: backing off 5s after 1 failure: task quobyte.data.data1.s0002 KILLED (REASON_TASK_HEALTH_CHECK_STATUS_UPDATED)"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
