@@ -18,6 +18,10 @@
 //   - Recorder applies nothing and records what it was asked to do: the dry
 //     run and tests use it through the Applier interface. CallRecorder is a
 //     calls.Caller that records calls instead of sending them.
+//   - LoopApplier plugs either into the controller loop (controller.Applier):
+//     it takes the spec in force, derives QUOBYTE_REGISTRY from the latest
+//     snapshot (RegistryAddrs) and returns failed actions as a
+//     *controller.ApplyError.
 //
 // The caller's duties, in order:
 //
@@ -31,7 +35,8 @@
 //     as Launching and the next plan does not launch them again.
 //  4. Treat Apply's error as per item: ItemErrors(err) lists the backoff items
 //     (controller.Action.Item) whose action failed. Never retry a stale plan:
-//     observe and plan again.
+//     observe and plan again. A plan whose SpecHash is not the spec's hash
+//     is refused as a whole: its config hashes belong to another spec.
 //
 // Offer hygiene: an offer that the plan does not use is declined with a
 // long filter (Config.RefuseSeconds), unless the plan still waits for a
