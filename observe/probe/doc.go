@@ -19,6 +19,9 @@
 // "statfs: ...". An unreadable QUOBYTE_DEV_ID does not reject a device: it is
 // reported without ID and with a warning.
 //
+// Device paths are as the mount table shows them: with the device root's
+// symlinks resolved. Report.DeviceRoot echoes the configured root.
+//
 // The scanner never writes: files are opened read-only with O_NOATIME (when
 // permitted) and O_NONBLOCK (a FIFO under a marker's name cannot hang it).
 //
