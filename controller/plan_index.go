@@ -183,8 +183,13 @@ func hostMatches(globs []string, host string) bool {
 
 // ProberConfigHash identifies everything a prober task is launched with
 // that comes from the spec. A prober whose task ID carries another hash is
-// replaced. The hash is short hex, valid in a task ID.
+// replaced. It is the loader's c.Prober.ConfigHash; for a Cluster built by
+// hand without one (tests), a hash of the same settings computed here. The
+// hash is short hex, valid in a task ID.
 func ProberConfigHash(c *spec.Cluster) string {
+	if c.Prober.ConfigHash != "" {
+		return c.Prober.ConfigHash
+	}
 	p := c.Prober
 	h := sha256.New()
 	fmt.Fprintf(h, "prober/v1\x00%s\x00%s\x00%s\x00%s\x00%d\x00%g\x00%g\x00%g",

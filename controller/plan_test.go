@@ -591,3 +591,19 @@ func TestPlan_Converged_IsNoOp(t *testing.T) {
 		t.Fatalf("converged cluster: plan not empty:\n%v", render(r))
 	}
 }
+
+func TestProberConfigHash_SpecHashWins(t *testing.T) {
+	c := testCluster()
+	computed := ProberConfigHash(c)
+	if len(computed) != 10 {
+		t.Fatalf("computed prober hash %q: want 10 hex digits", computed)
+	}
+	c.Prober.Mode = "directories"
+	if ProberConfigHash(c) == computed {
+		t.Fatalf("prober hash ignores the mode")
+	}
+	c.Prober.ConfigHash = "fromspec01"
+	if got := ProberConfigHash(c); got != "fromspec01" {
+		t.Fatalf("ProberConfigHash = %q, want the loader's fromspec01", got)
+	}
+}
