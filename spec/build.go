@@ -113,7 +113,7 @@ func (b *builder) oneOf(body hcl.Body, name, s string, allowed ...string) bool {
 		}
 	}
 	b.errorf(valueRange(body, name), fmt.Sprintf("Unknown %s", strings.ReplaceAll(name, "_", " ")),
-		"%s = %q is not one of: %s.", name, s, quoteList(allowed))
+		"%s = %q is not one of: %s.%s", name, s, quoteList(allowed), didYouMean(s, allowed))
 	return false
 }
 
@@ -489,11 +489,7 @@ func (b *builder) services(raws []*rawService, c *Cluster) map[Kind]*Service {
 	for _, raw := range raws {
 		k, ok := ParseKind(raw.Name)
 		if !ok {
-			names := make([]string, 0, len(Kinds()))
-			for _, k := range Kinds() {
-				names = append(names, string(k))
-			}
-			b.errorf(raw.NameRange, "Unknown service kind", "service %q: the kinds are %s.", raw.Name, quoteList(names))
+			b.errorf(raw.NameRange, "Unknown service kind", "service %q: the kinds are %s.%s", raw.Name, quoteList(kindNames()), didYouMean(raw.Name, kindNames()))
 			continue
 		}
 		if prev, dup := b.serviceAt[k]; dup {
@@ -586,7 +582,7 @@ func (b *builder) ports(raw *rawService, s *Service) {
 	at := map[string]hcl.Range{}
 	for name, attr := range raw.Ports.Attrs {
 		if _, ok := allowed[name]; !ok {
-			b.errorf(attr.NameRange, "Unknown port", "%s services have the ports %s, not %q.", s.Kind, quoteList(names), name)
+			b.errorf(attr.NameRange, "Unknown port", "%s services have the ports %s, not %q.%s", s.Kind, quoteList(names), name, didYouMean(name, names))
 			continue
 		}
 		var n int
@@ -702,7 +698,7 @@ func (b *builder) order(body hcl.Body, names []string, services map[Kind]*Servic
 		k, ok := ParseKind(n)
 		switch {
 		case !ok:
-			b.errorf(elemRange(body, "order", i), "Unknown service kind", "%q in the upgrade order is not a service kind.", n)
+			b.errorf(elemRange(body, "order", i), "Unknown service kind", "%q in the upgrade order is not a service kind.%s", n, didYouMean(n, kindNames()))
 		case seen[k]:
 			b.errorf(elemRange(body, "order", i), "Kind repeated in upgrade order", "%q appears more than once in the upgrade order.", n)
 		default:

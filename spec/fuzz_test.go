@@ -36,6 +36,12 @@ func FuzzLoadBytes(f *testing.F) {
 		if c == nil {
 			return
 		}
+		// Loading is deterministic: map iteration order must not leak
+		// into the hashes.
+		again, _ := LoadBytes(src, "fuzz.hcl")
+		if again.Hash != c.Hash {
+			t.Fatalf("hash differs between two loads: %s vs %s", c.Hash, again.Hash)
+		}
 		for _, k := range Kinds() {
 			if s := c.Service(k); s == nil || !configHash.MatchString(s.ConfigHash) {
 				t.Fatalf("service %s missing or with a bad config hash", k)

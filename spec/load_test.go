@@ -464,3 +464,35 @@ quobyte {
 		t.Errorf("unexpected output without sources:\n%s", buf.String())
 	}
 }
+
+func TestLoad_SuggestsKindForTypo(t *testing.T) {
+	_, diags := LoadBytes([]byte(minimal+`service "regsitry" {}`), "t.hcl")
+	if len(diags) != 1 || !strings.HasSuffix(diags[0].Detail, `Did you mean "registry"?`) {
+		t.Fatalf("no suggestion:\n%s", listDiags(diags))
+	}
+	_, diags = LoadBytes([]byte(minimal+`service "nfs" {}`), "t.hcl")
+	if len(diags) != 1 || strings.Contains(diags[0].Detail, "Did you mean") {
+		t.Fatalf("suggestion for a far-off name:\n%s", listDiags(diags))
+	}
+}
+
+func TestLoad_ExternalRegistryAllowsDisablingRegistry(t *testing.T) {
+	c := mustLoad(t, strings.Replace(minimal, `version = "3.4.1"`, "version = \"3.4.1\"\n  registry = \"reg1.corp,reg2.corp\"", 1)+`service "registry" { enabled = false }`)
+	if c.Service(Registry).Enabled || c.Quobyte.Registry != "reg1.corp,reg2.corp" {
+		t.Errorf("registry %+v, quobyte.registry %q", c.Service(Registry), c.Quobyte.Registry)
+	}
+}
+
+func TestLoad_DisabledKindsNeedNoPlaceInOrder(t *testing.T) {
+	// The issue's own sketch leaves s3 and client (off by default) out.
+	c := mustLoad(t, minimal+`upgrade { order = ["registry", "metadata", "data", "api", "webconsole"] }`)
+	want := []Kind{Registry, Metadata, Data, API, Webconsole, S3, Client}
+	if !cmp.Equal(c.Upgrade.Order, want) {
+		t.Errorf("order %v, want %v", c.Upgrade.Order, want)
+	}
+	// Once enabled, a kind must be placed.
+	_, diags := LoadBytes([]byte(minimal+"upgrade { order = [\"registry\", \"metadata\", \"data\", \"api\", \"webconsole\"] }\nservice \"s3\" { enabled = true }"), "t.hcl")
+	if !diags.HasErrors() || diags[0].Summary != "Upgrade order incomplete" || !strings.Contains(diags[0].Detail, `"s3"`) {
+		t.Errorf("enabled s3 missing from the order not reported:\n%s", listDiags(diags))
+	}
+}
