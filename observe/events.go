@@ -226,7 +226,7 @@ func (o *Observer) foldUpdate(st *mesos.TaskStatus) {
 	ts := st.GetTimestamp()
 	meta := o.meta[tid]
 	if reconciliation {
-		o.rec.answered(tid, o.cfg.Clock())
+		o.rec.answered(tid, o.cfg.Clock(), true)
 	} else {
 		if ts < meta.lastTS {
 			o.log.Debug("ignoring stale update", "task", tid, "state", state, "timestamp", ts, "recorded", meta.lastTS)
@@ -235,7 +235,7 @@ func (o *Observer) foldUpdate(st *mesos.TaskStatus) {
 		meta.lastTS = ts
 		o.meta[tid] = meta
 		// Any update answers an outstanding explicit reconciliation too.
-		o.rec.answered(tid, o.cfg.Clock())
+		o.rec.answered(tid, o.cfg.Clock(), false)
 	}
 
 	now := o.cfg.Clock()

@@ -158,9 +158,10 @@ func running(n int) func(*snapshot.Snapshot) bool {
 	}
 }
 
-func startSim(t *testing.T) *mesossim.Cluster {
+func startSim(t *testing.T, reregisterDelay time.Duration) *mesossim.Cluster {
 	t.Helper()
 	cfg := mesossim.Config{
+		AgentReregisterDelay:      reregisterDelay,
 		Masters:                   2,
 		AllocationInterval:        50 * time.Millisecond,
 		HeartbeatInterval:         200 * time.Millisecond,
@@ -182,7 +183,9 @@ func startSim(t *testing.T) *mesossim.Cluster {
 // new leader, found through the old one's 307 or the master list) with the
 // same framework ID, and after reconciliation the task set is complete.
 func TestIntegration_MasterFailoverKeepsTaskSet(t *testing.T) {
-	sim := startSim(t)
+	// Agents reregister with the new leader only after a while: until then
+	// explicit reconciliation gets no answer and must be repeated.
+	sim := startSim(t, 1500*time.Millisecond)
 	store := fwid.NewFileStore(filepath.Join(t.TempDir(), "framework-id"))
 	f := startFramework(t, sim.MasterURLs(), store, true)
 	s := waitFor(t, f.obs, "three running tasks", running(3))
@@ -195,6 +198,16 @@ func TestIntegration_MasterFailoverKeepsTaskSet(t *testing.T) {
 	}
 
 	sim.FailoverMaster()
+	s = waitFor(t, f.obs, "resubscription", func(s *snapshot.Snapshot) bool {
+		return s.Subscription.Resubscriptions >= 1 && s.Subscription.State == snapshot.Subscribed
+	})
+	if s.Subscription.Reconciled {
+		t.Fatal("reconciled at once although no agent has reregistered")
+	}
+	time.Sleep(500 * time.Millisecond)
+	if p := f.obs.PendingReconciliation(); len(p) != 3 || f.obs.Latest().Subscription.Reconciled {
+		t.Fatalf("pending reconciliation %v, reconciled %v; want all three tasks unanswered", p, f.obs.Latest().Subscription.Reconciled)
+	}
 	s = waitFor(t, f.obs, "resubscription and reconciliation after failover", func(s *snapshot.Snapshot) bool {
 		return s.Subscription.Resubscriptions >= 1 && running(3)(s)
 	})
@@ -227,7 +240,7 @@ func TestIntegration_MasterFailoverKeepsTaskSet(t *testing.T) {
 // After a framework restart nothing is known but the framework ID: implicit
 // reconciliation rebuilds the task set from the task IDs.
 func TestIntegration_RestartRebuildsTaskSet(t *testing.T) {
-	sim := startSim(t)
+	sim := startSim(t, 0)
 	store := fwid.NewFileStore(filepath.Join(t.TempDir(), "framework-id"))
 	f := startFramework(t, sim.MasterURLs(), store, true)
 	s := waitFor(t, f.obs, "three running tasks", running(3))

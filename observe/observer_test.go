@@ -584,3 +584,40 @@ func agentOf(a *mesos.AgentID) string {
 	}
 	return a.Value
 }
+
+// Ordinary updates (prober keep-alives) never stop on a big cluster: they
+// must not hold Reconciled back; a never-ending stream of reconciliation
+// answers is bounded too.
+func TestReconcile_SettlingIgnoresOrdinaryUpdatesAndIsBounded(t *testing.T) {
+	o, clk, _ := newObserver(t)
+	ctx := context.Background()
+	step := func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.reconcileStep()
+		o.publish()
+	}
+	o.HandleStatus(subscribed(1))
+	step() // implicit sent
+	for i := 0; i < 4; i++ {
+		clk.Advance(time.Second)
+		o.HandleEvent(ctx, update(proberTask, "a1", mesos.TASK_RUNNING, float64(i+1)))
+	}
+	step()
+	if !o.Latest().Subscription.Reconciled {
+		t.Fatal("ordinary updates held reconciliation back")
+	}
+
+	o.HandleStatus(subscribed(2))
+	step() // explicit for the prober task
+	o.HandleEvent(ctx, update(proberTask, "a1", mesos.TASK_RUNNING, 0, reconciliation))
+	step() // implicit sent
+	for i := 0; i < 100 && !o.Latest().Subscription.Reconciled; i++ {
+		clk.Advance(time.Second)
+		o.HandleEvent(ctx, update(proberTask, "a1", mesos.TASK_RUNNING, 0, reconciliation))
+		step()
+	}
+	if !o.Latest().Subscription.Reconciled {
+		t.Fatal("endless reconciliation answers held reconciliation back forever")
+	}
+}

@@ -27,13 +27,21 @@ type reconcileState struct {
 	pending map[string]string
 	next    time.Time     // when the next call is due
 	delay   time.Duration // the explicit retry delay, doubled per retry
-	// lastAnswer is when the last update arrived during settling.
-	lastAnswer time.Time
+	// lastAnswer is when the last reconciliation answer arrived during
+	// settling; implicitAt when the implicit call was made.
+	lastAnswer, implicitAt time.Time
 }
 
-func (r *reconcileState) answered(taskID string, now time.Time) {
+// maxSettleFactor bounds settling: a cluster whose answers never pause
+// (thousands of tasks) is taken as reconciled after this many settle times.
+const maxSettleFactor = 20
+
+// answered notes an update for taskID. Only reconciliation answers extend
+// settling: ordinary updates (prober keep-alives on a big cluster) never
+// stop, and would hold Reconciled back forever.
+func (r *reconcileState) answered(taskID string, now time.Time, reconciliation bool) {
 	delete(r.pending, taskID)
-	if r.phase == phaseSettling {
+	if r.phase == phaseSettling && reconciliation {
 		r.lastAnswer = now
 	}
 }
@@ -77,10 +85,16 @@ func (o *Observer) reconcileStep() (call *scheduler.Call, wakeAt time.Time) {
 		r.delay = min(2*r.delay, o.cfg.ReconcileMax)
 		return calls.Reconcile(calls.ReconcileTasks(tasks)), r.next
 	case phaseImplicit:
-		r.phase, r.lastAnswer = phaseSettling, now
+		r.phase, r.lastAnswer, r.implicitAt = phaseSettling, now, now
 		return calls.Reconcile(), now.Add(o.cfg.ImplicitSettle)
 	case phaseSettling:
-		if quiet := r.lastAnswer.Add(o.cfg.ImplicitSettle); now.Before(quiet) {
+		// Settled when answers paused for ImplicitSettle, or at the latest
+		// maxSettleFactor settles after the implicit call.
+		quiet := r.lastAnswer.Add(o.cfg.ImplicitSettle)
+		if limit := r.implicitAt.Add(maxSettleFactor * o.cfg.ImplicitSettle); limit.Before(quiet) {
+			quiet = limit
+		}
+		if now.Before(quiet) {
 			return nil, quiet
 		}
 		r.phase, r.next = phaseDone, now.Add(o.cfg.ImplicitEvery)
@@ -173,7 +187,7 @@ func (o *Observer) peekWake() time.Time {
 	case phaseIdle:
 		return now.Add(time.Minute)
 	case phaseSettling:
-		return r.lastAnswer.Add(o.cfg.ImplicitSettle)
+		return minTime(r.lastAnswer.Add(o.cfg.ImplicitSettle), r.implicitAt.Add(maxSettleFactor*o.cfg.ImplicitSettle))
 	case phaseImplicit:
 		return now
 	}
@@ -212,7 +226,7 @@ func (o *Observer) runAcks(ctx context.Context) {
 			if resp != nil {
 				resp.Close()
 			}
-			if err != nil {
+			if err != nil && ctx.Err() == nil {
 				o.log.Warn("acknowledge failed (mesos will resend the update)", "task", a.taskID, "error", err)
 			}
 		}
@@ -230,4 +244,11 @@ func (o *Observer) PendingReconciliation() []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
