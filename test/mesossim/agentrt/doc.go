@@ -6,9 +6,17 @@
 //
 // The master (package mesossim) owns the scheduler side: it calls Launch, Kill,
 // Message and ShutdownFramework, and receives every status update through
-// Config.Updates. Retrying updates until the scheduler acknowledges them is
-// the master's job; this package emits each update exactly once, in order per
-// task, and never after Close has returned.
+// Config.Updates (and executor MESSAGE calls through Config.Messages).
+// Retrying updates until the scheduler acknowledges them is the master's job;
+// this package emits each update exactly once, in order per task, and never
+// after Close has returned. Updates may call back into the Agent (Kill,
+// Launch, Message, ShutdownFramework) but not Close.
+//
+// Kill of a task the agent does not know is ignored (the master answers
+// those itself). After ShutdownFramework the framework is terminating, as on
+// a Mesos agent: its executors get SHUTDOWN (command tasks are killed), and
+// its status updates, executor messages and new tasks are dropped; the master
+// reports the framework's tasks itself.
 //
 // # Command tasks
 //
@@ -47,15 +55,20 @@
 //
 // A task with an ExecutorInfo starts that executor (once per executor ID; a
 // different ExecutorInfo under the same ID fails the task with TASK_ERROR,
-// REASON_TASK_INVALID). The executor must SUBSCRIBE within
+// REASON_TASK_INVALID), after fetching its URIs into its sandbox. The executor must SUBSCRIBE within
 // Config.ExecutorRegistrationTimeout or its queued tasks fail with
 // REASON_EXECUTOR_REGISTRATION_TIMEOUT. The agent then sends SUBSCRIBED and
 // LAUNCH, forwards KILL, MESSAGE and SHUTDOWN, and relays UPDATE calls to
-// Config.Updates. Simplification: the agent answers an UPDATE with an
+// Config.Updates, filling in agent_id, executor_id, timestamp and (for
+// TASK_RUNNING) the container status. Simplification: the agent answers an UPDATE with an
 // ACKNOWLEDGED event as soon as it has handed the update to the master (a real
 // agent does so once its status update manager has checkpointed it; the
 // executor cannot tell the difference). When the executor process exits, its
-// live tasks end TASK_FAILED with REASON_EXECUTOR_TERMINATED.
+// live tasks end TASK_FAILED with REASON_EXECUTOR_TERMINATED (source
+// SOURCE_AGENT). Killing a task whose executor has not subscribed yet ends it
+// TASK_KILLED with REASON_TASK_KILLED_DURING_LAUNCH. The executor API answers
+// 405, 415, 406, 400 (malformed or failing validation, unknown framework or
+// executor) and 403 (not subscribed) with a text body, as the agent does.
 //
 // # What is not simulated
 //

@@ -231,23 +231,27 @@ func TestExecutorAPIRejectsMalformedCalls(t *testing.T) {
 	noUUID := update
 	noUUID.Update = &execpb.Call_Update{Status: update.Update.Status}
 	noUUID.Update.Status.UUID = nil
+	subscribe := execpb.Call{FrameworkID: update.FrameworkID, ExecutorID: update.ExecutorID,
+		Type: execpb.Call_SUBSCRIBE, Subscribe: &execpb.Call_Subscribe{}}
 	unknownFW := update
 	unknownFW.FrameworkID.Value = "nope"
 
 	cases := []struct {
 		name, method, ctype string
+		accept              string
 		body                []byte
 		code                int
 		text                string
 	}{
-		{"GET", http.MethodGet, "", nil, http.StatusMethodNotAllowed, "Expecting 'POST'"},
-		{"content type", http.MethodPost, "text/plain", []byte("x"), http.StatusUnsupportedMediaType, "Content-Type"},
-		{"garbage protobuf", http.MethodPost, mediaProtobuf, []byte{0xff, 0xff, 0xff}, http.StatusBadRequest, "Failed to parse"},
-		{"garbage json", http.MethodPost, mediaJSON, []byte("{"), http.StatusBadRequest, "Failed to parse"},
-		{"json without ids", http.MethodPost, mediaJSON, []byte(`{"type":"HEARTBEAT"}`), http.StatusBadRequest, "executor_id"},
-		{"no uuid", http.MethodPost, mediaProtobuf, call(noUUID), http.StatusBadRequest, "Expecting 'uuid'"},
-		{"unknown framework", http.MethodPost, mediaProtobuf, call(unknownFW), http.StatusBadRequest, "Framework cannot be found"},
-		{"not subscribed", http.MethodPost, mediaProtobuf, call(update), http.StatusForbidden, "not subscribed"},
+		{"GET", http.MethodGet, "", "", nil, http.StatusMethodNotAllowed, "Expecting 'POST'"},
+		{"content type", http.MethodPost, "text/plain", "", []byte("x"), http.StatusUnsupportedMediaType, "Content-Type"},
+		{"garbage protobuf", http.MethodPost, mediaProtobuf, "", []byte{0xff, 0xff, 0xff}, http.StatusBadRequest, "Failed to parse"},
+		{"garbage json", http.MethodPost, mediaJSON, "", []byte("{"), http.StatusBadRequest, "Failed to parse"},
+		{"json without ids", http.MethodPost, mediaJSON, "", []byte(`{"type":"HEARTBEAT"}`), http.StatusBadRequest, "executor_id"},
+		{"no uuid", http.MethodPost, mediaProtobuf, "", call(noUUID), http.StatusBadRequest, "Expecting 'uuid'"},
+		{"unknown framework", http.MethodPost, mediaProtobuf, "", call(unknownFW), http.StatusBadRequest, "Framework cannot be found"},
+		{"not subscribed", http.MethodPost, mediaProtobuf, "", call(update), http.StatusForbidden, "not subscribed"},
+		{"not acceptable", http.MethodPost, mediaProtobuf, "text/html", call(subscribe), http.StatusNotAcceptable, "Accept"},
 	}
 	for _, c := range cases {
 		req, err := http.NewRequest(c.method, url, bytes.NewReader(c.body))
@@ -256,6 +260,9 @@ func TestExecutorAPIRejectsMalformedCalls(t *testing.T) {
 		}
 		if c.ctype != "" {
 			req.Header.Set("Content-Type", c.ctype)
+		}
+		if c.accept != "" {
+			req.Header.Set("Accept", c.accept)
 		}
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -1,0 +1,140 @@
+package agentrt
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// recordReader reads RecordIO ("<length>\n<bytes>") records off a stream.
+type recordReader struct{ r *bufio.Reader }
+
+func (rr recordReader) next(t *testing.T) map[string]any {
+	t.Helper()
+	line, err := rr.r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("read record length: %v", err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatalf("bad record length %q", line)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(rr.r, buf); err != nil {
+		t.Fatalf("read record: %v", err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(buf, &ev); err != nil {
+		t.Fatalf("record is not JSON: %v: %s", err, buf)
+	}
+	return ev
+}
+
+// TestExecutorAPIWireFormat speaks the executor API as the Mesos docs
+// describe it, with plain HTTP and JSON, on behalf of an executor process
+// that never subscribes itself.
+func TestExecutorAPIWireFormat(t *testing.T) {
+	a, rec := newTestAgent(t, nil)
+	a.Launch(frameworkInfo(), executorTask("w1", shellExecutor("wire", "sleep 30")))
+	url := "http://" + a.Endpoint() + "/api/v1/executor"
+	ids := fmt.Sprintf(`"framework_id":{"value":%q},"executor_id":{"value":"wire"}`, testFW)
+
+	var res *http.Response
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{`+ids+`,"type":"SUBSCRIBE","subscribe":{}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		var err error
+		if res, err = http.DefaultClient.Do(req); err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode == http.StatusOK {
+			break
+		}
+		res.Body.Close() // the executor is not started yet
+		if time.Now().After(deadline) {
+			t.Fatalf("SUBSCRIBE: status %d", res.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	defer res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	if len(res.TransferEncoding) != 1 || res.TransferEncoding[0] != "chunked" {
+		t.Errorf("Transfer-Encoding = %v, want chunked", res.TransferEncoding)
+	}
+	rr := recordReader{bufio.NewReader(res.Body)}
+
+	sub := rr.next(t)
+	if sub["type"] != "SUBSCRIBED" {
+		t.Fatalf("first event = %v", sub)
+	}
+	s := sub["subscribed"].(map[string]any)
+	if s["agent_info"].(map[string]any)["hostname"] != "host-1.example" ||
+		s["executor_info"].(map[string]any)["executor_id"].(map[string]any)["value"] != "wire" ||
+		s["framework_info"].(map[string]any)["id"].(map[string]any)["value"] != testFW ||
+		s["container_id"] == nil {
+		t.Errorf("SUBSCRIBED = %v", s)
+	}
+	if ev := rr.next(t); ev["type"] != "LAUNCH" {
+		t.Fatalf("second event = %v", ev)
+	}
+
+	uuid := newUUID()
+	data := base64.StdEncoding.EncodeToString([]byte("report"))
+	update := fmt.Sprintf(`{%s,"type":"UPDATE","update":{"status":{"task_id":{"value":"w1"},"state":"TASK_RUNNING","source":"SOURCE_EXECUTOR","uuid":%q,"data":%q}}}`,
+		ids, base64.StdEncoding.EncodeToString(uuid), data)
+	post := func(body string) int {
+		res, err := http.Post(url, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := post(update); code != http.StatusAccepted {
+		t.Fatalf("UPDATE: %d", code)
+	}
+	st := rec.waitFor(t, "w1", 10*time.Second, hasData("report"))
+	if st.GetAgentID().GetValue() != "agent-S1" || !bytes.Equal(st.UUID, uuid) {
+		t.Errorf("relayed update: %+v", st)
+	}
+	ack := rr.next(t)
+	if ack["type"] != "ACKNOWLEDGED" || ack["acknowledged"].(map[string]any)["uuid"] != base64.StdEncoding.EncodeToString(uuid) {
+		t.Errorf("after UPDATE: %v", ack)
+	}
+
+	if code := post(`{` + ids + `,"type":"MESSAGE","message":{"data":"aGk="}}`); code != http.StatusAccepted {
+		t.Errorf("MESSAGE: %d", code)
+	}
+	waitMessage(t, rec, "hi")
+	if code := post(`{` + ids + `,"type":"HEARTBEAT"}`); code != http.StatusAccepted {
+		t.Errorf("HEARTBEAT: %d", code)
+	}
+
+	if err := a.Message(testFW, "wire", []byte("to executor")); err != nil {
+		t.Fatal(err)
+	}
+	if ev := rr.next(t); ev["type"] != "MESSAGE" || ev["message"].(map[string]any)["data"] != base64.StdEncoding.EncodeToString([]byte("to executor")) {
+		t.Errorf("MESSAGE event = %v", ev)
+	}
+	a.Kill(testFW, "w1", 2*time.Second)
+	ev := rr.next(t)
+	if ev["type"] != "KILL" || ev["kill"].(map[string]any)["task_id"].(map[string]any)["value"] != "w1" {
+		t.Errorf("KILL event = %v", ev)
+	}
+	a.ShutdownFramework(testFW)
+	if ev := rr.next(t); ev["type"] != "SHUTDOWN" {
+		t.Errorf("after ShutdownFramework: %v", ev)
+	}
+}
