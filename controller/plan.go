@@ -64,8 +64,10 @@ func (p *planner) compute() {
 
 // --- emitting actions and blocked items ---
 
-func (p *planner) emitKill(kind string, av *agentView, agentID string, t *snapshot.Task, reason, replaces string) {
-	host := agentID
+// emitKill plans to kill t; av may be nil (a task on an agent the snapshot
+// does not know: the host is then named by the agent ID).
+func (p *planner) emitKill(kind string, av *agentView, t *snapshot.Task, reason, replaces string) {
+	host := t.AgentID
 	if av != nil {
 		host = av.host()
 	}
@@ -156,7 +158,7 @@ func (p *planner) computeProbers() {
 		}
 		if !av.eligible {
 			for _, t := range tasks {
-				p.emitKill(kind, av, "", t, reasonOutsidePlacement(av.host()), "")
+				p.emitKill(kind, av, t, reasonOutsidePlacement(av.host()), "")
 			}
 			continue
 		}
@@ -165,9 +167,9 @@ func (p *planner) computeProbers() {
 			switch {
 			case t == keep && t.Config == hash:
 			case t.Config != hash:
-				p.emitKill(kind, av, "", t, reasonReplacedBy(hash), t.ID)
+				p.emitKill(kind, av, t, reasonReplacedBy(hash), t.ID)
 			default:
-				p.emitKill(kind, av, "", t, reasonDuplicate(kind, av.host(), keep.ID), "")
+				p.emitKill(kind, av, t, reasonDuplicate(kind, av.host(), keep.ID), "")
 			}
 		}
 		if len(tasks) == 0 {
@@ -277,7 +279,7 @@ func (p *planner) computeStop() {
 				p.block(string(k), nil, string(k), reasonStopWaits(k, waitFor, left))
 			} else {
 				for _, t := range tasks {
-					p.emitKill(string(k), p.ix.byID[t.AgentID], t.AgentID, t, reasonStopped, "")
+					p.emitKill(string(k), p.ix.byID[t.AgentID], t, reasonStopped, "")
 				}
 			}
 			groupKinds = append(groupKinds, k)

@@ -117,7 +117,7 @@ func (p *planner) computeRollout(k spec.Kind, svc *spec.Service, slots []slot, p
 			case !s.task.KillSent.IsZero() || s.task.State == snapshot.Killing:
 				down++
 				inFlight++
-				p.emitKill(kind, s.av, "", s.task, reasonReplacedBy(hash), s.task.ID)
+				p.emitKill(kind, s.av, s.task, reasonReplacedBy(hash), s.task.ID)
 			default:
 				if !p.available(s, svc) {
 					down++
@@ -130,7 +130,7 @@ func (p *planner) computeRollout(k spec.Kind, svc *spec.Service, slots []slot, p
 			// through, never taken back; its slot is then filled anew.
 			down++
 			inFlight++
-			p.emitKill(kind, s.av, "", s.task, reasonFinishKill(p.now.Sub(s.task.KillSent)), "")
+			p.emitKill(kind, s.av, s.task, reasonFinishKill(p.now.Sub(s.task.KillSent)), "")
 		default:
 			if p.settled(s, svc) {
 				continue
@@ -183,7 +183,7 @@ func (p *planner) computeRollout(k spec.Kind, svc *spec.Service, slots []slot, p
 			waiting++
 			continue
 		}
-		p.emitKill(kind, s.av, "", s.task, reasonReplacedBy(hash), s.task.ID)
+		p.emitKill(kind, s.av, s.task, reasonReplacedBy(hash), s.task.ID)
 	}
 	if waiting > 0 {
 		if unsettled != nil && unsettled.task != nil {

@@ -46,7 +46,7 @@ func (p *planner) computeServices() {
 		svc := p.c.Service(k)
 		if svc == nil || !svc.Enabled {
 			for _, t := range p.liveTasks(k) {
-				p.emitKill(string(k), p.ix.byID[t.AgentID], t.AgentID, t, reasonDisabled(string(k)), "")
+				p.emitKill(string(k), p.ix.byID[t.AgentID], t, reasonDisabled(string(k)), "")
 			}
 			continue
 		}
@@ -168,7 +168,7 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 			continue
 		default:
 			for _, t := range tasks {
-				p.emitKill(kind, av, "", t, notWantedReason(want, k, av), "")
+				p.emitKill(kind, av, t, notWantedReason(want, k, av), "")
 			}
 			continue
 		}
@@ -193,9 +193,9 @@ func (p *planner) killDuplicates(kind string, av *agentView, tasks []*snapshot.T
 		switch {
 		case t == keep:
 		case t.Config != hash:
-			p.emitKill(kind, av, "", t, reasonReplacedBy(hash), t.ID)
+			p.emitKill(kind, av, t, reasonReplacedBy(hash), t.ID)
 		default:
-			p.emitKill(kind, av, "", t, reasonDuplicate(kind, av.host(), keep.ID), "")
+			p.emitKill(kind, av, t, reasonDuplicate(kind, av.host(), keep.ID), "")
 		}
 	}
 }
@@ -224,11 +224,11 @@ func (p *planner) computeAnywhereKind(k spec.Kind, svc *spec.Service, coreWhy st
 				if av != nil {
 					host = av.host()
 				}
-				p.emitKill(kind, av, t.AgentID, t, reasonReplacedElsewhere(host, p.now.Sub(t.UpdatedAt)), "")
+				p.emitKill(kind, av, t, reasonReplacedElsewhere(host, p.now.Sub(t.UpdatedAt)), "")
 			case unknown:
 				candidates = append(candidates, slot{av: av, task: t, unknown: true})
 			case !av.eligible || !hostMatches(svc.Hosts, av.agent.Hostname):
-				p.emitKill(kind, av, "", t, reasonOutsidePlacement(av.host()), "")
+				p.emitKill(kind, av, t, reasonOutsidePlacement(av.host()), "")
 			default:
 				visible = append(visible, t)
 			}
@@ -255,7 +255,7 @@ func (p *planner) computeAnywhereKind(k spec.Kind, svc *spec.Service, coreWhy st
 	want := svc.Count
 	for j := want; j < len(candidates); j++ {
 		c := candidates[j]
-		p.emitKill(kind, c.av, c.task.AgentID, c.task, reasonExcess(k, want), "")
+		p.emitKill(kind, c.av, c.task, reasonExcess(k, want), "")
 	}
 	if len(candidates) > want {
 		candidates = candidates[:want]
