@@ -99,7 +99,11 @@ func (b *builder) str(body hcl.Body, name string, v *string, def string, allowEm
 		return def
 	}
 	if !allowEmpty && strings.TrimSpace(*v) == "" {
-		b.errorf(valueRange(body, name), "Empty value", "%s must not be empty; leave it out to get the default %q.", name, def)
+		hint := fmt.Sprintf("leave it out to get the default %q", def)
+		if def == "" {
+			hint = "leave it out when it is not needed"
+		}
+		b.errorf(valueRange(body, name), "Empty value", "%s must not be empty; %s.", name, hint)
 		return def
 	}
 	return *v

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -40,4 +41,12 @@ func FormatDiagnostics(w io.Writer, sources map[string][]byte, diags hcl.Diagnos
 // and terminals understand.
 func Position(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+// DiagnosticsText is FormatDiagnostics into a string, for loggers.
+func DiagnosticsText(sources map[string][]byte, diags hcl.Diagnostics) string {
+	var b strings.Builder
+	// A strings.Builder never fails to write.
+	_ = FormatDiagnostics(&b, sources, diags)
+	return strings.TrimRight(b.String(), "\n")
 }

@@ -21,14 +21,26 @@ const MaxFileSize = 4 << 20
 
 // Load reads, parses, defaults and validates the spec file at path. The
 // cluster is nil when any diagnostic is an error; warnings may come with a
-// valid cluster. Print the diagnostics with FormatDiagnostics (to get source
-// snippets, read the file with ReadFile and use LoadBytes instead).
+// valid cluster. Print the diagnostics with FormatDiagnostics (for source
+// snippets use LoadWithSource).
 func Load(path string) (*Cluster, hcl.Diagnostics) {
+	c, _, diags := LoadWithSource(path)
+	return c, diags
+}
+
+// LoadWithSource is Load that also returns the file's bytes (nil when it
+// could not be read), so that the caller can print the diagnostics with
+// source snippets:
+//
+//	c, src, diags := spec.LoadWithSource(path)
+//	spec.FormatDiagnostics(w, map[string][]byte{path: src}, diags)
+func LoadWithSource(path string) (*Cluster, []byte, hcl.Diagnostics) {
 	src, diags := ReadFile(path)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, nil, diags
 	}
-	return LoadBytes(src, path)
+	c, diags := LoadBytes(src, path)
+	return c, src, diags
 }
 
 // ReadFile reads a spec file, refusing what cannot be one: a missing file, a

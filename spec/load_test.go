@@ -496,3 +496,21 @@ func TestLoad_DisabledKindsNeedNoPlaceInOrder(t *testing.T) {
 		t.Errorf("enabled s3 missing from the order not reported:\n%s", listDiags(diags))
 	}
 }
+
+func TestLoadWithSource_DiagnosticsText(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "s.hcl")
+	src := []byte(minimal + "service \"api\" { count = -2 }\n")
+	if err := os.WriteFile(p, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, got, diags := LoadWithSource(p)
+	if c != nil || !bytes.Equal(got, src) || len(diags) != 1 {
+		t.Fatalf("cluster %v, source %q, diags:\n%s", c, got, listDiags(diags))
+	}
+	text := DiagnosticsText(map[string][]byte{p: got}, diags)
+	for _, want := range []string{p + ":7:25: Negative count", `   7: service "api" { count = -2 }`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+}

@@ -87,11 +87,7 @@ type fileResult struct {
 }
 
 func validateFile(path string) fileResult {
-	src, diags := spec.ReadFile(path)
-	if diags.HasErrors() {
-		return fileResult{path: path, diags: diags}
-	}
-	c, diags := spec.LoadBytes(src, path)
+	c, src, diags := spec.LoadWithSource(path)
 	return fileResult{path: path, src: src, cluster: c, diags: diags}
 }
 
