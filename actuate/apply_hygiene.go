@@ -1,0 +1,83 @@
+package actuate
+
+import (
+	"fmt"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+)
+
+// decline declines every unused offer that an Apply has seen before (a
+// fresh one may have come after the plan's snapshot was taken: it gets the
+// next plan). Offers from agents a launch waits for get the short filter.
+func (r *applyRun) decline(held []heldOffer, used, waiting map[string]bool) {
+	var long, short []mesos.OfferID
+	for _, h := range held {
+		id := h.offer.ID.Value
+		switch {
+		case used[id]:
+		case !h.seen:
+			// kept for the next Apply
+		case waiting[h.offer.AgentID.Value]:
+			short = append(short, h.offer.ID)
+		default:
+			long = append(long, h.offer.ID)
+		}
+	}
+	for _, g := range []struct {
+		ids    []mesos.OfferID
+		refuse time.Duration
+	}{{long, r.a.cfg.RefuseSeconds}, {short, r.a.cfg.PendingRefuseSeconds}} {
+		if len(g.ids) == 0 {
+			continue
+		}
+		call := calls.Decline(g.ids...)
+		calls.RefuseSeconds(g.refuse)(call)
+		if err := r.call(call); err != nil {
+			// Kept: the next Apply declines them again, unless the
+			// subscription ended and Disconnected dropped them.
+			r.a.log.Warn("decline failed", "offers", len(g.ids), "error", err)
+			r.other = append(r.other, fmt.Errorf("decline %d offers: %w", len(g.ids), err))
+			continue
+		}
+		for _, id := range g.ids {
+			r.gone = append(r.gone, id.Value)
+			r.rep.Declined = append(r.rep.Declined, id.Value)
+		}
+		r.a.log.Debug("declined offers", "count", len(g.ids), "refuse", g.refuse)
+	}
+}
+
+// maybeSuppress stops offers when nothing is to be launched, unless a
+// REVIVE went out less than ReviveMinInterval ago (its offers are still
+// on their way; suppressing now would make it moot, and flap).
+func (r *applyRun) maybeSuppress(st *offerState) {
+	if !st.lastRevive.IsZero() && r.now.Sub(st.lastRevive) < r.a.cfg.ReviveMinInterval {
+		return
+	}
+	if err := r.call(calls.Suppress()); err != nil {
+		r.a.log.Warn("suppress failed", "error", err)
+		r.other = append(r.other, fmt.Errorf("suppress offers: %w", err))
+		return
+	}
+	r.a.log.Info("suppress offers", "reason", "no launch pending")
+	r.rep.Suppressed = true
+	st.suppressed, st.suppressedAt = true, r.now
+}
+
+// maybeRevive asks for offers again, at most once per ReviveMinInterval.
+func (r *applyRun) maybeRevive(st *offerState, why string) {
+	if !st.lastRevive.IsZero() && r.now.Sub(st.lastRevive) < r.a.cfg.ReviveMinInterval {
+		r.a.log.Debug("revive deferred", "reason", why, "last", st.lastRevive)
+		return
+	}
+	if err := r.call(calls.Revive()); err != nil {
+		r.a.log.Warn("revive failed", "reason", why, "error", err)
+		r.other = append(r.other, fmt.Errorf("revive offers: %w", err))
+		return
+	}
+	r.a.log.Info("revive offers", "reason", why)
+	r.rep.Revived = true
+	st.suppressed, st.lastRevive = false, r.now
+}

@@ -1,0 +1,83 @@
+package actuate
+
+import (
+	"fmt"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+
+	"github.com/quobyte/quobyte-mesos/observe/taskid"
+)
+
+// launch sends one ACCEPT per offer with a LAUNCH of all tasks assigned to
+// it, and returns the offers used.
+func (r *applyRun) launch(assigned []Assignment, waiting map[string]bool) map[string]bool {
+	used := map[string]bool{}
+	type pending struct {
+		as   Assignment
+		task mesos.TaskInfo
+	}
+	byOffer := map[string][]pending{}
+	var order []string
+	for _, as := range assigned {
+		act := as.Action
+		kind := act.Kind
+		id, err := taskid.New(kind, act.ConfigHash, r.a.cfg.NewSuffix())
+		if err != nil {
+			r.fail(act, "", fmt.Errorf("launch %s on %s: %w", kind, hostOf(act), err))
+			continue
+		}
+		ti, err := BuildTaskInfo(r.c, act, TaskParams{
+			AgentID: as.AgentID, TaskID: id.String(),
+			Resources: as.Task, ExecutorResources: as.Executor,
+			RegistryAddrs:     r.regs,
+			FrameworkHTTPBase: r.a.cfg.FrameworkHTTPBase,
+			FrameworkImage:    r.a.cfg.FrameworkImage,
+		})
+		if err != nil {
+			r.a.log.Error("cannot build task", "kind", kind, "host", hostOf(act), "item", act.Item, "error", err)
+			r.fail(act, id.String(), err)
+			continue
+		}
+		if _, ok := byOffer[as.OfferID]; !ok {
+			order = append(order, as.OfferID)
+		}
+		byOffer[as.OfferID] = append(byOffer[as.OfferID], pending{as, ti})
+	}
+	for _, offerID := range order {
+		ps := byOffer[offerID]
+		tasks := make([]mesos.TaskInfo, len(ps))
+		for i, p := range ps {
+			tasks[i] = p.task
+		}
+		// The filter applies to what is left of the offer.
+		refuse := r.a.cfg.RefuseSeconds
+		if waiting[ps[0].as.AgentID] {
+			refuse = r.a.cfg.PendingRefuseSeconds
+		}
+		call := calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(mesos.OfferID{Value: offerID}))
+		calls.RefuseSeconds(refuse)(call)
+		err := r.call(call)
+		// An offer is used once, whatever the answer: after an error the
+		// connection is most likely gone, and its offers with it.
+		used[offerID] = true
+		r.gone = append(r.gone, offerID)
+		for _, p := range ps {
+			act, tid := p.as.Action, p.task.TaskID.Value
+			if err != nil {
+				r.a.log.Warn("launch failed", "task_id", tid, "kind", act.Kind, "host", p.as.Hostname, "reason", act.Reason, "error", err)
+				r.fail(act, tid, fmt.Errorf("launch %s on %s: %w", act.Kind, p.as.Hostname, err))
+				continue
+			}
+			r.a.log.Info("launch", "task_id", tid, "kind", act.Kind, "host", p.as.Hostname, "offer", offerID, "item", act.Item, "reason", act.Reason)
+			if r.a.cfg.OnLaunch != nil {
+				r.a.cfg.OnLaunch(tid, p.as.AgentID, act.Kind, act.ConfigHash)
+			}
+			r.rep.Launched = append(r.rep.Launched, LaunchedTask{
+				TaskID: tid, AgentID: p.as.AgentID, Hostname: p.as.Hostname, Kind: act.Kind,
+				ConfigHash: act.ConfigHash, OfferID: offerID, Item: act.Item, Reason: act.Reason,
+			})
+		}
+	}
+	return used
+}
