@@ -32,10 +32,10 @@ func (m *master) accept(fw *framework, call *scheduler.Call_Accept) {
 		case len(offers) > 0 && o.agent != offers[0].agent:
 			offerErr = "Aggregated offers must belong to one single agent"
 		}
-		seen[id.Value] = true
-		if o != nil && o.fw == fw {
+		if o != nil && o.fw == fw && !seen[id.Value] {
 			offers = append(offers, o)
 		}
+		seen[id.Value] = true
 	}
 	// Valid offers are used up either way.
 	for _, o := range offers {

@@ -2,6 +2,8 @@ package mesossim
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -110,9 +112,16 @@ func (m *master) offerProto(o *offer) mesos.Offer {
 			execIDs = appendUniqueExecutor(execIDs, t.executorID)
 		}
 	}
+	// The agent's URL: its runtime's own HTTP server when it has one, otherwise
+	// the hostname and the Mesos agent's default port.
 	scheme := "http"
 	host := a.cfg.Hostname
 	port := int32(5051)
+	if h, p, err := net.SplitHostPort(a.endpoint); err == nil {
+		if n, err := strconv.Atoi(p); err == nil {
+			host, port = h, int32(n)
+		}
+	}
 	return mesos.Offer{
 		ID:             mesos.OfferID{Value: o.id},
 		FrameworkID:    mesos.FrameworkID{Value: o.fw.id},
@@ -138,6 +147,9 @@ func appendUniqueExecutor(ids []mesos.ExecutorID, id string) []mesos.ExecutorID 
 // removeOffer takes an offer out of circulation and returns its resources to
 // the pool; with rescind the framework is told with a RESCIND event.
 func (m *master) removeOffer(o *offer, rescind bool) {
+	if m.offers[o.id] != o {
+		return // already gone; its resources were returned then
+	}
 	delete(m.offers, o.id)
 	delete(o.fw.offers, o.id)
 	delete(o.agent.offers, o.id)

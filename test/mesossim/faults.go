@@ -98,6 +98,16 @@ func (c *Cluster) PartitionAgent(idOrHostname string) error {
 		st := m.masterUpdate(t.fw, t.info.TaskID.Value, a.id, mesos.TASK_UNREACHABLE, mesos.REASON_AGENT_REMOVED, "Agent "+a.cfg.Hostname+" is unreachable")
 		st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: now.UnixNano()}
 		m.deliver(t.fw, st)
+		if !t.fw.partitionAware {
+			// TASK_LOST is terminal: the master forgets the task, and the agent
+			// is told to kill it when it comes back.
+			t.status = st
+			m.releaseTask(t)
+			delete(t.fw.pending, t.info.TaskID.Value)
+			m.completeTask(t)
+			a.orphans = append(a.orphans, orphanTask{frameworkID: t.fw.id, taskID: t.info.TaskID.Value})
+			continue
+		}
 		// The master now knows the task as unreachable; the agent still knows
 		// its real state and reports it when it reregisters.
 		t.status, st = st, t.status
@@ -109,8 +119,9 @@ func (c *Cluster) PartitionAgent(idOrHostname string) error {
 
 // HealAgent ends a partition: the agent reregisters, each of its tasks of a
 // partition-aware framework is reported in its current state (source master,
-// reason REASON_AGENT_REREGISTERED), tasks of other frameworks are killed, and
-// the updates the agent held are delivered.
+// reason REASON_AGENT_REREGISTERED), tasks of other frameworks (already
+// TASK_LOST and forgotten) are killed, and the updates the agent held are
+// delivered.
 func (c *Cluster) HealAgent(idOrHostname string) error {
 	m := c.m
 	m.mu.Lock()
@@ -139,17 +150,17 @@ func (m *master) reregister(a *agent, afterPartition bool) {
 			continue
 		}
 		fw := t.fw
-		if !fw.partitionAware {
-			rt, fwID, taskID := a.rt, fw.id, t.info.TaskID.Value
-			m.later(func() { rt.Kill(fwID, taskID, 0) })
-			continue
-		}
 		st := m.reconcileKnown(t)
 		reason := mesos.REASON_AGENT_REREGISTERED
 		st.Reason = &reason
 		st.Message = strPtr("Agent " + a.cfg.Hostname + " reregistered")
 		m.deliver(fw, st)
 	}
+	for _, o := range a.orphans {
+		rt, o := a.rt, o
+		m.later(func() { rt.Kill(o.frameworkID, o.taskID, 0) })
+	}
+	a.orphans = nil
 	held := a.held
 	a.held = nil
 	for _, h := range held {

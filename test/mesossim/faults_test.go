@@ -209,3 +209,25 @@ func TestAdminEndpointsAndDeviceMarkers(t *testing.T) {
 		t.Fatalf("GET on an admin endpoint: %d, want 405", resp2.StatusCode)
 	}
 }
+
+func TestPartitionWithoutPartitionAwareLosesAndKillsTasks(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	f := subscribeRaw(t, c, mesos.FrameworkInfo{User: "root", Name: "old-style"})
+	o := f.offer()
+	f.runTask(o, "t1")
+	if err := c.PartitionAgent(o.AgentID.Value); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.wait(updateFor("t1", mesos.TASK_LOST)).Update.Status; st.GetReason() != mesos.REASON_AGENT_REMOVED {
+		t.Fatalf("reason %s", st.GetReason())
+	}
+	if err := c.HealAgent(o.AgentID.Value); err != nil {
+		t.Fatal(err)
+	}
+	f.quiet(200*time.Millisecond, func(ev *scheduler.Event) bool {
+		return ev.Type == scheduler.Event_UPDATE && ev.Update.Status.TaskID.Value == "t1"
+	}, "update for a task the master had given up")
+	if used := c.State().Agents[0].UsedRes["cpus"]; used != 0 {
+		t.Fatalf("%v cpus still used", used)
+	}
+}

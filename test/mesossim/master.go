@@ -63,6 +63,8 @@ type agent struct {
 	executors map[string]*executorUse // key: framework ID + "/" + executor ID
 	offers    map[string]*offer
 	held      []heldUpdate // updates the master cannot hear while partitioned or recovering
+	orphans   []orphanTask // tasks the master gave up (TASK_LOST) while partitioned; killed on reregistration
+	endpoint  string       // the runtime's executor API address, "" in simulated mode
 	since     time.Time
 }
 
@@ -70,6 +72,8 @@ type executorUse struct {
 	res   pool
 	tasks int
 }
+
+type orphanTask struct{ frameworkID, taskID string }
 
 type heldUpdate struct {
 	frameworkID string
@@ -207,6 +211,7 @@ func (m *master) addAgent(cfg AgentConfig, factory RuntimeFactory, workDir strin
 		return nil, fmt.Errorf("starting runtime of agent %s: %w", cfg.Hostname, err)
 	}
 	a.rt = rt
+	a.endpoint = rt.Endpoint()
 	m.agents[id] = a
 	m.agentOrder = append(m.agentOrder, a)
 	return a, nil

@@ -82,9 +82,7 @@ func (c *Cluster) State() State {
 			Attributes: a.cfg.Attributes, Resources: a.total.scalarTotals(), UsedRes: a.used.scalarTotals(),
 			OfferedRes: a.offered.scalarTotals(), HostDir: a.cfg.HostDir, TaskCount: len(a.tasks),
 		}
-		if a.rt != nil {
-			as.ExecEndpoint = a.rt.Endpoint()
-		}
+		as.ExecEndpoint = a.endpoint
 		if as.Active {
 			st.ActivatedAgents++
 		}
