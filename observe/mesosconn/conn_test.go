@@ -435,3 +435,63 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+func TestRun_TLSWithCAFile(t *testing.T) {
+	m := fakemaster.StartTLS(t, 0)
+	ca := writeTemp(t, string(m.CAPEM()))
+	h := start(t, Config{Masters: []string{m.URL()}, CAFile: ca})
+	if st := h.waitSubscriptions(t, 1); !strings.HasPrefix(st.Master, "https://") {
+		t.Fatalf("master = %s", st.Master)
+	}
+	if err := decline(t, h.conn.Caller()); err != nil {
+		t.Fatalf("call over TLS: %v", err)
+	}
+}
+
+func TestRun_TLSUntrustedMasterRefused(t *testing.T) {
+	m := fakemaster.StartTLS(t, 0)
+	h := start(t, Config{Masters: []string{m.URL()}})
+	eventually(t, "a certificate error", func() bool {
+		return strings.Contains(h.conn.Status().LastError, "certificate")
+	})
+	if m.Streams() != 0 {
+		t.Fatal("subscribed to an untrusted master")
+	}
+}
+
+// A 403 says the master no longer knows the subscription: resubscribe.
+func TestCaller_ForbiddenEndsSubscription(t *testing.T) {
+	m := fakemaster.Start(t, 0)
+	h := start(t, Config{Masters: []string{m.URL()}})
+	h.waitSubscriptions(t, 1)
+	m.Fail(scheduler.Call_DECLINE, 403)
+	if err := decline(t, h.conn.Caller()); err == nil {
+		t.Fatal("decline answered 403 succeeded")
+	}
+	m.Fail(scheduler.Call_DECLINE, 0)
+	h.waitSubscriptions(t, 2)
+}
+
+// A 307 to a call means leadership moved: the subscription ends and the
+// next SUBSCRIBE follows the redirect to the new leader.
+func TestCaller_RedirectOnCallFollowsNewLeader(t *testing.T) {
+	old := fakemaster.Start(t, 0)
+	leader := fakemaster.Start(t, 0)
+	leader.SetFrameworkID("fw-1")
+	h := start(t, Config{Masters: []string{old.URL()}})
+	h.waitSubscriptions(t, 1)
+	old.RedirectTo(leader)
+	if err := decline(t, h.conn.Caller()); err == nil {
+		t.Fatal("decline answered 307 succeeded")
+	}
+	st := h.waitSubscriptions(t, 2)
+	if st.Master != leader.URL() || st.FrameworkID != "fw-1" {
+		t.Fatalf("after leader change: %+v", st)
+	}
+	if err := decline(t, h.conn.Caller()); err != nil {
+		t.Fatalf("call to the new leader: %v", err)
+	}
+	if n := len(leader.Calls()); n != 1 {
+		t.Fatalf("new leader got %d calls", n)
+	}
+}

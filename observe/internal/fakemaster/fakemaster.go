@@ -7,6 +7,7 @@
 package fakemaster
 
 import (
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -50,8 +51,31 @@ func (s *stream) close() { s.once.Do(func() { close(s.done) }) }
 
 // Start runs a fake master until the test ends. heartbeat 0 sends none.
 func Start(t testing.TB, heartbeat time.Duration) *Master {
+	return start(t, heartbeat, false)
+}
+
+// StartTLS runs a fake master serving https with a certificate for
+// 127.0.0.1; CAPEM returns the certificate to trust.
+func StartTLS(t testing.TB, heartbeat time.Duration) *Master {
+	return start(t, heartbeat, true)
+}
+
+// CAPEM returns the PEM of a TLS master's certificate (nil for plain http).
+func (m *Master) CAPEM() []byte {
+	if m.srv.Certificate() == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: m.srv.Certificate().Raw})
+}
+
+func start(t testing.TB, heartbeat time.Duration, tls bool) *Master {
 	m := &Master{heartbeat: heartbeat, fail: map[scheduler.Call_Type]int{}}
-	m.srv = httptest.NewServer(http.HandlerFunc(m.serve))
+	m.srv = httptest.NewUnstartedServer(http.HandlerFunc(m.serve))
+	if tls {
+		m.srv.StartTLS()
+	} else {
+		m.srv.Start()
+	}
 	t.Cleanup(func() {
 		m.DropStream()
 		m.srv.CloseClientConnections()
@@ -64,7 +88,9 @@ func Start(t testing.TB, heartbeat time.Duration) *Master {
 func (m *Master) URL() string { return m.srv.URL }
 
 // Host is the master's host:port.
-func (m *Master) Host() string { return strings.TrimPrefix(m.srv.URL, "http://") }
+func (m *Master) Host() string {
+	return strings.TrimPrefix(strings.TrimPrefix(m.srv.URL, "http://"), "https://")
+}
 
 // RedirectTo makes m a non-leading master that answers 307 to other (nil:
 // leading again).
