@@ -217,3 +217,22 @@ func TestMesosGoDeclineFilterSuppressReviveTeardown(t *testing.T) {
 		})
 	}
 }
+
+func TestMesosGoFollowsRedirectFromStandbyMaster(t *testing.T) {
+	cfg := fastConfig(1)
+	cfg.Masters = 2
+	c := startCluster(t, cfg)
+	standby := c.MasterURLs()[1]
+	cli := httpcli.New(httpcli.Endpoint(standby+schedulerPath), httpcli.Codec(codecs.ByMediaType[codecs.MediaTypeProtobuf]))
+	caller := httpsched.NewCaller(cli)
+	info := partitionAwareInfo("redirected")
+	resp, err := caller.Call(context.Background(), calls.Subscribe(&info))
+	if err != nil {
+		t.Fatalf("SUBSCRIBE through the standby: %v", err)
+	}
+	defer resp.Close()
+	var ev scheduler.Event
+	if err := resp.Decode(&ev); err != nil || ev.Type != scheduler.Event_SUBSCRIBED {
+		t.Fatalf("first event %s, %v", ev.Type, err)
+	}
+}
