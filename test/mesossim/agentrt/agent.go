@@ -249,6 +249,12 @@ func (a *Agent) Launch(fw mesos.FrameworkInfo, task mesos.TaskInfo) {
 		a.log.Warn("task of a terminating framework ignored", "framework_id", fwID, "task_id", task.TaskID.Value)
 		return
 	}
+	if (task.Command == nil) == (task.Executor == nil) {
+		// The master validates this too; a direct caller must not crash us.
+		a.failAsync(fwID, task, mesos.TASK_ERROR, mesos.REASON_TASK_INVALID,
+			"Task should have at least one (but not both) of CommandInfo or ExecutorInfo present")
+		return
+	}
 	if msg, ok := unsupportedContainer(task); !ok {
 		a.failAsync(fwID, task, mesos.TASK_FAILED, mesos.REASON_CONTAINER_LAUNCH_FAILED, msg)
 		return

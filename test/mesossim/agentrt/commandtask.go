@@ -43,7 +43,7 @@ func (a *Agent) launchCommandTask(fw mesos.FrameworkInfo, task mesos.TaskInfo) {
 	}
 	a.mu.Lock()
 	f := a.frameworkLocked(fw)
-	if _, dup := f.tasks[task.TaskID.Value]; dup {
+	if f.hasTaskLocked(task.TaskID.Value) || f.executors[task.TaskID.Value] != nil {
 		a.mu.Unlock()
 		a.failAsync(fwID, task, mesos.TASK_ERROR, mesos.REASON_TASK_INVALID, "Task has duplicate ID: "+task.TaskID.Value)
 		return

@@ -252,3 +252,16 @@ func TestReentrantCallsFromUpdates(t *testing.T) {
 		t.Fatal("Close hung")
 	}
 }
+
+func TestInvalidTasksAreRefused(t *testing.T) {
+	a, rec := newTestAgent(t, nil)
+	a.Launch(frameworkInfo(), mesos.TaskInfo{Name: "none", TaskID: mesos.TaskID{Value: "none"}})
+	st := rec.waitState(t, "none", mesos.TASK_ERROR, 10*time.Second)
+	if st.GetReason() != mesos.REASON_TASK_INVALID {
+		t.Errorf("task without command: %s", describe([]mesos.TaskStatus{st}))
+	}
+	a.Launch(frameworkInfo(), shellTask("dup", "sleep 30"))
+	rec.waitState(t, "dup", mesos.TASK_RUNNING, 10*time.Second)
+	a.Launch(frameworkInfo(), shellTask("dup", "true"))
+	rec.waitState(t, "dup", mesos.TASK_ERROR, 10*time.Second)
+}
