@@ -88,11 +88,12 @@ func slotHost(s slot) string {
 }
 
 // computeRollout advances the rolling upgrade of kind k by one step and
-// reports whether k still has tasks of an old config. pending names an
-// earlier kind (in upgrade order) with old tasks left: then k waits.
+// reports whether k still has tasks of an old config. A non-empty hold
+// says why no new replacement may start now (an earlier kind in upgrade
+// order has old tasks left, or the core does not run).
 // Kills already sent are re-issued whatever the gates say: a half-killed
 // task must finish dying.
-func (p *planner) computeRollout(k spec.Kind, svc *spec.Service, slots []slot, pending spec.Kind) bool {
+func (p *planner) computeRollout(k spec.Kind, svc *spec.Service, slots []slot, hold string) bool {
 	kind := string(k)
 	hash := svc.ConfigHash
 	limit := p.maxDown(k)
@@ -149,8 +150,8 @@ func (p *planner) computeRollout(k spec.Kind, svc *spec.Service, slots []slot, p
 		return false
 	}
 	switch {
-	case pending != "":
-		p.block(kind, nil, kind, reasonUpgradeWaitsForKind(k, pending))
+	case hold != "":
+		p.block(kind, nil, kind, hold)
 		return true
 	case len(paused) > 0:
 		for _, s := range paused {

@@ -174,6 +174,16 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			},
 		},
 		{
+			name: "a stateless kind is not replaced while the core is down",
+			spec: func() *spec.Cluster { return withNewConfig(testCluster(), "2", spec.API) },
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+				taskOf(t, w, spec.Registry, "node2").State = snapshot.Failed
+			},
+			filter: []string{"kill", "blocked api"},
+			want:   []string{"blocked api -: upgrade of api waits for the core services: registry on node2 is not running"},
+		},
+		{
 			name: "probers are replaced without gating, all at once",
 			spec: func() *spec.Cluster {
 				c := testCluster()

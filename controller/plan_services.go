@@ -56,7 +56,19 @@ func (p *planner) computeServices() {
 		} else {
 			slots = p.computeAnywhereKind(k, svc, coreWhy)
 		}
-		if p.computeRollout(k, svc, slots, pending) && pending == "" {
+		// New replacements wait for every earlier kind, and a kind that runs
+		// anywhere also for the core: a replacement could not start without
+		// it. A kind held only by the core does not hold later kinds back
+		// (their health gates pace them; with no registry at all, nothing
+		// else could ever move).
+		hold, heldByCore := "", false
+		switch {
+		case pending != "":
+			hold = reasonUpgradeWaitsForKind(k, pending)
+		case !k.DeviceBound() && k != spec.Client && coreWhy != "":
+			hold, heldByCore = reasonUpgradeWaitsForCore(k, coreWhy), true
+		}
+		if p.computeRollout(k, svc, slots, hold) && pending == "" && !heldByCore {
 			pending = k
 		}
 	}

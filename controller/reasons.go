@@ -187,6 +187,10 @@ func reasonUpgradeWaitsForKind(kind, earlier spec.Kind) string {
 	return fmt.Sprintf("upgrade of %s waits until every %s runs the new config", kind, earlier)
 }
 
+func reasonUpgradeWaitsForCore(kind spec.Kind, why string) string {
+	return fmt.Sprintf("upgrade of %s waits for the core services: %s", kind, why)
+}
+
 func reasonUpgradeWaitsForHealthy(kind spec.Kind, host string, minHealthy time.Duration) string {
 	return fmt.Sprintf("upgrade of %s waits for %s on %s to be healthy for %s", kind, kind, host, minHealthy)
 }
