@@ -161,10 +161,8 @@ func (o *Observer) Run(ctx context.Context) {
 			wakeAt = o.peekWake()
 			o.mu.Unlock()
 		}
-		d := time.Until(wakeAt)
-		if wall := wakeAt.Sub(o.cfg.Clock()); wall < d {
-			d = wall // an injected clock may differ from the wall clock
-		}
+		// wakeAt is in the injected clock's time: wait the difference.
+		d := wakeAt.Sub(o.cfg.Clock())
 		if d < 10*time.Millisecond {
 			d = 10 * time.Millisecond
 		}

@@ -428,7 +428,14 @@ func (c *Conn) subscribeOnce(ctx context.Context, master string, h Handler) (las
 			// Mesos says: resubscribe. mesos-go has already dropped the
 			// stream's state; let the handler see it, then end.
 			h.HandleEvent(ctx, &ev)
-			return lasted, fmt.Errorf("ERROR event from %s: %s", doer.leader(), ev.GetError().GetMessage())
+			msg := ev.GetError().GetMessage()
+			if strings.Contains(msg, "removed") || strings.Contains(msg, "completed") {
+				// Resubscribing under this ID will fail forever; only an
+				// operator may decide to register a new framework.
+				c.log.Error("mesos no longer knows this framework; remove the stored framework id to register anew",
+					"framework_id", id, "message", msg)
+			}
+			return lasted, fmt.Errorf("ERROR event from %s: %s", doer.leader(), msg)
 		}
 		if subscribedAt.IsZero() {
 			c.log.Warn("ignoring event before SUBSCRIBED", "type", ev.GetType().String())
