@@ -19,6 +19,7 @@ import (
 const (
 	defaultRegistrationTimeout = time.Minute     // --executor_registration_timeout
 	defaultShutdownGrace       = 5 * time.Second // --executor_shutdown_grace_period
+	defaultKillGrace           = 3 * time.Second // KillPolicy's documented default
 	defaultRecoveryTimeout     = 15 * time.Minute
 	defaultBackoffMax          = 2 * time.Second // executor's subscription backoff cap
 )
@@ -276,8 +277,11 @@ func (a *Agent) failAsync(fwID string, task mesos.TaskInfo, state mesos.TaskStat
 	a.goRun(func() { a.emit(fwID, st) })
 }
 
-// Kill kills a task. grace is used when the task has no KillPolicy grace
-// period. Unknown tasks are ignored (the master answers those itself).
+// Kill kills a task: SIGTERM, then SIGKILL after grace (for a custom
+// executor's task: a KILL event carrying grace as its kill policy). grace is
+// the effective grace period: the caller resolves the KILL call's kill
+// policy, then the task's, then the 3s default, as the Mesos master does.
+// Unknown tasks are ignored (the master answers those itself).
 func (a *Agent) Kill(frameworkID, taskID string, grace time.Duration) {
 	a.mu.Lock()
 	fw := a.frameworks[frameworkID]
@@ -288,7 +292,7 @@ func (a *Agent) Kill(frameworkID, taskID string, grace time.Duration) {
 	}
 	if t := fw.tasks[taskID]; t != nil {
 		a.mu.Unlock()
-		t.kill(killGrace(t.info.KillPolicy, grace), false)
+		t.kill(grace, false)
 		return
 	}
 	for _, ex := range fw.executors {

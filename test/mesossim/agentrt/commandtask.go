@@ -228,7 +228,7 @@ func (t *commandTask) supervise(ctx context.Context, p *proc, env []string) {
 				t.emit(st)
 			}
 			if r.kill {
-				startKill(killRequest{grace: killGrace(t.info.KillPolicy, defaultShutdownGrace), health: true})
+				startKill(killRequest{grace: killGrace(t.info.KillPolicy, defaultKillGrace), health: true})
 			}
 		case <-p.done:
 			stopHealth()

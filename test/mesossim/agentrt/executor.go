@@ -163,7 +163,7 @@ func (ex *executor) killTask(taskID string, grace time.Duration) {
 			ex.log.Warn("kill dropped: executor is disconnected", "task_id", taskID)
 			return
 		}
-		d := killGrace(t.info.KillPolicy, grace)
+		d := grace
 		ex.stream.push(execpb.Event{Type: execpb.Event_KILL, Kill: &execpb.Event_Kill{
 			TaskID:     mesos.TaskID{Value: taskID},
 			KillPolicy: &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: int64(d)}},

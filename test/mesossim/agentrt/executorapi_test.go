@@ -130,7 +130,8 @@ func TestExecutorAPIWireFormat(t *testing.T) {
 	}
 	a.Kill(testFW, "w1", 2*time.Second)
 	ev := rr.next(t)
-	if ev["type"] != "KILL" || ev["kill"].(map[string]any)["task_id"].(map[string]any)["value"] != "w1" {
+	if ev["type"] != "KILL" || ev["kill"].(map[string]any)["task_id"].(map[string]any)["value"] != "w1" ||
+		fmt.Sprint(ev["kill"].(map[string]any)["kill_policy"]) != "map[grace_period:map[nanoseconds:2e+09]]" {
 		t.Errorf("KILL event = %v", ev)
 	}
 	a.ShutdownFramework(testFW)
