@@ -75,7 +75,7 @@ func (m *master) accept(fw *framework, call *scheduler.Call_Accept) {
 		}
 	}
 	// Whatever was not used returns to the pool behind the call's filter.
-	m.refuse(fw, a.id, call.Filters)
+	m.refuse(fw, a.id, call.Filters, available)
 }
 
 func operationTasks(op mesos.Offer_Operation) []mesos.TaskInfo {
@@ -224,6 +224,6 @@ func (m *master) decline(fw *framework, call *scheduler.Call_Decline) {
 			continue // Mesos ignores offers it no longer knows
 		}
 		m.removeOffer(o, false)
-		m.refuse(fw, o.agent.id, call.Filters)
+		m.refuse(fw, o.agent.id, call.Filters, o.res)
 	}
 }

@@ -2,6 +2,7 @@ package mesossim
 
 import (
 	"testing"
+	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
@@ -131,5 +132,23 @@ func TestReservedResourcesGoOnlyToTheirRole(t *testing.T) {
 	other := subscribeRaw(t, c, partitionAwareInfo("other"))
 	if got := scalarOf(other.offer(), "cpus"); got > 6 {
 		t.Fatalf("a framework of role * was offered %v cpus, more than the unreserved 6", got)
+	}
+}
+
+// TestFilterHoldsBackOnlyWhatWasRefused: a long filter from an ACCEPT holds
+// back the unused rest of the agent, but once a task ends and more is free,
+// the agent is offered again, as Mesos' filters do.
+func TestFilterHoldsBackOnlyWhatWasRefused(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	f := subscribeRaw(t, c, partitionAwareInfo("filters"))
+	o := f.offer()
+	f.launch(o, 3600, commandTask("t1", o, 1, 64))
+	f.ack(f.wait(updateFor("t1", mesos.TASK_STARTING)).Update.Status)
+	f.ack(f.wait(updateFor("t1", mesos.TASK_RUNNING)).Update.Status)
+	f.quiet(200*time.Millisecond, isType(scheduler.Event_OFFERS), "offer of refused resources")
+	f.call(&scheduler.Call{Type: scheduler.Call_KILL, Kill: &scheduler.Call_Kill{TaskID: mesos.TaskID{Value: "t1"}}})
+	f.ack(f.wait(updateFor("t1", mesos.TASK_KILLED)).Update.Status)
+	if got := scalarOf(f.offer(), "cpus"); got != 8 {
+		t.Fatalf("offer after the task ended has %v cpus, want 8", got)
 	}
 }

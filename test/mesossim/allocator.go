@@ -43,10 +43,7 @@ func (m *master) allocate() {
 		}
 		var offers []mesos.Offer
 		for _, a := range agents {
-			if until, ok := fw.filters[a.id]; ok {
-				if now.Before(until) {
-					continue
-				}
+			if f, ok := fw.filters[a.id]; ok && !now.Before(f.until) {
 				delete(fw.filters, a.id)
 			}
 			offers = m.offerAgent(fw, a, offers)
@@ -78,6 +75,11 @@ func (m *master) offerAgent(fw *framework, a *agent, offers []mesos.Offer) []mes
 		res := available.restrict(role)
 		if !allocatable(res) {
 			continue
+		}
+		if f, ok := fw.filters[a.id]; ok {
+			if inside, _ := f.res.contains(res); inside {
+				continue // refused: nothing new on this agent since the framework declined
+			}
 		}
 		available.sub(res)
 		o := &offer{id: fmt.Sprintf("%s-O%d", m.masterID, m.nextOffer), fw: fw, agent: a, role: role, res: res}
@@ -171,14 +173,31 @@ func (m *master) rescindAgentOffers(a *agent) {
 	}
 }
 
-// refuse installs a decline filter for an agent.
-func (m *master) refuse(fw *framework, agentID string, filters *mesos.Filters) {
+// offerFilter is a framework's refusal of resources on one agent. As in
+// Mesos, it holds back only offers that fit within the refused resources: once
+// more becomes free on the agent (a task ended), the agent is offered again.
+type offerFilter struct {
+	until time.Time // wall clock
+	res   pool
+}
+
+// refuse installs a filter for the resources a framework declined (or left
+// unused in an ACCEPT) on an agent.
+func (m *master) refuse(fw *framework, agentID string, filters *mesos.Filters, refused pool) {
 	d := m.cfg.OfferRefuseDefault
 	if filters != nil && filters.RefuseSeconds != nil {
 		d = time.Duration(*filters.RefuseSeconds * float64(time.Second))
 	}
-	if d <= 0 {
+	if d <= 0 || refused.isEmpty() {
 		return
 	}
-	fw.filters[agentID] = time.Now().Add(d)
+	f := offerFilter{until: time.Now().Add(d), res: refused.clone()}
+	if old, ok := fw.filters[agentID]; ok && time.Now().Before(old.until) {
+		// Declining several offers of one agent refuses all of them.
+		f.res.add(old.res)
+		if old.until.After(f.until) {
+			f.until = old.until
+		}
+	}
+	fw.filters[agentID] = f
 }

@@ -155,7 +155,7 @@ func (m *master) revive(fw *framework, roles []string) {
 	for _, r := range roles {
 		delete(fw.suppressed, r)
 	}
-	fw.filters = map[string]time.Time{}
+	fw.filters = map[string]offerFilter{}
 }
 
 // executorMessage forwards an executor's message to its framework as a

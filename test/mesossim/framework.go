@@ -25,8 +25,8 @@ type framework struct {
 	tasks      map[string]*task // live tasks and terminal ones awaiting acknowledgement
 	completed  []*task          // bounded history for /state
 	offers     map[string]*offer
-	suppressed map[string]bool      // role -> suppressed
-	filters    map[string]time.Time // agent ID -> refuse offers until (wall clock)
+	suppressed map[string]bool        // role -> suppressed
+	filters    map[string]offerFilter // agent ID -> resources refused on it
 	pending    map[string][]*pendingUpdate
 }
 
@@ -81,7 +81,7 @@ func (m *master) subscribe(info mesos.FrameworkInfo, suppressed []string, s *str
 		// learns frameworks from their resubscription.
 		fw = &framework{
 			id: id, tasks: map[string]*task{}, offers: map[string]*offer{},
-			suppressed: map[string]bool{}, filters: map[string]time.Time{},
+			suppressed: map[string]bool{}, filters: map[string]offerFilter{},
 			pending: map[string][]*pendingUpdate{}, registeredAt: m.cfg.Now(),
 		}
 		m.frameworks[id] = fw
