@@ -192,11 +192,7 @@ func (t *commandTask) supervise(ctx context.Context, p *proc, env []string) {
 		killed = true
 		stopHealth()
 		if hasCapability(t.fw, mesos.FrameworkInfo_Capability_TASK_KILLING_STATE) {
-			st := t.newStatus(mesos.TASK_KILLING, mesos.SOURCE_EXECUTOR)
-			if unhealthy {
-				st.Healthy = boolPtr(false)
-			}
-			t.emit(st)
+			t.emit(t.newStatus(mesos.TASK_KILLING, mesos.SOURCE_EXECUTOR))
 		}
 		if err := p.signal(syscall.SIGTERM); err != nil {
 			t.log.Warn("SIGTERM failed", "error", err)
@@ -220,13 +216,11 @@ func (t *commandTask) supervise(ctx context.Context, p *proc, env []string) {
 			if killed {
 				continue
 			}
-			if r.report {
-				st := t.newStatus(mesos.TASK_RUNNING, mesos.SOURCE_EXECUTOR)
-				st.Healthy = boolPtr(r.healthy)
-				st.Reason = mesos.REASON_TASK_HEALTH_CHECK_STATUS_UPDATED.Enum()
-				st.ContainerStatus = containerStatus(t.containerID, p.pid)
-				t.emit(st)
-			}
+			st := t.newStatus(mesos.TASK_RUNNING, mesos.SOURCE_EXECUTOR)
+			st.Healthy = boolPtr(r.healthy)
+			st.Reason = mesos.REASON_TASK_HEALTH_CHECK_STATUS_UPDATED.Enum()
+			st.ContainerStatus = containerStatus(t.containerID, p.pid)
+			t.emit(st)
 			if r.kill {
 				startKill(killRequest{grace: killGrace(t.info.KillPolicy, defaultKillGrace), health: true})
 			}

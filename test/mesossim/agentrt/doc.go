@@ -35,9 +35,11 @@
 // Mesos-native health checks (HTTP, TCP, COMMAND) run for command tasks only,
 // as in Mesos where they are the executor's job. Results are sent as
 // TASK_RUNNING with healthy set and reason
-// REASON_TASK_HEALTH_CHECK_STATUS_UPDATED on the first result and on every
-// change; after consecutive_failures failures outside the grace period the task
-// is killed and ends TASK_KILLED with healthy=false.
+// REASON_TASK_HEALTH_CHECK_STATUS_UPDATED the way the built-in executors send
+// them: every unhealthy result outside the grace period, and a healthy one
+// when the task turns healthy (first success, or first after failures);
+// after consecutive_failures failures in a row the task is killed and ends
+// TASK_KILLED with healthy=false.
 //
 // # Environment
 //

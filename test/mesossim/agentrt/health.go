@@ -19,17 +19,18 @@ import (
 // whether the task must now be killed.
 type healthResult struct {
 	healthy bool
-	report  bool // the health changed (or this is the first result)
 	kill    bool
 }
 
 // healthChecker runs one Mesos-native health check for a command task, with
-// the semantics of the Mesos documentation: the first check runs after
-// delay_seconds, then every interval_seconds; a check slower than
+// the semantics of the Mesos health-checks documentation: the first check runs
+// after delay_seconds, then every interval_seconds; a check slower than
 // timeout_seconds fails; failures within grace_period_seconds of the launch
-// are ignored until the first success; a result is reported on the first
-// result and on every change; after consecutive_failures failures in a row
-// the task is to be killed (0 means never).
+// are ignored until the first success. Like the built-in executors it reports
+// every unhealthy result, and a healthy one only when the task turns healthy
+// (its first success, or the first after failures). After
+// consecutive_failures failures in a row the task is to be killed (0 means
+// never) and the checker stops.
 type healthChecker struct {
 	a       *Agent
 	hc      mesos.HealthCheck
@@ -50,8 +51,8 @@ func (h *healthChecker) run(ctx context.Context) {
 	maxFailures := h.hc.GetConsecutiveFailures()
 
 	var (
-		reported, lastHealthy, succeeded bool
-		failures                         uint32
+		healthy, succeeded bool
+		failures           uint32
 	)
 	timer := time.NewTimer(delay)
 	defer timer.Stop()
@@ -69,21 +70,18 @@ func (h *healthChecker) run(ctx context.Context) {
 		if err == nil {
 			succeeded = true
 			failures = 0
-			if !reported || !lastHealthy {
-				r = &healthResult{healthy: true, report: true}
+			if !healthy {
+				r = &healthResult{healthy: true}
 			}
 		} else if !succeeded && time.Since(h.start) <= grace {
 			h.log.Debug("health check failed within grace period; ignored", "error", err)
 		} else {
 			failures++
 			h.log.Debug("health check failed", "error", err, "consecutive_failures", failures)
-			kill := maxFailures > 0 && failures >= maxFailures
-			if report := !reported || lastHealthy; report || kill {
-				r = &healthResult{healthy: false, report: report, kill: kill}
-			}
+			r = &healthResult{healthy: false, kill: maxFailures > 0 && failures >= maxFailures}
 		}
 		if r != nil {
-			reported, lastHealthy = true, r.healthy
+			healthy = r.healthy
 			select {
 			case h.out <- *r:
 			case <-ctx.Done():
