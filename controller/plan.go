@@ -162,10 +162,10 @@ func (p *planner) computeProbers() {
 			}
 			continue
 		}
-		keep := pickBest(tasks, hash)
+		keep := pickBest(withConfig(tasks, hash), hash)
 		for _, t := range tasks {
 			switch {
-			case t == keep && t.Config == hash:
+			case t == keep:
 			case t.Config != hash:
 				p.emitKill(kind, av, t, reasonReplacedBy(hash), t.ID)
 			default:
@@ -195,8 +195,8 @@ func (p *planner) computeProbes() {
 		if !av.reachable() || !av.eligible {
 			continue
 		}
-		t := pickBest(av.live[idxProber], hash)
-		if t == nil || t.State != snapshot.Running || t.Config != hash || !t.KillSent.IsZero() {
+		t := pickBest(withConfig(av.live[idxProber], hash), hash)
+		if t == nil || t.State != snapshot.Running || !t.KillSent.IsZero() {
 			continue
 		}
 		var reason string
@@ -224,8 +224,12 @@ func (p *planner) computeProbes() {
 }
 
 // pickBest chooses which of the live tasks of one kind on one agent holds
-// the agent's slot: the current config before others, then a task not
-// being killed, then a running one, then the lowest ID. nil when none.
+// the agent's slot: a task not being killed before others, then a running
+// one, then one not failing its health check, then one of the current
+// config, then the lowest ID; nil when none.
+// Serving comes before config: of an old task that runs and a new one
+// that does not (they cannot both bind the kind's ports), the old one is
+// kept and replaced by the rolling upgrade, within its budget.
 func pickBest(tasks []*snapshot.Task, hash string) *snapshot.Task {
 	var best *snapshot.Task
 	for _, t := range tasks {
@@ -237,16 +241,39 @@ func pickBest(tasks []*snapshot.Task, hash string) *snapshot.Task {
 }
 
 func betterTask(a, b *snapshot.Task, hash string) bool {
-	if (a.Config == hash) != (b.Config == hash) {
-		return a.Config == hash
-	}
 	if a.KillSent.IsZero() != b.KillSent.IsZero() {
 		return a.KillSent.IsZero()
 	}
 	if (a.State == snapshot.Running) != (b.State == snapshot.Running) {
 		return a.State == snapshot.Running
 	}
+	if failingHealth(a) != failingHealth(b) {
+		return !failingHealth(a)
+	}
+	if (a.Config == hash) != (b.Config == hash) {
+		return a.Config == hash
+	}
 	return a.ID < b.ID
+}
+
+// failingHealth reports whether Mesos said t fails its health check.
+func failingHealth(t *snapshot.Task) bool { return t.Healthy != nil && !*t.Healthy }
+
+// withConfig returns the tasks of config hash (a new slice only when some
+// are of another config).
+func withConfig(tasks []*snapshot.Task, hash string) []*snapshot.Task {
+	for i, t := range tasks {
+		if t.Config != hash {
+			out := append([]*snapshot.Task{}, tasks[:i]...)
+			for _, u := range tasks[i+1:] {
+				if u.Config == hash {
+					out = append(out, u)
+				}
+			}
+			return out
+		}
+	}
+	return tasks
 }
 
 // --- state = "stopped" ---
