@@ -20,11 +20,13 @@
 //   - Acknowledge after recording: an update's ACKNOWLEDGE is queued only
 //     after the snapshot that contains it is published, so a crash never
 //     loses an update Mesos considers delivered.
-//   - Updates arrive at least once and out of order: applying one twice
-//     changes nothing, and an update older (by its timestamp) than the one
-//     recorded for the task is ignored — except reconciliation answers,
-//     which are the master's current truth (their timestamps are the
-//     master's clock, so they are never used to order later updates).
+//   - Updates arrive at least once and out of order: an agent or executor
+//     update whose uuid was applied before is a repeat, and one older (by
+//     its timestamp) than the newest agent update recorded for the task is
+//     late; both are ignored (and acknowledged). Master-generated updates
+//     (reconciliation answers, TASK_UNREACHABLE) are the master's current
+//     view and always apply; their timestamps (the master's clock) are
+//     never compared with the agent's.
 //   - Task IDs carry what reconciliation drops (kind, config hash), so
 //     implicit reconciliation after a restart rebuilds the task set. Task
 //     IDs that are not ours are ignored (but acknowledged).

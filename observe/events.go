@@ -223,20 +223,31 @@ func (o *Observer) foldUpdate(st *mesos.TaskStatus) {
 		return
 	}
 	reconciliation := st.Reason != nil && st.GetReason() == mesos.REASON_RECONCILIATION
-	ts := st.GetTimestamp()
+	// Master-generated updates (reconciliation answers, TASK_UNREACHABLE,
+	// reregistration) are the master's current view, sent once in stream
+	// order: they always apply. Agent and executor updates are retried
+	// until acknowledged and may come twice or late: a uuid seen before is
+	// a repeat, and an older timestamp (the agent's clock, compared only
+	// with the agent's) is a late one. Comparing master and agent
+	// timestamps would make clock skew decide.
+	fromMaster := reconciliation || (st.Source != nil && st.GetSource() == mesos.SOURCE_MASTER)
 	meta := o.meta[tid]
-	if reconciliation {
-		o.rec.answered(tid, o.cfg.Clock(), true)
-	} else {
-		if ts < meta.lastTS {
-			o.log.Debug("ignoring stale update", "task", tid, "state", state, "timestamp", ts, "recorded", meta.lastTS)
+	if !fromMaster {
+		if meta.seen(st.GetUUID()) {
+			o.log.Debug("ignoring repeated update", "task", tid, "state", state)
 			return
 		}
-		meta.lastTS = ts
+		ts := st.GetTimestamp()
+		if ts < meta.lastAgentTS {
+			o.log.Debug("ignoring late update", "task", tid, "state", state, "timestamp", ts, "recorded", meta.lastAgentTS)
+			return
+		}
+		meta.lastAgentTS = ts
+		meta.remember(st.GetUUID())
 		o.meta[tid] = meta
-		// Any update answers an outstanding explicit reconciliation too.
-		o.rec.answered(tid, o.cfg.Clock(), false)
 	}
+	// Any update answers an outstanding explicit reconciliation.
+	o.rec.answered(tid, o.cfg.Clock(), reconciliation)
 
 	now := o.cfg.Clock()
 	var t snapshot.Task

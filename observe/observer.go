@@ -98,8 +98,39 @@ type Observer struct {
 
 // taskMeta is what the observer keeps about a task beyond the snapshot.
 type taskMeta struct {
-	// lastTS is the timestamp of the newest non-reconciliation update.
-	lastTS float64
+	// lastAgentTS is the timestamp of the newest agent or executor update.
+	lastAgentTS float64
+	// recent holds the uuids of the last updates applied (a repeat of one
+	// is ignored).
+	recent []string
+}
+
+// recentUUIDs bounds taskMeta.recent: Mesos resends one update at a time
+// per task, so a repeat is of one of the last few.
+const recentUUIDs = 8
+
+func (m *taskMeta) seen(uuid []byte) bool {
+	if len(uuid) == 0 {
+		return false
+	}
+	for _, u := range m.recent {
+		if u == string(uuid) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *taskMeta) remember(uuid []byte) {
+	if len(uuid) == 0 {
+		return
+	}
+	// Copy: meta values are shared by value, never mutated in place.
+	r := append(make([]string, 0, recentUUIDs), m.recent...)
+	if len(r) == recentUUIDs {
+		r = r[1:]
+	}
+	m.recent = append(r, string(uuid))
 }
 
 type ack struct {

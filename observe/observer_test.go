@@ -3,6 +3,7 @@ package observe
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -84,12 +85,14 @@ const (
 )
 
 func update(taskID, agentID string, state mesos.TaskState, ts float64, opts ...func(*mesos.TaskStatus)) *scheduler.Event {
+	src := mesos.SOURCE_EXECUTOR
 	st := mesos.TaskStatus{
 		TaskID:    mesos.TaskID{Value: taskID},
 		State:     &state,
 		AgentID:   &mesos.AgentID{Value: agentID},
 		Timestamp: &ts,
-		UUID:      []byte("uuid-" + taskID),
+		Source:    &src,
+		UUID:      []byte(fmt.Sprintf("uuid-%s-%v-%v", taskID, ts, state)),
 	}
 	for _, f := range opts {
 		f(&st)
@@ -102,7 +105,14 @@ func healthy(v bool) func(*mesos.TaskStatus) { return func(s *mesos.TaskStatus) 
 func reconciliation(s *mesos.TaskStatus) {
 	r := mesos.REASON_RECONCILIATION
 	s.Reason = &r
-	s.UUID = nil // reconciliation answers carry no uuid
+	fromMaster(s)
+}
+
+// fromMaster makes an update master-generated: no uuid, master's clock.
+func fromMaster(s *mesos.TaskStatus) {
+	src := mesos.SOURCE_MASTER
+	s.Source = &src
+	s.UUID = nil
 }
 
 func withData(b []byte) func(*mesos.TaskStatus) { return func(s *mesos.TaskStatus) { s.Data = b } }
@@ -412,7 +422,7 @@ func TestRun_AcknowledgesAfterRecording(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	a := rec.ofType(scheduler.Call_ACKNOWLEDGE)[0].GetAcknowledge()
-	if a.TaskID.Value != dataTask || a.AgentID.Value != "agent-1" || string(a.UUID) != "uuid-"+dataTask {
+	if a.TaskID.Value != dataTask || a.AgentID.Value != "agent-1" || string(a.UUID) != "uuid-"+dataTask+"-1-TASK_RUNNING" {
 		t.Fatalf("ack = %+v", a)
 	}
 }
@@ -619,5 +629,29 @@ func TestReconcile_SettlingIgnoresOrdinaryUpdatesAndIsBounded(t *testing.T) {
 	}
 	if !o.Latest().Subscription.Reconciled {
 		t.Fatal("endless reconciliation answers held reconciliation back forever")
+	}
+}
+
+// Master-generated updates carry the master's clock: they apply whatever
+// their timestamp says against the agent's, and a late resend of an agent
+// update already applied (same uuid) changes nothing.
+func TestHandleEvent_Update_MasterUpdatesAndResends(t *testing.T) {
+	o, _, _ := newObserver(t)
+	ctx := context.Background()
+	running := update(dataTask, "agent-1", mesos.TASK_RUNNING, 1000)
+	o.HandleEvent(ctx, running)
+	// The master's clock is behind the agent's.
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_UNREACHABLE, 10, fromMaster))
+	if tk := task(t, o, dataTask); tk.State != snapshot.Unreachable {
+		t.Fatalf("master's UNREACHABLE ignored: %s", tk.State)
+	}
+	o.HandleEvent(ctx, running) // resent before it was acknowledged
+	if tk := task(t, o, dataTask); tk.State != snapshot.Unreachable {
+		t.Fatalf("a resent update overrode a newer state: %s", tk.State)
+	}
+	// The agent is back and reports anew.
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_FAILED, 1001))
+	if tk := task(t, o, dataTask); tk.State != snapshot.Failed {
+		t.Fatalf("state = %s, want FAILED", tk.State)
 	}
 }
