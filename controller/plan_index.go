@@ -68,7 +68,26 @@ type agentView struct {
 	lastGone [numKinds]*snapshot.Task
 	// load counts our live tasks here; anywhere kinds go to the least loaded.
 	load int
+	// deviceTypes holds a bit per device type the latest report found
+	// (deviceBit), read once instead of scanning the report per kind.
+	deviceTypes uint8
 }
+
+// deviceBit is the bit of device type t in agentView.deviceTypes.
+func deviceBit(t spec.DeviceType) uint8 {
+	switch t {
+	case spec.DirDevice:
+		return 1
+	case spec.MetadataDevice:
+		return 2
+	case spec.DataDevice:
+		return 4
+	}
+	return 0
+}
+
+// hasDevice reports whether the agent's latest report found a device of type t.
+func (av *agentView) hasDevice(t spec.DeviceType) bool { return av.deviceTypes&deviceBit(t) != 0 }
 
 func (av *agentView) host() string {
 	if av.agent.Hostname != "" {
@@ -99,6 +118,13 @@ func buildIndex(c *spec.Cluster, s *snapshot.Snapshot) *index {
 		av.agent = a
 		av.pos = i
 		av.eligible = placementAllows(c.Placement, a)
+		if a.Probe != nil {
+			for _, d := range a.Probe.Report.Devices {
+				for _, t := range d.Types {
+					av.deviceTypes |= deviceBit(t)
+				}
+			}
+		}
 		ix.agents[i] = av
 		ix.byID[a.ID] = av
 	}

@@ -80,6 +80,17 @@ func (p *planner) pastDeadline(s slot, svc *spec.Service) bool {
 	return d > 0 && !s.unknown && !t.LaunchedAt.IsZero() && !p.available(s, svc) && p.now.Sub(t.LaunchedAt) >= d
 }
 
+// needsRollout reports whether any slot holds a task of another config or
+// one with a kill sent: only then has computeRollout anything to do.
+func needsRollout(slots []slot, hash string) bool {
+	for _, s := range slots {
+		if s.task != nil && (s.task.Config != hash || !s.task.KillSent.IsZero()) {
+			return true
+		}
+	}
+	return false
+}
+
 func slotHost(s slot) string {
 	if s.av != nil {
 		return s.av.host()
@@ -97,6 +108,9 @@ func (p *planner) computeRollout(k spec.Kind, svc *spec.Service, slots []slot, h
 	kind := string(k)
 	hash := svc.ConfigHash
 	limit := p.maxDown(k)
+	if !needsRollout(slots, hash) {
+		return false // the common case: nothing old, no kill to carry through
+	}
 
 	down, inFlight, outdated := 0, 0, 0
 	var candidates []slot

@@ -141,7 +141,7 @@ func (p *planner) wantOnAgent(k spec.Kind, svc *spec.Service, av *agentView) wan
 		}
 		return wantNoClientMount
 	}
-	if av.agent.Probe.Report.HasType(k.DeviceType()) {
+	if av.hasDevice(k.DeviceType()) {
 		return wantYes
 	}
 	return wantNoDevice
