@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
@@ -22,8 +23,10 @@ type commandTask struct {
 	sandbox     string
 	log         hclog.Logger
 
-	kills   chan killRequest
-	procRef chan *proc // holds the process for crash(); buffered 1
+	kills chan killRequest
+
+	mu   sync.Mutex
+	proc *proc // set once the process runs; read by crash()
 }
 
 type killRequest struct {
@@ -39,7 +42,6 @@ func (a *Agent) launchCommandTask(fw mesos.FrameworkInfo, task mesos.TaskInfo) {
 		sandbox: a.sandboxDir(fwID, task.TaskID.Value, cid),
 		log:     a.log.With("framework_id", fwID, "task_id", task.TaskID.Value),
 		kills:   make(chan killRequest, 8),
-		procRef: make(chan *proc, 1),
 	}
 	a.mu.Lock()
 	f := a.frameworkLocked(fw)
@@ -67,13 +69,13 @@ func (t *commandTask) kill(grace time.Duration, health bool) {
 // crash SIGKILLs the process group without marking the task killed, so it
 // ends TASK_FAILED like a crashed process.
 func (t *commandTask) crash() error {
-	select {
-	case p := <-t.procRef:
-		t.procRef <- p
-		return p.signal(syscall.SIGKILL)
-	default:
+	t.mu.Lock()
+	p := t.proc
+	t.mu.Unlock()
+	if p == nil {
 		return fmt.Errorf("agentrt: task %q has no running process", t.info.TaskID.Value)
 	}
+	return p.signal(syscall.SIGKILL)
 }
 
 func (t *commandTask) forget() {
@@ -123,7 +125,9 @@ func (t *commandTask) run(ctx context.Context) {
 		t.fail(mesos.TASK_FAILED, mesos.SOURCE_EXECUTOR, mesos.REASON_COMMAND_EXECUTOR_FAILED, "Failed to launch command: "+err.Error())
 		return
 	}
-	t.procRef <- p
+	t.mu.Lock()
+	t.proc = p
+	t.mu.Unlock()
 	t.log.Debug("task process started", "pid", p.pid, "sandbox", t.sandbox)
 	t.emit(t.newStatus(mesos.TASK_STARTING, mesos.SOURCE_EXECUTOR))
 	running := t.newStatus(mesos.TASK_RUNNING, mesos.SOURCE_EXECUTOR)
