@@ -274,3 +274,70 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+func agentOfHost(s *snapshot.Snapshot, host string) *snapshot.Agent {
+	for _, a := range s.Agents {
+		if a.Hostname == host {
+			return a
+		}
+	}
+	return nil
+}
+
+// A partitioned agent's tasks are unknown, not gone; when it heals they
+// are running again.
+func TestIntegration_PartitionAndHeal(t *testing.T) {
+	sim := startSim(t, 0)
+	f := startFramework(t, sim.MasterURLs(), fwid.NewFileStore(filepath.Join(t.TempDir(), "id")), true)
+	s := waitFor(t, f.obs, "three running tasks", running(3))
+	a := agentOfHost(s, "host-1.example")
+	if a == nil {
+		t.Fatal("no agent host-1.example")
+	}
+	if err := sim.PartitionAgent("host-1.example"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, f.obs, "the partitioned agent's task unreachable", func(s *snapshot.Snapshot) bool {
+		for _, tk := range s.Tasks {
+			if tk.AgentID == a.ID {
+				return tk.State == snapshot.Unreachable && !s.Agent(a.ID).Reachable
+			}
+		}
+		return false
+	})
+	if err := sim.HealAgent("host-1.example"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, f.obs, "the healed agent's task running", func(s *snapshot.Snapshot) bool {
+		return running(3)(s) && s.Agent(a.ID).Reachable
+	})
+}
+
+// Updates dropped, repeated and delayed on their way still leave the
+// snapshot right: a crashed task is seen as failed, the others running.
+func TestIntegration_UnreliableUpdates(t *testing.T) {
+	sim := startSim(t, 0)
+	sim.DuplicateUpdates(20)
+	sim.DelayUpdates(5, 200*time.Millisecond)
+	sim.DropUpdates(2)
+	f := startFramework(t, sim.MasterURLs(), fwid.NewFileStore(filepath.Join(t.TempDir(), "id")), true)
+	s := waitFor(t, f.obs, "three running tasks", running(3))
+	victim := s.Tasks[0].ID
+	sim.DuplicateUpdates(5)
+	if err := sim.KillTask(victim); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, f.obs, "the crashed task terminal, the others running", func(s *snapshot.Snapshot) bool {
+		tk := task(s, victim)
+		if tk == nil || !tk.State.Terminal() {
+			return false
+		}
+		n := 0
+		for _, tk := range s.Tasks {
+			if tk.State == snapshot.Running {
+				n++
+			}
+		}
+		return n == 2
+	})
+}
