@@ -176,7 +176,12 @@ func TestShutdownFrameworkSendsShutdown(t *testing.T) {
 func TestExecutorCrashFailsItsTasks(t *testing.T) {
 	binURL := binaryServer(t)
 	a, rec := newTestAgent(t, nil)
-	a.Launch(frameworkInfo(), executorTask("k1", fetchedExecutor("ex", binURL, "protobuf")))
+	// A checkpointing framework: its executors also get MESOS_RECOVERY_TIMEOUT
+	// and MESOS_SUBSCRIPTION_BACKOFF_MAX, which mesos-go's config.FromEnv
+	// then requires.
+	fw := frameworkInfo()
+	fw.Checkpoint = boolPtr(true)
+	a.Launch(fw, executorTask("k1", fetchedExecutor("ex", binURL, "protobuf")))
 	rec.waitFor(t, "k1", 20*time.Second, hasData("running on agent-S1"))
 	if err := a.KillProcess("k1"); err != nil {
 		t.Fatal(err)
@@ -296,5 +301,21 @@ func waitMessage(t *testing.T, rec *recorder, want string) {
 			t.Fatalf("executor message %q never arrived", want)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestMessageTargets(t *testing.T) {
+	a, rec := newTestAgent(t, nil)
+	a.Launch(frameworkInfo(), shellTask("cmdtask", "sleep 30"))
+	a.Launch(frameworkInfo(), executorTask("x1", shellExecutor("unsubscribed", "sleep 30")))
+	rec.waitState(t, "cmdtask", mesos.TASK_RUNNING, 10*time.Second)
+	if err := a.Message(testFW, "cmdtask", []byte("x")); err != nil {
+		t.Errorf("message to a command executor: %v (Mesos drops it silently)", err)
+	}
+	if err := a.Message(testFW, "unsubscribed", []byte("x")); err == nil {
+		t.Error("message to an executor that has not subscribed succeeded")
+	}
+	if err := a.Message(testFW, "nope", []byte("x")); err == nil {
+		t.Error("message to an unknown executor succeeded")
 	}
 }
