@@ -111,8 +111,10 @@ func (a *Agent) download(ctx context.Context, raw, dst string) error {
 	return f.Close()
 }
 
-// extract unpacks tar (plain, gzip, bzip2) and zip archives into dir; other
-// files are left as they are, as the Mesos fetcher does. The archive stays.
+// extract unpacks tar (plain, gzip, bzip2) and zip archives into dir and
+// gunzips a plain .gz file next to itself; other files (xz archives among
+// them: no xz in the standard library) are left as they are, as the Mesos
+// fetcher does with what it cannot extract. The archive stays.
 func extract(file, dir string) error {
 	lower := strings.ToLower(file)
 	switch {
@@ -124,6 +126,8 @@ func extract(file, dir string) error {
 		return extractTar(file, dir, func(r io.Reader) (io.Reader, error) { return r, nil })
 	case strings.HasSuffix(lower, ".zip"):
 		return extractZip(file, dir)
+	case strings.HasSuffix(lower, ".gz"):
+		return gunzip(file)
 	}
 	return nil
 }
@@ -170,6 +174,22 @@ func extractTar(file, dir string, decompress func(io.Reader) (io.Reader, error))
 			return fmt.Errorf("extract %s: %w", filepath.Base(file), err)
 		}
 	}
+}
+
+func gunzip(file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("extract: %w", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("extract %s: %w", filepath.Base(file), err)
+	}
+	if err := writeFile(file[:len(file)-len(".gz")], zr, 0o644); err != nil {
+		return fmt.Errorf("extract %s: %w", filepath.Base(file), err)
+	}
+	return nil
 }
 
 func extractZip(file, dir string) error {

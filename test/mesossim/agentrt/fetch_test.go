@@ -127,3 +127,21 @@ func TestExtractRefusesPathsOutsideTheSandbox(t *testing.T) {
 		t.Fatal("file written outside the sandbox")
 	}
 }
+
+func TestExtractPlainGzip(t *testing.T) {
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write([]byte("payload"))
+	_ = zw.Close()
+	gz := filepath.Join(dir, "data.txt.gz")
+	if err := os.WriteFile(gz, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := extract(gz, dir); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "data.txt")); string(b) != "payload" {
+		t.Errorf("data.txt = %q", b)
+	}
+}
