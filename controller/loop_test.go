@@ -94,14 +94,20 @@ func TestLoop_NewSnapshot_PlansAndApplies(t *testing.T) {
 	w, _ := dataNode(c)
 	src := newChanSource()
 	rec := newRecorder()
+	onPlan := make(chan *Result, 10)
 	stop := startLoop(t, LoopConfig{
 		Spec: func() *spec.Cluster { return c }, Source: src, Applier: rec, Tick: time.Hour,
-		Step: NewStep(StepConfig{Clock: &testClock{now: w.now}}),
+		Step:   NewStep(StepConfig{Clock: &testClock{now: w.now}}),
+		OnPlan: func(r *Result, err error) { onPlan <- r },
 	})
 	src.publish(w.snap())
 	res := rec.next(t)
 	if got := only(render(res), "launch data"); len(got) != 1 {
 		t.Fatalf("plan %v: want one data launch", render(res))
+	}
+	seen := <-onPlan
+	if seen != res {
+		t.Fatalf("OnPlan saw another plan than the one applied")
 	}
 	if err := stop(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run returned %v, want context.Canceled", err)
@@ -187,6 +193,11 @@ func TestLoop_Kick_PlansWithTheNewSpec(t *testing.T) {
 	mu.Lock()
 	current = stopped
 	mu.Unlock()
+	for deadline := time.Now().Add(5 * time.Second); l.LastPlan() == nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) { // stored right after Apply returns
+			t.Fatalf("LastPlan is nil after a plan was applied")
+		}
+	}
 	l.Kick()
 	// A plan for the first spec may still be queued (the snapshot's change
 	// notice); the new spec must come right after.
