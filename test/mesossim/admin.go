@@ -26,6 +26,7 @@ type adminRequest struct {
 func (c *Cluster) registerAdmin(mux *http.ServeMux) {
 	c.admin(mux, "kill-task", func(r adminRequest) (any, error) { return nil, c.KillTask(r.TaskID) })
 	c.admin(mux, "remove-agent", func(r adminRequest) (any, error) { return nil, c.RemoveAgent(r.Agent) })
+	c.admin(mux, "mark-agent-gone", func(r adminRequest) (any, error) { return nil, c.MarkAgentGone(r.Agent) })
 	c.admin(mux, "partition-agent", func(r adminRequest) (any, error) { return nil, c.PartitionAgent(r.Agent) })
 	c.admin(mux, "heal-agent", func(r adminRequest) (any, error) { return nil, c.HealAgent(r.Agent) })
 	c.admin(mux, "restart-agent", func(r adminRequest) (any, error) {

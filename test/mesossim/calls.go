@@ -56,14 +56,13 @@ func (m *master) shutdownExecutor(fw *framework, call *scheduler.Call_Shutdown) 
 // and reason REASON_RECONCILIATION.
 func (m *master) reconcile(fw *framework, call *scheduler.Call_Reconcile) {
 	if len(call.Tasks) == 0 {
-		// Implicit: the latest state of every task the master knows, including
-		// unreachable ones; tasks on agents not yet reregistered after a failover
-		// are unknown to this master.
+		// Implicit: the latest state of every task the master holds. Tasks of
+		// unreachable agents are set aside by the master, and those of agents
+		// not yet reregistered after a failover are unknown to it.
 		for _, t := range fw.tasks {
-			if t.agent.state == agentRecovering {
-				continue
+			if t.agent.state == agentActive {
+				m.deliver(fw, m.reconcileKnown(t))
 			}
-			m.deliver(fw, m.reconcileKnown(t))
 		}
 		return
 	}
@@ -72,28 +71,40 @@ func (m *master) reconcile(fw *framework, call *scheduler.Call_Reconcile) {
 	}
 }
 
-// reconcileOne answers for one task, following the cases of Mesos'
-// explicit reconciliation.
+// reconcileOne answers for one task, following the six cases of the Mesos
+// master's explicit reconciliation.
 func (m *master) reconcileOne(fw *framework, taskID, agentID string) {
-	if t := fw.tasks[taskID]; t != nil && t.agent.state != agentRecovering {
-		m.deliver(fw, m.reconcileKnown(t))
+	if t := fw.tasks[taskID]; t != nil && t.agent.state == agentActive {
+		m.deliver(fw, m.reconcileKnown(t)) // (1) known: latest state
 		return
 	}
 	a := m.agents[agentID]
 	var st mesos.TaskStatus
 	switch {
-	case agentID != "" && a != nil && a.state == agentActive:
-		st = m.masterUpdate(fw, taskID, agentID, mesos.TASK_GONE, mesos.REASON_RECONCILIATION, "Reconciliation: Task is unknown to the agent")
-	case agentID != "" && a != nil && a.state == agentRecovering:
-		// Unknown task on an agent that has not reregistered since the
-		// failover: no answer until it does; the framework retries.
+	case (a != nil && a.state == agentRecovering) || (agentID == "" && m.anyRecovering()):
+		// (2) The agent (or, without an agent ID, any agent) has not
+		// reregistered since the failover: no answer; the framework retries.
 		return
-	case agentID != "" && a != nil && a.state == agentUnreachable:
+	case a != nil && a.state == agentActive:
+		st = m.masterUpdate(fw, taskID, agentID, mesos.TASK_GONE, mesos.REASON_RECONCILIATION, "Reconciliation: Task is unknown to the agent")
+	case a != nil && a.state == agentUnreachable:
 		st = m.masterUpdate(fw, taskID, agentID, mesos.TASK_UNREACHABLE, mesos.REASON_RECONCILIATION, "Reconciliation: Task is unreachable")
+		st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: a.unreachableAt.UnixNano()}
+	case a != nil && a.state == agentGoneByOperator:
+		st = m.masterUpdate(fw, taskID, agentID, mesos.TASK_GONE_BY_OPERATOR, mesos.REASON_RECONCILIATION, "Reconciliation: Task is gone")
 	default:
 		st = m.masterUpdate(fw, taskID, agentID, mesos.TASK_UNKNOWN, mesos.REASON_RECONCILIATION, "Reconciliation: Task is unknown")
 	}
 	m.deliver(fw, st)
+}
+
+func (m *master) anyRecovering() bool {
+	for _, a := range m.agentOrder {
+		if a.state == agentRecovering {
+			return true
+		}
+	}
+	return false
 }
 
 // reconcileKnown is the answer for a known task, without uuid or data, marked
@@ -102,7 +113,7 @@ func (m *master) reconcileOne(fw *framework, taskID, agentID string) {
 // so a framework never learns a state before the update that carries it.
 func (m *master) reconcileKnown(t *task) mesos.TaskStatus {
 	latest := t.status
-	if q := t.fw.pending[t.info.TaskID.Value]; len(q) > 0 && t.agent.state == agentActive {
+	if q := t.fw.pending[t.info.TaskID.Value]; len(q) > 0 {
 		latest = q[0].status
 	}
 	state := latest.GetState()

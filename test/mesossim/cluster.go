@@ -171,7 +171,7 @@ func (c *Cluster) Close() {
 			}
 		}
 		for _, a := range m.agentOrder {
-			if a.rt != nil && a.state != agentGone {
+			if a.rt != nil && !a.state.retired() {
 				rts = append(rts, a.rt)
 			}
 		}

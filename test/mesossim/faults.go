@@ -30,9 +30,10 @@ func (c *Cluster) KillTask(taskID string) error {
 	return nil
 }
 
-// RemoveAgent removes an agent for good: its tasks become TASK_GONE (reason
-// REASON_AGENT_REMOVED, source master), its offers are rescinded, frameworks get
-// a FAILURE event for it, and its processes are stopped.
+// RemoveAgent removes an agent as Mesos does when an agent unregisters (shuts
+// down): its tasks become TASK_LOST (reason REASON_AGENT_REMOVED, source
+// master; partition-aware or not, as Mesos' master does), its offers are
+// rescinded, frameworks get a FAILURE event, and its processes are stopped.
 func (c *Cluster) RemoveAgent(idOrHostname string) error {
 	m := c.m
 	m.mu.Lock()
@@ -41,17 +42,38 @@ func (c *Cluster) RemoveAgent(idOrHostname string) error {
 	if err != nil {
 		return fmt.Errorf("mesossim: %w", err)
 	}
-	m.goneAgent(a, mesos.REASON_AGENT_REMOVED, "Agent "+a.cfg.Hostname+" removed")
+	m.retireAgent(a, agentRemoved, "Agent "+a.cfg.Hostname+" removed: the agent unregistered")
 	return nil
 }
 
-// goneAgent retires an agent: tasks TASK_GONE with reason, runtime closed.
-func (m *master) goneAgent(a *agent, reason mesos.TaskStatus_Reason, msg string) {
+// MarkAgentGone is the operator's MARK_AGENT_GONE: the agent's tasks become
+// TASK_GONE_BY_OPERATOR (reason REASON_AGENT_REMOVED_BY_OPERATOR; TASK_LOST with
+// REASON_AGENT_REMOVED without PARTITION_AWARE) and it never returns.
+func (c *Cluster) MarkAgentGone(idOrHostname string) error {
+	m := c.m
+	m.mu.Lock()
+	defer m.unlock()
+	a, err := m.agentByIDOrHostname(idOrHostname)
+	if err != nil {
+		return fmt.Errorf("mesossim: %w", err)
+	}
+	m.retireAgent(a, agentGoneByOperator, "Agent "+a.cfg.Hostname+" marked gone by the operator")
+	return nil
+}
+
+// retireAgent takes an agent out for good and tells frameworks about its tasks.
+func (m *master) retireAgent(a *agent, state agentState, msg string) {
+	wasActive := a.state == agentActive
 	m.rescindAgentOffers(a)
 	for _, t := range a.tasks {
 		fw := t.fw
 		if !t.terminal {
-			st := m.masterUpdate(fw, t.info.TaskID.Value, a.id, mesos.TASK_GONE, reason, msg)
+			taskState, reason := mesos.TASK_LOST, mesos.REASON_AGENT_REMOVED
+			if state == agentGoneByOperator && fw.partitionAware {
+				taskState, reason = mesos.TASK_GONE_BY_OPERATOR, mesos.REASON_AGENT_REMOVED_BY_OPERATOR
+			}
+			st := m.masterUpdate(fw, t.info.TaskID.Value, a.id, taskState, reason, msg)
+			st.ExecutorID = t.status.ExecutorID
 			t.status = st
 			m.releaseTask(t)
 			m.deliver(fw, st)
@@ -59,9 +81,11 @@ func (m *master) goneAgent(a *agent, reason mesos.TaskStatus_Reason, msg string)
 		delete(fw.pending, t.info.TaskID.Value)
 		m.completeTask(t)
 	}
-	a.state = agentGone
+	a.state = state
 	a.held = nil
-	m.failure(a)
+	if wasActive {
+		m.failure(a)
+	}
 	rt := a.rt
 	m.later(rt.Close)
 }
@@ -73,10 +97,12 @@ func (m *master) failure(a *agent) {
 	}
 }
 
-// PartitionAgent cuts an agent off from the master: its tasks become
-// TASK_UNREACHABLE (source master, reason REASON_AGENT_REMOVED, with
+// PartitionAgent cuts an agent off from the master, which marks it
+// unreachable: its tasks become TASK_UNREACHABLE (TASK_LOST without
+// PARTITION_AWARE; source master, reason REASON_AGENT_REMOVED, with
 // unreachable_time), its offers are rescinded and frameworks get a FAILURE
-// event. Its tasks keep running; their updates wait for HealAgent.
+// event. Its tasks keep running; their updates wait for HealAgent, and kills
+// do not reach them.
 func (c *Cluster) PartitionAgent(idOrHostname string) error {
 	m := c.m
 	m.mu.Lock()
@@ -90,24 +116,15 @@ func (c *Cluster) PartitionAgent(idOrHostname string) error {
 	}
 	m.rescindAgentOffers(a)
 	a.state = agentUnreachable
-	now := m.cfg.Now()
+	a.unreachableAt = m.cfg.Now()
 	for _, t := range a.tasks {
 		if t.terminal {
 			continue
 		}
 		st := m.masterUpdate(t.fw, t.info.TaskID.Value, a.id, mesos.TASK_UNREACHABLE, mesos.REASON_AGENT_REMOVED, "Agent "+a.cfg.Hostname+" is unreachable")
-		st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: now.UnixNano()}
+		st.ExecutorID = t.status.ExecutorID
+		st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: a.unreachableAt.UnixNano()}
 		m.deliver(t.fw, st)
-		if !t.fw.partitionAware {
-			// TASK_LOST is terminal: the master forgets the task, and the agent
-			// is told to kill it when it comes back.
-			t.status = st
-			m.releaseTask(t)
-			delete(t.fw.pending, t.info.TaskID.Value)
-			m.completeTask(t)
-			a.orphans = append(a.orphans, orphanTask{frameworkID: t.fw.id, taskID: t.info.TaskID.Value})
-			continue
-		}
 		// The master now knows the task as unreachable; the agent still knows
 		// its real state and reports it when it reregisters.
 		t.status, st = st, t.status
@@ -117,11 +134,10 @@ func (c *Cluster) PartitionAgent(idOrHostname string) error {
 	return nil
 }
 
-// HealAgent ends a partition: the agent reregisters, each of its tasks of a
-// partition-aware framework is reported in its current state (source master,
-// reason REASON_AGENT_REREGISTERED), tasks of other frameworks (already
-// TASK_LOST and forgotten) are killed, and the updates the agent held are
-// delivered.
+// HealAgent ends a partition: the agent reregisters, every framework gets each
+// of its tasks in the state the agent knows (source master, reason
+// REASON_AGENT_REREGISTERED, "Unreachable agent re-reregistered"), and the
+// updates the agent held are delivered.
 func (c *Cluster) HealAgent(idOrHostname string) error {
 	m := c.m
 	m.mu.Lock()
@@ -138,7 +154,7 @@ func (c *Cluster) HealAgent(idOrHostname string) error {
 }
 
 // reregister makes an agent active again. After a partition the master learns
-// the tasks' real states and tells partition-aware frameworks.
+// the tasks' states from the agent and tells the frameworks.
 func (m *master) reregister(a *agent, afterPartition bool) {
 	a.state = agentActive
 	for _, t := range a.tasks {
@@ -149,18 +165,16 @@ func (m *master) reregister(a *agent, afterPartition bool) {
 		if !afterPartition || t.terminal {
 			continue
 		}
-		fw := t.fw
-		st := m.reconcileKnown(t)
+		src := mesos.SOURCE_MASTER
 		reason := mesos.REASON_AGENT_REREGISTERED
-		st.Reason = &reason
-		st.Message = strPtr("Agent " + a.cfg.Hostname + " reregistered")
-		m.deliver(fw, st)
+		state := t.status.GetState()
+		st := mesos.TaskStatus{
+			TaskID: t.info.TaskID, State: &state, Source: &src, Reason: &reason,
+			Message: strPtr("Unreachable agent re-reregistered"), AgentID: &mesos.AgentID{Value: a.id},
+			ExecutorID: t.status.ExecutorID, Healthy: t.status.Healthy, Timestamp: m.timestamp(),
+		}
+		m.deliver(t.fw, st)
 	}
-	for _, o := range a.orphans {
-		rt, o := a.rt, o
-		m.later(func() { rt.Kill(o.frameworkID, o.taskID, 0) })
-	}
-	a.orphans = nil
 	held := a.held
 	a.held = nil
 	for _, h := range held {
@@ -175,8 +189,9 @@ func (m *master) reregister(a *agent, afterPartition bool) {
 }
 
 // RestartAgent restarts an agent that cannot recover its state: its processes
-// die, it registers again under a new agent ID, and its old tasks become
-// TASK_GONE (reason REASON_AGENT_RESTARTED). It returns the new agent ID.
+// die and it registers again under a new agent ID. The master removes the old
+// agent ("a new agent registered at the same address"): its tasks become
+// TASK_LOST with REASON_AGENT_REMOVED. It returns the new agent ID.
 func (c *Cluster) RestartAgent(idOrHostname string) (string, error) {
 	m := c.m
 	m.mu.Lock()
@@ -185,10 +200,10 @@ func (c *Cluster) RestartAgent(idOrHostname string) (string, error) {
 		m.unlock()
 		return "", fmt.Errorf("mesossim: %w", err)
 	}
-	m.goneAgent(a, mesos.REASON_AGENT_RESTARTED, "Agent "+a.cfg.Hostname+" restarted with a new ID")
+	m.retireAgent(a, agentRemoved, "Agent "+a.cfg.Hostname+" removed: a new agent registered at the same address")
 	m.unlock()
 
-	// The old runtime must be closed before the new one takes the same sandbox.
+	// The old runtime is closed (by unlock) before the new one takes the same sandbox.
 	m.mu.Lock()
 	defer m.unlock()
 	na, err := m.addAgent(a.cfg, c.factory, c.agentWorkDir(a.cfg.Hostname))

@@ -44,7 +44,7 @@ func TestPartitionAndHealAgent(t *testing.T) {
 	f.wait(offersFrom(o.AgentID.Value))
 }
 
-func TestRestartAgentGivesNewIDAndGoneTasks(t *testing.T) {
+func TestRestartAgentGivesNewIDAndLostTasks(t *testing.T) {
 	c := startCluster(t, fastConfig(1))
 	f := subscribeRaw(t, c, partitionAwareInfo("restart"))
 	o := f.offer()
@@ -56,11 +56,34 @@ func TestRestartAgentGivesNewIDAndGoneTasks(t *testing.T) {
 	if newID == o.AgentID.Value {
 		t.Fatal("restarted agent kept its ID")
 	}
-	st := f.wait(updateFor("t1", mesos.TASK_GONE)).Update.Status
-	if st.GetReason() != mesos.REASON_AGENT_RESTARTED || st.GetSource() != mesos.SOURCE_MASTER {
-		t.Fatalf("GONE update: reason %s source %s", st.GetReason(), st.GetSource())
+	// The Mesos master removes the old agent and loses its tasks, partition
+	// aware or not.
+	st := f.wait(updateFor("t1", mesos.TASK_LOST)).Update.Status
+	if st.GetReason() != mesos.REASON_AGENT_REMOVED || st.GetSource() != mesos.SOURCE_MASTER {
+		t.Fatalf("LOST update: reason %s source %s", st.GetReason(), st.GetSource())
 	}
 	f.wait(offersFrom(newID))
+	f.reconcile(reconcileTask("t1", o.AgentID.Value))
+	f.wait(updateFor("t1", mesos.TASK_UNKNOWN))
+}
+
+func TestMarkAgentGone(t *testing.T) {
+	c := startCluster(t, fastConfig(2))
+	f := subscribeRaw(t, c, partitionAwareInfo("gone"))
+	o := f.offer()
+	f.runTask(o, "t1")
+	if err := c.MarkAgentGone(o.Hostname); err != nil {
+		t.Fatal(err)
+	}
+	st := f.wait(updateFor("t1", mesos.TASK_GONE_BY_OPERATOR)).Update.Status
+	if st.GetReason() != mesos.REASON_AGENT_REMOVED_BY_OPERATOR {
+		t.Fatalf("reason %s", st.GetReason())
+	}
+	f.reconcile(reconcileTask("ghost", o.AgentID.Value))
+	f.wait(updateFor("ghost", mesos.TASK_GONE_BY_OPERATOR))
+	if err := c.HealAgent(o.Hostname); err == nil {
+		t.Fatal("a gone agent healed")
+	}
 }
 
 func TestMasterFailover(t *testing.T) {
@@ -91,17 +114,18 @@ func TestMasterFailover(t *testing.T) {
 	if g.streamID == f.streamID {
 		t.Fatal("stream ID unchanged after failover")
 	}
-	// Before the agent reregisters, its tasks are unknown: no answer naming the
-	// agent, TASK_UNKNOWN without it, nothing in implicit reconciliation.
+	// Before the agent reregisters the master cannot answer: not for a task
+	// on that agent, not for a task without agent ID (it could be anywhere),
+	// and implicit reconciliation leaves the agent's tasks out.
 	g.reconcile(reconcileTask("t1", o.AgentID.Value))
 	g.reconcile(reconcileTask("other", ""))
 	g.reconcile()
-	g.wait(updateFor("other", mesos.TASK_UNKNOWN))
-	g.quiet(100*time.Millisecond, updateFor("t1", mesos.TASK_RUNNING), "answer before the agent reregistered")
+	g.quiet(100*time.Millisecond, isType(scheduler.Event_UPDATE), "reconciliation answer before the agent reregistered")
 
 	waitUntil(t, "the agent to reregister", func() bool { return c.State().Agents[0].Active })
-	g.reconcile(reconcileTask("t1", o.AgentID.Value))
+	g.reconcile(reconcileTask("t1", o.AgentID.Value), reconcileTask("other", ""))
 	g.wait(updateFor("t1", mesos.TASK_RUNNING))
+	g.wait(updateFor("other", mesos.TASK_UNKNOWN))
 }
 
 func TestUpdateFaults(t *testing.T) {
@@ -210,7 +234,7 @@ func TestAdminEndpointsAndDeviceMarkers(t *testing.T) {
 	}
 }
 
-func TestPartitionWithoutPartitionAwareLosesAndKillsTasks(t *testing.T) {
+func TestPartitionWithoutPartitionAwareLosesThenRecoversTasks(t *testing.T) {
 	c := startCluster(t, fastConfig(1))
 	f := subscribeRaw(t, c, mesos.FrameworkInfo{User: "root", Name: "old-style"})
 	o := f.offer()
@@ -224,10 +248,10 @@ func TestPartitionWithoutPartitionAwareLosesAndKillsTasks(t *testing.T) {
 	if err := c.HealAgent(o.AgentID.Value); err != nil {
 		t.Fatal(err)
 	}
-	f.quiet(200*time.Millisecond, func(ev *scheduler.Event) bool {
-		return ev.Type == scheduler.Event_UPDATE && ev.Update.Status.TaskID.Value == "t1"
-	}, "update for a task the master had given up")
-	if used := c.State().Agents[0].UsedRes["cpus"]; used != 0 {
-		t.Fatalf("%v cpus still used", used)
+	// Like Mesos since partition awareness, the master takes the task back
+	// when the agent returns, whether the framework is partition-aware or not.
+	st := f.wait(updateFor("t1", mesos.TASK_RUNNING)).Update.Status
+	if st.GetReason() != mesos.REASON_AGENT_REREGISTERED {
+		t.Fatalf("reason %s", st.GetReason())
 	}
 }

@@ -162,7 +162,7 @@ func (m *master) removeFramework(fw *framework) {
 		delete(t.agent.tasks, t.info.TaskID.Value)
 	}
 	for _, a := range m.agentOrder {
-		if a.state == agentGone {
+		if a.state.retired() {
 			continue
 		}
 		rt, id := a.rt, fw.id

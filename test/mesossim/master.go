@@ -41,15 +41,19 @@ type master struct {
 type agentState int
 
 const (
-	agentActive      agentState = iota // registered
-	agentUnreachable                   // partitioned from the master
-	agentRecovering                    // known before a master failover, not yet reregistered
-	agentGone                          // removed, or replaced by a restart with a new ID
+	agentActive         agentState = iota // registered
+	agentUnreachable                      // partitioned from the master
+	agentRecovering                       // known before a master failover, not yet reregistered
+	agentRemoved                          // unregistered, or replaced by a restart with a new ID
+	agentGoneByOperator                   // marked gone by the operator
 )
 
 func (s agentState) String() string {
-	return [...]string{"active", "unreachable", "recovering", "gone"}[s]
+	return [...]string{"active", "unreachable", "recovering", "removed", "gone"}[s]
 }
+
+// retired reports whether the agent will never come back.
+func (s agentState) retired() bool { return s == agentRemoved || s == agentGoneByOperator }
 
 type agent struct {
 	id        string
@@ -63,17 +67,16 @@ type agent struct {
 	executors map[string]*executorUse // key: framework ID + "/" + executor ID
 	offers    map[string]*offer
 	held      []heldUpdate // updates the master cannot hear while partitioned or recovering
-	orphans   []orphanTask // tasks the master gave up (TASK_LOST) while partitioned; killed on reregistration
 	endpoint  string       // the runtime's executor API address, "" in simulated mode
 	since     time.Time
+	// unreachableAt is when the agent was marked unreachable.
+	unreachableAt time.Time
 }
 
 type executorUse struct {
 	res   pool
 	tasks int
 }
-
-type orphanTask struct{ frameworkID, taskID string }
 
 type heldUpdate struct {
 	frameworkID string
@@ -164,11 +167,11 @@ func (m *master) activeAgents() []*agent {
 }
 
 func (m *master) agentByIDOrHostname(key string) (*agent, error) {
-	if a, ok := m.agents[key]; ok && a.state != agentGone {
+	if a, ok := m.agents[key]; ok && !a.state.retired() {
 		return a, nil
 	}
 	for _, a := range m.agentOrder {
-		if a.cfg.Hostname == key && a.state != agentGone {
+		if a.cfg.Hostname == key && !a.state.retired() {
 			return a, nil
 		}
 	}

@@ -32,7 +32,7 @@ type updateFaults struct {
 func (m *master) agentUpdate(a *agent, fwID string, st mesos.TaskStatus) {
 	m.mu.Lock()
 	defer m.unlock()
-	if m.closed || a.state == agentGone {
+	if m.closed || a.state.retired() {
 		return
 	}
 	if a.state != agentActive {
