@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -138,4 +139,26 @@ func TestExecutorAPIWireFormat(t *testing.T) {
 	if ev := rr.next(t); ev["type"] != "SHUTDOWN" {
 		t.Errorf("after ShutdownFramework: %v", ev)
 	}
+}
+
+// FuzzExecutorAPI feeds arbitrary bodies to the executor endpoint: every
+// answer must be a well-formed HTTP error, never a panic.
+func FuzzExecutorAPI(f *testing.F) {
+	f.Add([]byte(`{"type":"SUBSCRIBE","framework_id":{"value":"f"},"executor_id":{"value":"e"},"subscribe":{}}`), false)
+	f.Add([]byte(`{"type":"UPDATE","framework_id":{"value":"f"},"executor_id":{"value":"e"},"update":{"status":{}}}`), false)
+	f.Add([]byte{0x0a, 0x03, 0x0a, 0x01, 0x65, 0x12, 0x03, 0x0a, 0x01, 0x66, 0x18, 0x02}, true)
+	a, _ := newTestAgent(f, nil)
+	f.Fuzz(func(t *testing.T, body []byte, protobuf bool) {
+		ct := mediaJSON
+		if protobuf {
+			ct = mediaProtobuf
+		}
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/executor", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		w := httptest.NewRecorder()
+		a.serveExecutorAPI(w, req)
+		if w.Code < 400 || w.Code > 499 {
+			t.Fatalf("status %d for %q", w.Code, body)
+		}
+	})
 }

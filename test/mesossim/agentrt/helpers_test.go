@@ -112,7 +112,7 @@ func states(ups []mesos.TaskStatus) []mesos.TaskState {
 	return out
 }
 
-func newTestAgent(t *testing.T, mod func(*Config)) (*Agent, *recorder) {
+func newTestAgent(t testing.TB, mod func(*Config)) (*Agent, *recorder) {
 	t.Helper()
 	rec := newRecorder()
 	cfg := Config{
@@ -138,7 +138,7 @@ func newTestAgent(t *testing.T, mod func(*Config)) (*Agent, *recorder) {
 
 // dumpSandboxes logs every sandbox's stderr when a test failed: the first
 // thing to look at when an executor misbehaves.
-func dumpSandboxes(t *testing.T, workDir string) {
+func dumpSandboxes(t testing.TB, workDir string) {
 	if !t.Failed() {
 		return
 	}
