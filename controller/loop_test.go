@@ -211,3 +211,100 @@ func TestLoop_Kick_PlansWithTheNewSpec(t *testing.T) {
 		}
 	}
 }
+
+// clusterApplier applies plans to the fake cluster and publishes the world
+// it leaves as the next snapshot, as the observer would: the loop then
+// runs on its own until the cluster matches the spec.
+type clusterApplier struct {
+	mu  sync.Mutex
+	f   *fakeCluster
+	src *chanSource
+}
+
+func (a *clusterApplier) Apply(ctx context.Context, r *Result) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r.IsNoOp() {
+		return nil // nothing changes, no new snapshot: the loop goes idle
+	}
+	a.f.apply(r)
+	a.f.advance(10 * time.Second)
+	for _, ag := range a.f.w.agents {
+		if ag.Probe != nil {
+			ag.Probe.ReceivedAt = a.f.w.now
+		}
+	}
+	a.src.publish(a.f.w.snap())
+	return nil
+}
+
+func TestLoop_FakeCluster_ConvergesAndHealsAKilledService(t *testing.T) {
+	c := testCluster()
+	w := newWorld()
+	w.agent("node1", spec.DirDevice, spec.MetadataDevice)
+	w.agent("node2", spec.DirDevice, spec.DataDevice)
+	w.agent("node3", spec.DirDevice, spec.DataDevice)
+	src := newChanSource()
+	app := &clusterApplier{f: &fakeCluster{w: w, slow: true}, src: src}
+	plans := make(chan *Result, 1000)
+	l := NewLoop(LoopConfig{
+		Spec: func() *spec.Cluster { return c }, Source: src, Applier: app,
+		Tick: time.Hour, MinInterval: time.Millisecond,
+		Step:   NewStep(StepConfig{Clock: clockOf(app)}),
+		OnPlan: func(r *Result, err error) { plans <- r },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src.publish(w.snap())
+	go l.Run(ctx)
+
+	// waitNoOp waits for an empty plan made from generation minGen or later.
+	waitNoOp := func(what string, minGen uint64) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case r := <-plans:
+				if r.IsNoOp() && r.Generation >= minGen {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("%s: no empty plan within 10s; last: %v", what, render(l.LastPlan()))
+			}
+		}
+	}
+	waitNoOp("fresh cluster", 0)
+
+	app.mu.Lock()
+	n := 0
+	for _, tk := range w.tasks {
+		if !tk.State.Terminal() && tk.Kind != "prober" {
+			n++
+		}
+	}
+	if n != 8 { // 3 registries, 1 metadata, 2 data, API, webconsole
+		app.mu.Unlock()
+		t.Fatalf("converged with %d live services, want 8", n)
+	}
+	dead := w.liveOn("data", "a-node2")[0]
+	dead.State, dead.UpdatedAt = snapshot.Failed, w.now
+	failedAt := w.snap()
+	src.publish(failedAt)
+	app.mu.Unlock()
+
+	waitNoOp("after a data service failed", failedAt.Generation)
+	app.mu.Lock()
+	defer app.mu.Unlock()
+	if live := w.liveOn("data", "a-node2"); len(live) != 1 || live[0].State != snapshot.Running {
+		t.Fatalf("data on node2 not back: %v", live)
+	}
+}
+
+// clockOf makes the Step read the fake cluster's time.
+func clockOf(a *clusterApplier) Clock {
+	return clockFunc(func() time.Time {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.f.w.now
+	})
+}
