@@ -2,7 +2,8 @@
 // snapshot.Snapshot, and keeps the framework's knowledge of its tasks true
 // through reconciliation.
 //
-// Wiring (cmd does this):
+// Wiring (cmd does this; Connect and Connection.Run do the first four
+// lines from the spec's mesos block):
 //
 //	conn, _ := mesosconn.New(cfg)                 // the subscription
 //	obs := observe.New(observe.Config{Caller: conn.Caller(), OnOffers: actuator.Offers})
