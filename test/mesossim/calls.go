@@ -11,16 +11,14 @@ import (
 // answer it, which is what a Mesos master does.
 func (m *master) kill(fw *framework, call *scheduler.Call_Kill) {
 	t := fw.tasks[call.TaskID.Value]
-	if t == nil {
+	if t == nil || t.agent.state != agentActive {
+		// Tasks of unreachable or not yet reregistered agents are not among
+		// the master's tasks either.
 		m.reconcileOne(fw, call.TaskID.Value, call.GetAgentID().GetValue())
 		return
 	}
-	if t.terminal {
-		return
-	}
-	if t.agent.state != agentActive {
-		// The kill cannot reach the agent; like Mesos, the framework must retry.
-		return
+	if id := call.GetAgentID().GetValue(); (id != "" && id != t.agent.id) || t.terminal {
+		return // Mesos ignores a kill naming another agent
 	}
 	grace := killGrace(t.info.KillPolicy)
 	if call.KillPolicy != nil {

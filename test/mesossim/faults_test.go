@@ -31,8 +31,10 @@ func TestPartitionAndHealAgent(t *testing.T) {
 	for _, id := range []string{"t1", "ghost"} {
 		f.wait(updateFor(id, mesos.TASK_UNREACHABLE))
 	}
-	// A kill cannot reach the agent meanwhile; the framework must retry later.
-	f.call(&scheduler.Call{Type: scheduler.Call_KILL, Kill: &scheduler.Call_Kill{TaskID: mesos.TaskID{Value: "t1"}}})
+	// A kill cannot reach the agent meanwhile: it is answered as
+	// reconciliation answers, and the framework must retry later.
+	f.call(&scheduler.Call{Type: scheduler.Call_KILL, Kill: &scheduler.Call_Kill{TaskID: mesos.TaskID{Value: "t1"}, AgentID: &o.AgentID}})
+	f.wait(updateFor("t1", mesos.TASK_UNREACHABLE))
 
 	if err := c.HealAgent(o.Hostname); err != nil {
 		t.Fatal(err)
