@@ -43,9 +43,9 @@ type Config struct {
 	Logger hclog.Logger
 
 	// InitialBackoff and MaxBackoff bound the resubscription delay
-	// (defaults 500ms and 30s); the delay grows exponentially with jitter
-	// and is reset by a subscription that lasted at least a minute... or
-	// any successful SUBSCRIBED after which events flowed.
+	// (defaults 500ms and 30s); the delay grows exponentially (factor 1.5,
+	// ±30% jitter), never gives up, and starts over after a subscription
+	// that lasted at least 10s.
 	InitialBackoff, MaxBackoff time.Duration
 	// WatchdogIntervals: a subscription with no event (heartbeats included)
 	// for this many heartbeat intervals is dropped (default 5).
