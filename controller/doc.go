@@ -47,6 +47,8 @@
 // agentID) for every kind, probers included. Kinds that run anywhere (API,
 // webconsole, S3) use the agent too, not a slot number: an instance that
 // fails on one agent is placed on another while that agent backs off.
+// Probe requests have their own item, ProbeItem(agentID), which Step holds
+// for one probe interval after each request.
 //
 // See README.md for the pipeline and a glossary of the words reasons use.
 package controller

@@ -183,8 +183,10 @@ func (p *planner) computeProbers() {
 
 // computeProbes asks running probers for a report when the last one is
 // older than three probe intervals (the keep-alive was missed), or when a
-// prober has run a whole interval without reporting (after a framework
-// restart, reports are not replayed).
+// prober has run a whole interval without reporting — or runs since we do
+// not know when: after a framework restart, reports are not replayed.
+// Once asked, a prober is not asked again while its probe item is held
+// (Step holds it for one interval after each request).
 func (p *planner) computeProbes() {
 	interval := p.c.Prober.Interval
 	if interval <= 0 {
@@ -202,14 +204,25 @@ func (p *planner) computeProbes() {
 		var reason string
 		switch pr := av.agent.Probe; {
 		case pr == nil:
-			if t.RunningSince.IsZero() || p.now.Sub(t.RunningSince) < interval {
-				continue
+			since := t.RunningSince
+			if since.IsZero() {
+				since = t.UpdatedAt
 			}
-			reason = reasonProbeNoReport(av.host(), p.now.Sub(t.RunningSince))
+			if !since.IsZero() && p.now.Sub(since) < interval {
+				continue // a fresh prober reports on its own
+			}
+			reason = reasonProbeNoReport(av.host(), p.now.Sub(since))
+			if since.IsZero() {
+				reason = reasonProbeNoReport(av.host(), 0)
+			}
 		case p.now.Sub(pr.ReceivedAt) > 3*interval:
 			reason = reasonProbeStale(av.host(), p.now.Sub(pr.ReceivedAt))
 		default:
 			continue
+		}
+		item := ProbeItem(av.agent.ID)
+		if b, ok := p.s.Backoffs[item]; ok && b.Until.After(p.now) {
+			continue // asked recently
 		}
 		p.res.Actions = append(p.res.Actions, Action{
 			Type:     Probe,
@@ -217,11 +230,16 @@ func (p *planner) computeProbes() {
 			Hostname: av.host(),
 			Kind:     taskid.ProberKind,
 			TaskID:   t.ID,
-			Item:     snapshot.ItemKey(taskid.ProberKind, av.agent.ID),
+			Item:     item,
 			Reason:   reason,
 		})
 	}
 }
+
+// ProbeItem is the item of probe requests to the prober on agentID: Step
+// holds it for a probe interval after each request, so that a prober that
+// does not answer is asked once an interval, not on every plan.
+func ProbeItem(agentID string) string { return snapshot.ItemKey("probe", agentID) }
 
 // pickBest chooses which of the live tasks of one kind on one agent holds
 // the agent's slot: a task not being killed before others, then a running

@@ -33,6 +33,9 @@ func reasonLaunchProber(host string) string {
 }
 
 func reasonProbeNoReport(host string, runningFor time.Duration) string {
+	if runningFor == 0 {
+		return "no report from the prober on " + host + " (running since before we knew)"
+	}
 	return fmt.Sprintf("no report from the prober on %s after %s running", host, runningFor.Round(time.Second))
 }
 

@@ -95,6 +95,8 @@ type Step struct {
 	// counted holds IDs of failed tasks already counted, so a terminal task
 	// seen in many snapshots is one failure.
 	counted map[string]bool
+	// probeAsked holds, per probe item, until when not to ask again.
+	probeAsked map[string]time.Time
 }
 
 // itemState is the failure memory of one item.
@@ -114,7 +116,8 @@ func NewStep(cfg StepConfig) *Step {
 	if cfg.Random == nil {
 		cfg.Random = func() float64 { return 0.5 }
 	}
-	return &Step{clock: cfg.Clock, random: cfg.Random, items: map[string]*itemState{}, counted: map[string]bool{}}
+	return &Step{clock: cfg.Clock, random: cfg.Random, items: map[string]*itemState{}, counted: map[string]bool{},
+		probeAsked: map[string]time.Time{}}
 }
 
 // Next records the failures seen in s and in applyFailures (the failed
@@ -140,9 +143,23 @@ func (st *Step) Next(c *spec.Cluster, s *snapshot.Snapshot, applyFailures []Acti
 			holds[k] = snapshot.Backoff{Failures: it.failures, Until: it.until, LastError: it.lastErr}
 		}
 	}
+	for k, until := range st.probeAsked {
+		switch {
+		case !until.After(now):
+			delete(st.probeAsked, k)
+		case !holds[k].Until.After(until):
+			holds[k] = snapshot.Backoff{Until: until}
+		}
+	}
 	planned := s.WithBackoffs(holds)
 	planned.Time = now // planned is a copy; s is untouched
-	return Plan(c, planned)
+	r := Plan(c, planned)
+	for _, a := range r.Actions {
+		if a.Type == Probe && c.Prober.Interval > 0 {
+			st.probeAsked[a.Item] = now.Add(c.Prober.Interval)
+		}
+	}
+	return r
 }
 
 // failedState reports whether a task that ended in state ts without a kill

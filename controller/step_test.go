@@ -168,3 +168,26 @@ func TestStep_Reset_AfterStableRunning(t *testing.T) {
 		t.Fatalf("after reset: %v", got)
 	}
 }
+
+func TestStep_Probe_AskedOncePerInterval(t *testing.T) {
+	c := testCluster()
+	w := newWorld()
+	a := w.noReport("node1")
+	pr := w.prober(c, a)
+	pr.RunningSince, pr.UpdatedAt = time.Time{}, time.Time{} // known only from reconciliation
+	clock := &testClock{now: w.now}
+	st := NewStep(StepConfig{Clock: clock})
+	probes := func() []string { return only(render(st.Next(c, w.snap(), nil)), "probe") }
+	want := []string{"probe " + pr.ID + ": no report from the prober on node1 (running since before we knew)"}
+	if diff := cmp.Diff(want, probes()); diff != "" {
+		t.Fatalf("first plan (-want +got):\n%s", diff)
+	}
+	clock.now = clock.now.Add(c.Prober.Interval - time.Second)
+	if got := probes(); len(got) != 0 {
+		t.Fatalf("asked again within the interval: %v", got)
+	}
+	clock.now = clock.now.Add(time.Second)
+	if diff := cmp.Diff(want, probes()); diff != "" {
+		t.Fatalf("after the interval (-want +got):\n%s", diff)
+	}
+}
