@@ -65,7 +65,11 @@
 // TASK_RUNNING) the container status. Simplification: the agent answers an UPDATE with an
 // ACKNOWLEDGED event as soon as it has handed the update to the master (a real
 // agent does so once its status update manager has checkpointed it; the
-// executor cannot tell the difference). When the executor process exits, its
+// executor cannot tell the difference). An update whose UUID was relayed
+// already is acknowledged again but not relayed twice. A new SUBSCRIBE
+// replaces the previous stream, is answered with SUBSCRIBED (tasks already
+// sent are not launched again) and has its unacknowledged updates relayed
+// like UPDATE calls. When the executor process exits, its
 // live tasks end TASK_FAILED with REASON_EXECUTOR_TERMINATED (source
 // SOURCE_AGENT). Killing a task whose executor has not subscribed yet ends it
 // TASK_KILLED with REASON_TASK_KILLED_DURING_LAUNCH. The executor API answers

@@ -44,7 +44,14 @@ type executor struct {
 	live         map[string]*execTask // tasks not yet terminal
 	shuttingDown bool
 	exited       bool
+	// seen remembers the UUIDs of the last updates relayed, so that an
+	// update resent after a reconnection is acknowledged but not relayed
+	// twice (the status update manager of a Mesos agent does the same).
+	seen      map[string]bool
+	seenOrder []string
 }
+
+const seenUpdates = 1024
 
 type execTask struct {
 	info     mesos.TaskInfo
@@ -97,6 +104,7 @@ func (a *Agent) launchExecutorTask(fw mesos.FrameworkInfo, task mesos.TaskInfo) 
 		subscribedCh:  make(chan struct{}),
 		shutdownCh:    make(chan struct{}),
 		live:          map[string]*execTask{},
+		seen:          map[string]bool{},
 	}
 	ex.addTask(task)
 	f.executors[eid] = ex
@@ -437,8 +445,22 @@ func (ex *executor) update(st mesos.TaskStatus) error {
 	if isTerminal(st.GetState()) {
 		delete(ex.live, st.TaskID.Value)
 	}
+	key := string(st.UUID)
+	dup := ex.seen[key]
+	if !dup {
+		ex.seen[key] = true
+		ex.seenOrder = append(ex.seenOrder, key)
+		if len(ex.seenOrder) > seenUpdates {
+			delete(ex.seen, ex.seenOrder[0])
+			ex.seenOrder = ex.seenOrder[1:]
+		}
+	}
 	ex.mu.Unlock()
-	ex.a.emit(ex.fwID, st)
+	if dup {
+		ex.log.Debug("duplicate status update acknowledged, not relayed", "task_id", st.TaskID.Value)
+	} else {
+		ex.a.emit(ex.fwID, st)
+	}
 	ex.emitMu.Unlock()
 	s.push(execpb.Event{Type: execpb.Event_ACKNOWLEDGED, Acknowledged: &execpb.Event_Acknowledged{
 		TaskID: st.TaskID, UUID: st.UUID,

@@ -68,7 +68,7 @@ func (a *Agent) serveExecutorAPI(w http.ResponseWriter, r *http.Request) {
 
 	switch call.Type {
 	case execpb.Call_SUBSCRIBE:
-		a.serveSubscribe(w, r, ex, ct)
+		a.serveSubscribe(w, r, ex, ct, call.Subscribe.UnacknowledgedUpdates)
 	case execpb.Call_UPDATE:
 		if err := ex.update(call.Update.Status); err != nil {
 			textError(w, http.StatusForbidden, err.Error())
@@ -95,7 +95,9 @@ func (ex *executor) isSubscribed() bool {
 
 // serveSubscribe streams the subscription's events until the executor
 // disconnects, the agent closes, or a newer subscription replaces it.
-func (a *Agent) serveSubscribe(w http.ResponseWriter, r *http.Request, ex *executor, requestType string) {
+// Updates the executor resends on (re)subscription are relayed like UPDATE
+// calls (duplicates are only acknowledged).
+func (a *Agent) serveSubscribe(w http.ResponseWriter, r *http.Request, ex *executor, requestType string, resent []execpb.Call_Update) {
 	contentType, messageType, ok := negotiate(r.Header, requestType)
 	if !ok {
 		textError(w, http.StatusNotAcceptable,
@@ -109,6 +111,11 @@ func (a *Agent) serveSubscribe(w http.ResponseWriter, r *http.Request, ex *execu
 		return
 	}
 	defer ex.unsubscribe(s)
+	for _, u := range resent {
+		if len(u.Status.UUID) == 16 && u.Status.GetState() != mesos.TASK_STAGING {
+			_ = ex.update(u.Status)
+		}
+	}
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	if contentType == mediaRecordIO {

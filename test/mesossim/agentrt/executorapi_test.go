@@ -48,25 +48,7 @@ func TestExecutorAPIWireFormat(t *testing.T) {
 	url := "http://" + a.Endpoint() + "/api/v1/executor"
 	ids := fmt.Sprintf(`"framework_id":{"value":%q},"executor_id":{"value":"wire"}`, testFW)
 
-	var res *http.Response
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{`+ids+`,"type":"SUBSCRIBE","subscribe":{}}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		var err error
-		if res, err = http.DefaultClient.Do(req); err != nil {
-			t.Fatal(err)
-		}
-		if res.StatusCode == http.StatusOK {
-			break
-		}
-		res.Body.Close() // the executor is not started yet
-		if time.Now().After(deadline) {
-			t.Fatalf("SUBSCRIBE: status %d", res.StatusCode)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	res, rr := subscribeJSON(t, url, `{`+ids+`,"type":"SUBSCRIBE","subscribe":{}}`)
 	defer res.Body.Close()
 	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q", ct)
@@ -74,7 +56,6 @@ func TestExecutorAPIWireFormat(t *testing.T) {
 	if len(res.TransferEncoding) != 1 || res.TransferEncoding[0] != "chunked" {
 		t.Errorf("Transfer-Encoding = %v, want chunked", res.TransferEncoding)
 	}
-	rr := recordReader{bufio.NewReader(res.Body)}
 
 	sub := rr.next(t)
 	if sub["type"] != "SUBSCRIBED" {
@@ -113,6 +94,17 @@ func TestExecutorAPIWireFormat(t *testing.T) {
 	ack := rr.next(t)
 	if ack["type"] != "ACKNOWLEDGED" || ack["acknowledged"].(map[string]any)["uuid"] != base64.StdEncoding.EncodeToString(uuid) {
 		t.Errorf("after UPDATE: %v", ack)
+	}
+	// The same update again (as after a lost acknowledgement) is
+	// acknowledged but not relayed a second time.
+	if code := post(update); code != http.StatusAccepted {
+		t.Fatalf("UPDATE resent: %d", code)
+	}
+	if ack := rr.next(t); ack["type"] != "ACKNOWLEDGED" {
+		t.Errorf("after resent UPDATE: %v", ack)
+	}
+	if n := len(rec.of("w1")); n != 1 {
+		t.Errorf("duplicate update relayed: %s", describe(rec.of("w1")))
 	}
 
 	if code := post(`{` + ids + `,"type":"MESSAGE","message":{"data":"aGk="}}`); code != http.StatusAccepted {
@@ -161,4 +153,62 @@ func FuzzExecutorAPI(f *testing.F) {
 			t.Fatalf("status %d for %q", w.Code, body)
 		}
 	})
+}
+
+// subscribeJSON subscribes with a JSON body, retrying while the executor
+// process is still being started.
+func subscribeJSON(t *testing.T, url, body string) (*http.Response, recordReader) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode == http.StatusOK {
+			return res, recordReader{bufio.NewReader(res.Body)}
+		}
+		res.Body.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("SUBSCRIBE: status %d", res.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestExecutorResubscribes: a second SUBSCRIBE replaces the first stream,
+// gets SUBSCRIBED again (no second LAUNCH) and has its unacknowledged
+// updates relayed.
+func TestExecutorResubscribes(t *testing.T) {
+	a, rec := newTestAgent(t, nil)
+	a.Launch(frameworkInfo(), executorTask("rs1", shellExecutor("resub", "sleep 30")))
+	url := "http://" + a.Endpoint() + "/api/v1/executor"
+	ids := fmt.Sprintf(`"framework_id":{"value":%q},"executor_id":{"value":"resub"}`, testFW)
+
+	first, rr1 := subscribeJSON(t, url, `{`+ids+`,"type":"SUBSCRIBE","subscribe":{}}`)
+	defer first.Body.Close()
+	if ev := rr1.next(t); ev["type"] != "SUBSCRIBED" {
+		t.Fatalf("first event = %v", ev)
+	}
+	if ev := rr1.next(t); ev["type"] != "LAUNCH" {
+		t.Fatalf("second event = %v", ev)
+	}
+
+	uuid := base64.StdEncoding.EncodeToString(newUUID())
+	resub := fmt.Sprintf(`{%s,"type":"SUBSCRIBE","subscribe":{"unacknowledged_updates":[{"status":{"task_id":{"value":"rs1"},"state":"TASK_RUNNING","source":"SOURCE_EXECUTOR","uuid":%q,"data":"cmVzZW50"}}]}}`, ids, uuid)
+	second, rr2 := subscribeJSON(t, url, resub)
+	defer second.Body.Close()
+	if ev := rr2.next(t); ev["type"] != "SUBSCRIBED" {
+		t.Fatalf("after resubscribing: %v", ev)
+	}
+	if ev := rr2.next(t); ev["type"] != "ACKNOWLEDGED" || ev["acknowledged"].(map[string]any)["uuid"] != uuid {
+		t.Errorf("resent update not acknowledged: %v", ev)
+	}
+	rec.waitFor(t, "rs1", 10*time.Second, hasData("resent"))
+	if _, err := rr1.r.ReadByte(); err == nil {
+		t.Error("the replaced subscription stream is still open")
+	}
 }
