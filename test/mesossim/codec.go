@@ -14,7 +14,6 @@ import (
 const (
 	mediaProtobuf = "application/x-protobuf"
 	mediaJSON     = "application/json"
-	mediaRecordIO = "application/recordio"
 )
 
 // codec is one of the two message encodings. JSON goes through encoding/json,
@@ -44,56 +43,28 @@ func (c codec) decodeCall(body []byte) (*scheduler.Call, error) {
 	return &call, nil
 }
 
-// requestCodec picks the codec from a request's Content-Type; false means 415.
+// requestCodec picks the codec from a request's Content-Type, compared
+// exactly as the Mesos master compares it; false means 415.
 func requestCodec(contentType string) (codec, bool) {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return "", false
-	}
-	switch mt {
+	switch contentType {
 	case mediaProtobuf, mediaJSON:
-		return codec(mt), true
+		return codec(contentType), true
 	}
 	return "", false
 }
 
-// responseFormat is what a SUBSCRIBE answer is encoded as: the Content-Type
-// header, and (for application/recordio) the Message-Content-Type.
-type responseFormat struct {
-	contentType        string
-	messageContentType string
-	codec              codec
-}
-
-// negotiateStream chooses the SUBSCRIBE response format from Accept and
-// Message-Accept. Events are RecordIO-framed either way; Accept:
-// application/recordio makes that explicit and moves the message type to
-// Message-Content-Type. false means 406.
-func negotiateStream(accept, messageAccept string, reqCodec codec) (responseFormat, bool) {
-	if acceptsMedia(accept, mediaRecordIO) && !strings.Contains(accept, "*") {
-		mc := reqCodec
-		if messageAccept != "" {
-			switch {
-			case acceptsMedia(messageAccept, string(reqCodec)):
-			case acceptsMedia(messageAccept, mediaProtobuf):
-				mc = mediaProtobuf
-			case acceptsMedia(messageAccept, mediaJSON):
-				mc = mediaJSON
-			default:
-				return responseFormat{}, false
-			}
-		}
-		return responseFormat{contentType: mediaRecordIO, messageContentType: string(mc), codec: mc}, true
+// subscribeCodec chooses the SUBSCRIBE stream's encoding as the Mesos master
+// does: JSON whenever Accept allows it (a missing Accept allows everything),
+// else protobuf, else none (406). Events are RecordIO-framed either way, and
+// the response's Content-Type names the message encoding.
+func subscribeCodec(accept string) (codec, bool) {
+	switch {
+	case acceptsMedia(accept, mediaJSON):
+		return mediaJSON, true
+	case acceptsMedia(accept, mediaProtobuf):
+		return mediaProtobuf, true
 	}
-	if accept == "" || acceptsMedia(accept, string(reqCodec)) {
-		return responseFormat{contentType: string(reqCodec), codec: reqCodec}, true
-	}
-	for _, mt := range []codec{mediaProtobuf, mediaJSON} {
-		if acceptsMedia(accept, string(mt)) {
-			return responseFormat{contentType: string(mt), codec: mt}, true
-		}
-	}
-	return responseFormat{}, false
+	return "", false
 }
 
 // acceptsMedia reports whether an Accept header admits the media type.

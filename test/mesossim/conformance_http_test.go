@@ -73,18 +73,44 @@ func TestSubscribeJSONFramingHeadersAndEventOrder(t *testing.T) {
 	}
 }
 
-func TestSubscribeRecordIOAcceptUsesMessageContentType(t *testing.T) {
+// TestSubscribeAcceptChoosesEncoding: the master answers in JSON whenever
+// Accept allows it (a missing Accept allows everything), in protobuf when only
+// that is allowed, and 406 otherwise, whatever the request's own encoding.
+func TestSubscribeAcceptChoosesEncoding(t *testing.T) {
 	c := startCluster(t, fastConfig(1))
-	resp := rawPost(t, c.URL()+schedulerPath, mediaJSON, []byte(docSubscribeJSON),
-		map[string]string{"Accept": mediaRecordIO, "Message-Accept": mediaJSON})
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %d", resp.StatusCode)
+	info := partitionAwareInfo("accept")
+	call := &scheduler.Call{Type: scheduler.Call_SUBSCRIBE, Subscribe: &scheduler.Call_Subscribe{FrameworkInfo: &info}}
+	body, err := call.Marshal()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if ct, mct := resp.Header.Get("Content-Type"), resp.Header.Get("Message-Content-Type"); ct != mediaRecordIO || mct != mediaJSON {
-		t.Fatalf("Content-Type %q Message-Content-Type %q", ct, mct)
-	}
-	if ev := openRawStream(t, resp).nextJSON(t); ev["type"] != "SUBSCRIBED" {
-		t.Fatalf("first event %v", ev["type"])
+	for _, tc := range []struct{ accept, want string }{
+		{"", mediaJSON},
+		{"*/*", mediaJSON},
+		{mediaProtobuf, mediaProtobuf},
+		{mediaProtobuf + ", " + mediaJSON, mediaJSON},
+		{"application/recordio", ""},
+	} {
+		resp := rawPost(t, c.URL()+schedulerPath, mediaProtobuf, body, map[string]string{"Accept": tc.accept})
+		if tc.want == "" {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotAcceptable {
+				t.Errorf("Accept %q: %d, want 406", tc.accept, resp.StatusCode)
+			}
+			continue
+		}
+		if got := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || got != tc.want {
+			t.Errorf("Accept %q: %d %q, want 200 %q", tc.accept, resp.StatusCode, got, tc.want)
+		}
+		s := openRawStream(t, resp)
+		if tc.want == mediaJSON {
+			if ev := s.nextJSON(t); ev["type"] != "SUBSCRIBED" {
+				t.Errorf("Accept %q: first event %v", tc.accept, ev["type"])
+			}
+		} else if ev := s.nextProto(t); ev.Type != scheduler.Event_SUBSCRIBED {
+			t.Errorf("Accept %q: first event %s", tc.accept, ev.Type)
+		}
+		resp.Body.Close()
 	}
 }
 
@@ -103,8 +129,8 @@ func TestCallStatusCodes(t *testing.T) {
 	}
 	unknown := *decline
 	unknown.FrameworkID = &mesos.FrameworkID{Value: "no-such-framework"}
-	if code, _ := protoCall(t, c, streamID, &unknown); code != http.StatusForbidden {
-		t.Errorf("unknown framework: %d, want 403", code)
+	if code, _ := protoCall(t, c, streamID, &unknown); code != http.StatusBadRequest {
+		t.Errorf("unknown framework: %d, want 400", code)
 	}
 	noType := &scheduler.Call{FrameworkID: &mesos.FrameworkID{Value: fwID}}
 	if code, body := protoCall(t, c, streamID, noType); code != http.StatusBadRequest || body == "" {
@@ -122,10 +148,21 @@ func TestCallStatusCodes(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET: %d, want 405", resp.StatusCode)
 	}
-	resp = rawPost(t, c.URL()+schedulerPath, "text/plain", []byte("x"), nil)
+	for _, ct := range []string{"text/plain", mediaJSON + "; charset=utf-8"} {
+		resp = rawPost(t, c.URL()+schedulerPath, ct, []byte(docSubscribeJSON), nil)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnsupportedMediaType {
+			t.Errorf("Content-Type %q: %d, want 415 (Mesos compares it exactly)", ct, resp.StatusCode)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, c.URL()+schedulerPath, strings.NewReader(docSubscribeJSON))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnsupportedMediaType {
-		t.Errorf("text/plain body: %d, want 415", resp.StatusCode)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("no Content-Type: %d, want 400", resp.StatusCode)
 	}
 	resp = rawPost(t, c.URL()+schedulerPath, mediaJSON, []byte(docSubscribeJSON), map[string]string{"Accept": "text/html"})
 	resp.Body.Close()

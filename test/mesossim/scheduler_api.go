@@ -22,10 +22,12 @@ type schedulerHandler struct {
 }
 
 func (h schedulerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The checks come in the Mesos master's order: authentication,
+	// leadership, method, content type, body, validation, Accept.
 	m := h.m
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		httpError(w, http.StatusMethodNotAllowed, "Expecting a 'POST' request, received '"+r.Method+"'")
+	if !m.authenticated(r) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="mesos"`)
+		httpError(w, http.StatusUnauthorized, "Unauthorized")
 		return
 	}
 	if leader, ok := m.leaderAddr(h.index); !ok {
@@ -33,12 +35,17 @@ func (h schedulerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTemporaryRedirect)
 		return
 	}
-	if !m.authenticated(r) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="mesos"`)
-		httpError(w, http.StatusUnauthorized, "Unauthorized")
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		httpError(w, http.StatusMethodNotAllowed, "Expecting a 'POST' request, received '"+r.Method+"'")
 		return
 	}
-	c, ok := requestCodec(r.Header.Get("Content-Type"))
+	contentType := r.Header.Get("Content-Type")
+	if contentType == "" {
+		httpError(w, http.StatusBadRequest, "Expecting 'Content-Type' to be present")
+		return
+	}
+	c, ok := requestCodec(contentType)
 	if !ok {
 		httpError(w, http.StatusUnsupportedMediaType, "Expecting 'Content-Type' of application/json or application/x-protobuf")
 		return
@@ -58,11 +65,7 @@ func (h schedulerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if call.Type == scheduler.Call_SUBSCRIBE {
-		h.subscribe(w, r, c, call)
-		return
-	}
-	if !acceptsMedia(r.Header.Get("Accept"), string(c)) && !acceptsMedia(r.Header.Get("Accept"), mediaProtobuf) && !acceptsMedia(r.Header.Get("Accept"), mediaJSON) {
-		httpError(w, http.StatusNotAcceptable, "Expecting 'Accept' to allow application/json or application/x-protobuf")
+		h.subscribe(w, r, call)
 		return
 	}
 	code, msg := m.call(call, r.Header.Get(headerStreamID))
@@ -73,22 +76,19 @@ func (h schedulerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-func (h schedulerHandler) subscribe(w http.ResponseWriter, r *http.Request, c codec, call *scheduler.Call) {
+func (h schedulerHandler) subscribe(w http.ResponseWriter, r *http.Request, call *scheduler.Call) {
 	m := h.m
+	out, ok := subscribeCodec(r.Header.Get("Accept"))
+	if !ok {
+		httpError(w, http.StatusNotAcceptable, "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'")
+		return
+	}
 	if r.Header.Get(headerStreamID) != "" {
 		httpError(w, http.StatusBadRequest, "Subscribe calls should not include the 'Mesos-Stream-Id' header")
 		return
 	}
-	format, ok := negotiateStream(r.Header.Get("Accept"), r.Header.Get("Message-Accept"), c)
-	if !ok {
-		httpError(w, http.StatusNotAcceptable, "Expecting 'Accept' to allow application/json, application/x-protobuf or application/recordio")
-		return
-	}
-	s := newStream(m.newUUIDString(), format.codec)
-	w.Header().Set("Content-Type", format.contentType)
-	if format.messageContentType != "" {
-		w.Header().Set("Message-Content-Type", format.messageContentType)
-	}
+	s := newStream(m.newUUIDString(), out)
+	w.Header().Set("Content-Type", string(out))
 	w.Header().Set(headerStreamID, s.id)
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
@@ -110,7 +110,7 @@ func (m *master) call(call *scheduler.Call, streamID string) (int, string) {
 	fwID := call.FrameworkID.GetValue()
 	fw := m.frameworks[fwID]
 	if fw == nil {
-		return http.StatusForbidden, "Framework cannot be found"
+		return http.StatusBadRequest, "Framework cannot be found"
 	}
 	if fw.stream == nil {
 		return http.StatusForbidden, "Framework is not subscribed"

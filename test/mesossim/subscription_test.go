@@ -54,7 +54,7 @@ func TestFailoverTimeoutRemovesFrameworkAndKillsTasks(t *testing.T) {
 	info.ID = &mesos.FrameworkID{Value: f.id}
 	call := &scheduler.Call{Type: scheduler.Call_SUBSCRIBE, FrameworkID: info.ID, Subscribe: &scheduler.Call_Subscribe{FrameworkInfo: &info}}
 	body, _ := call.Marshal()
-	resp := rawPost(t, c.URL()+schedulerPath, mediaProtobuf, body, nil)
+	resp := rawPost(t, c.URL()+schedulerPath, mediaProtobuf, body, map[string]string{"Accept": mediaProtobuf})
 	ev := openRawStream(t, resp).nextProto(t)
 	if ev.Type != scheduler.Event_ERROR || ev.Error.Message != "Framework has been removed" {
 		t.Fatalf("resubscribing a removed framework: %s %v", ev.Type, ev.Error)
