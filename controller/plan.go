@@ -296,14 +296,16 @@ func withConfig(tasks []*snapshot.Task, hash string) []*snapshot.Task {
 
 // --- state = "stopped" ---
 
-// stopGroups is the stop order: the reverse of Quobyte's start order, so
-// data stops before metadata, and the registry, which everything else
+// stopGroups returns the stop order: the reverse of Quobyte's start order,
+// so data stops before metadata, and the registry, which everything else
 // needs, stops last.
-var stopGroups = [][]spec.Kind{
-	{spec.Data},
-	{spec.Metadata},
-	{spec.API, spec.Webconsole, spec.S3, spec.Client},
-	{spec.Registry},
+func stopGroups() [][]spec.Kind {
+	return [][]spec.Kind{
+		{spec.Data},
+		{spec.Metadata},
+		{spec.API, spec.Webconsole, spec.S3, spec.Client},
+		{spec.Registry},
+	}
 }
 
 // computeStop kills every service task, group by group: a group's kills go
@@ -312,7 +314,7 @@ var stopGroups = [][]spec.Kind{
 func (p *planner) computeStop() {
 	var waitFor []spec.Kind // the first group with tasks left: its kinds that have some
 	left := 0
-	for _, group := range stopGroups {
+	for _, group := range stopGroups() {
 		var groupKinds []spec.Kind
 		groupLeft := 0
 		for _, k := range group {

@@ -17,12 +17,11 @@ type Clock interface {
 	Now() time.Time
 }
 
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
-
 // WallClock is the real clock.
-var WallClock Clock = wallClock{}
+type WallClock struct{}
+
+// Now returns the wall-clock time.
+func (WallClock) Now() time.Time { return time.Now() }
 
 // ActionError is the failure of one action when a plan was applied. An
 // Applier returns them inside an *ApplyError, so the loop can back off the
@@ -76,7 +75,7 @@ const (
 
 // StepConfig configures a Step.
 type StepConfig struct {
-	// Clock is the time source (default WallClock). Plans are made at
+	// Clock is the time source (default WallClock{}). Plans are made at
 	// Clock.Now(), not at the snapshot's time: a periodic tick must see
 	// holds expire even when no new snapshot came.
 	Clock Clock
@@ -111,7 +110,7 @@ type itemState struct {
 // NewStep returns a Step with no failures remembered.
 func NewStep(cfg StepConfig) *Step {
 	if cfg.Clock == nil {
-		cfg.Clock = WallClock
+		cfg.Clock = WallClock{}
 	}
 	if cfg.Random == nil {
 		cfg.Random = func() float64 { return 0.5 }
