@@ -55,26 +55,31 @@
 //
 // # Custom executors
 //
-// A task with an ExecutorInfo starts that executor (once per executor ID; a
-// different ExecutorInfo under the same ID fails the task with TASK_ERROR,
-// REASON_TASK_INVALID), after fetching its URIs into its sandbox. The executor must SUBSCRIBE within
-// Config.ExecutorRegistrationTimeout or its queued tasks fail with
-// REASON_EXECUTOR_REGISTRATION_TIMEOUT. The agent then sends SUBSCRIBED and
-// LAUNCH, forwards KILL, MESSAGE and SHUTDOWN, and relays UPDATE calls to
-// Config.Updates, filling in agent_id, executor_id, timestamp and (for
-// TASK_RUNNING) the container status. Simplification: the agent answers an UPDATE with an
-// ACKNOWLEDGED event as soon as it has handed the update to the master (a real
-// agent does so once its status update manager has checkpointed it; the
-// executor cannot tell the difference). An update whose UUID was relayed
-// already is acknowledged again but not relayed twice. A new SUBSCRIBE
-// replaces the previous stream, is answered with SUBSCRIBED (tasks already
-// sent are not launched again) and has its unacknowledged updates relayed
-// like UPDATE calls. When the executor process exits, its
-// live tasks end TASK_FAILED with REASON_EXECUTOR_TERMINATED (source
-// SOURCE_AGENT). Killing a task whose executor has not subscribed yet ends it
-// TASK_KILLED with REASON_TASK_KILLED_DURING_LAUNCH. The executor API answers
-// 405, 415, 406, 400 (malformed or failing validation, unknown framework or
-// executor) and 403 (not subscribed) with a text body, as the agent does.
+// A task with an ExecutorInfo starts that executor once per executor ID,
+// after fetching its URIs into its sandbox. A different ExecutorInfo under a
+// running executor's ID fails the task with TASK_ERROR, REASON_TASK_INVALID
+// (source SOURCE_AGENT; a Mesos master would catch it first). The executor
+// must SUBSCRIBE within Config.ExecutorRegistrationTimeout or its queued tasks
+// fail with REASON_EXECUTOR_REGISTRATION_TIMEOUT and it is killed. The agent
+// then sends SUBSCRIBED and LAUNCH, forwards KILL (with the kill grace as its
+// kill_policy), MESSAGE and SHUTDOWN (SIGKILL after the shutdown grace
+// period), and relays UPDATE calls to Config.Updates, filling in agent_id,
+// executor_id, timestamp and (for TASK_RUNNING) the container status.
+//
+// Simplification: the agent answers an UPDATE with an ACKNOWLEDGED event as
+// soon as it has handed the update to the master (a real agent does so once
+// its status update manager has checkpointed it; the executor cannot tell the
+// difference). An update whose UUID was relayed already is acknowledged again
+// but not relayed twice. A new SUBSCRIBE replaces the previous stream, is
+// answered with SUBSCRIBED (tasks already sent are not launched again) and
+// has its unacknowledged updates relayed like UPDATE calls.
+//
+// When the executor process exits, its live tasks end TASK_FAILED with
+// REASON_EXECUTOR_TERMINATED (source SOURCE_AGENT). Killing a task whose
+// executor has not subscribed yet ends it TASK_KILLED with
+// REASON_TASK_KILLED_DURING_LAUNCH. The executor API answers 405, 415, 406,
+// 400 (malformed or failing validation, unknown framework or executor) and
+// 403 (not subscribed) with a text body, as the agent does.
 //
 // # What is not simulated
 //
