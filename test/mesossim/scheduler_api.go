@@ -167,7 +167,7 @@ func validateCall(c *scheduler.Call) string {
 		if c.Subscribe.FrameworkInfo == nil {
 			return "Expecting 'subscribe.framework_info' to be present"
 		}
-		if c.FrameworkID != nil && c.Subscribe.FrameworkInfo.GetID().GetValue() != c.FrameworkID.Value {
+		if c.Subscribe.FrameworkInfo.GetID().GetValue() != c.FrameworkID.GetValue() {
 			return "'framework_id' differs from 'subscribe.framework_info.id'"
 		}
 		return ""
@@ -183,6 +183,13 @@ func validateCall(c *scheduler.Call) string {
 		scheduler.Call_ACKNOWLEDGE: c.Acknowledge == nil,
 		scheduler.Call_RECONCILE:   c.Reconcile == nil,
 		scheduler.Call_MESSAGE:     c.Message == nil,
+
+		scheduler.Call_ACCEPT_INVERSE_OFFERS:        c.AcceptInverseOffers == nil,
+		scheduler.Call_DECLINE_INVERSE_OFFERS:       c.DeclineInverseOffers == nil,
+		scheduler.Call_ACKNOWLEDGE_OPERATION_STATUS: c.AcknowledgeOperationStatus == nil,
+		scheduler.Call_RECONCILE_OPERATIONS:         c.ReconcileOperations == nil,
+		scheduler.Call_REQUEST:                      c.Request == nil,
+		scheduler.Call_UPDATE_FRAMEWORK:             c.UpdateFramework == nil,
 	}
 	if missing[c.Type] {
 		return fmt.Sprintf("Expecting '%s' to be present", lowerCallName(c.Type))
