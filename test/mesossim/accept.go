@@ -95,11 +95,15 @@ func (m *master) validateTask(fw *framework, a *agent, available pool, ti mesos.
 	id := ti.TaskID.Value
 	switch {
 	case id == "":
-		return nil, nil, "Task ID must not be empty"
+		return nil, nil, "Task has an invalid TaskID: ID must not be empty"
+	case fw.tasks[id] != nil && fw.tasks[id].agent.state == agentUnreachable:
+		return nil, nil, "Task reuses the ID of an unreachable task: " + id
 	case fw.tasks[id] != nil:
 		return nil, nil, "Task has duplicate ID: " + id
 	case ti.AgentID.Value != a.id:
-		return nil, nil, fmt.Sprintf("Task uses invalid agent: %s", ti.AgentID.Value)
+		return nil, nil, "Task uses invalid agent " + ti.AgentID.Value + " while agent " + a.id + " is expected"
+	case ti.KillPolicy != nil && ti.KillPolicy.GracePeriod != nil && ti.KillPolicy.GracePeriod.Nanoseconds < 0:
+		return nil, nil, "Task's 'kill_policy.grace_period' must be non-negative"
 	}
 	if groupExec == nil && (ti.Command == nil) == (ti.Executor == nil) {
 		return nil, nil, "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present"
@@ -127,7 +131,7 @@ func (m *master) validateTask(fw *framework, a *agent, available pool, ti mesos.
 		}
 	}
 	if ok, missing := available.contains(need); !ok {
-		return nil, nil, fmt.Sprintf("Total resources required exceed offered resources (missing %s)", missing)
+		return nil, nil, fmt.Sprintf("Total resources required by task and its executor is more than available (short of %s)", missing)
 	}
 	return taskRes, execRes, ""
 }
