@@ -41,3 +41,14 @@ func TestReconciliationWithoutPartitionAwareAnswersLost(t *testing.T) {
 	f.call(&scheduler.Call{Type: scheduler.Call_KILL, Kill: &scheduler.Call_Kill{TaskID: mesos.TaskID{Value: "phantom"}}})
 	f.wait(updateFor("phantom", mesos.TASK_LOST))
 }
+
+func TestSimulatedKillGoesThroughKillingWhenAsked(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	info := partitionAwareInfo("killing")
+	info.Capabilities = append(info.Capabilities, mesos.FrameworkInfo_Capability{Type: mesos.FrameworkInfo_Capability_TASK_KILLING_STATE})
+	f := subscribeRaw(t, c, info)
+	f.runTask(f.offer(), "t1")
+	f.call(&scheduler.Call{Type: scheduler.Call_KILL, Kill: &scheduler.Call_Kill{TaskID: mesos.TaskID{Value: "t1"}}})
+	f.ack(f.wait(updateFor("t1", mesos.TASK_KILLING)).Update.Status)
+	f.ack(f.wait(updateFor("t1", mesos.TASK_KILLED)).Update.Status)
+}

@@ -27,6 +27,7 @@ type simRuntime struct {
 type simTask struct {
 	frameworkID string
 	executorID  *mesos.ExecutorID
+	killing     bool // the framework has TASK_KILLING_STATE: kills go through TASK_KILLING
 }
 
 type simUpdate struct {
@@ -52,7 +53,13 @@ func (s *simRuntime) Launch(fw mesos.FrameworkInfo, task mesos.TaskInfo) {
 	if s.closed {
 		return
 	}
-	s.tasks[task.TaskID.Value] = simTask{frameworkID: fwID, executorID: execID}
+	killing := false
+	for _, c := range fw.Capabilities {
+		if c.Type == mesos.FrameworkInfo_Capability_TASK_KILLING_STATE {
+			killing = true
+		}
+	}
+	s.tasks[task.TaskID.Value] = simTask{frameworkID: fwID, executorID: execID, killing: killing}
 	s.enqueueLocked(fwID, task.TaskID, execID, mesos.TASK_STARTING, nil, "")
 	s.enqueueLocked(fwID, task.TaskID, execID, mesos.TASK_RUNNING, nil, "")
 	if task.HealthCheck != nil {
@@ -63,6 +70,11 @@ func (s *simRuntime) Launch(fw mesos.FrameworkInfo, task mesos.TaskInfo) {
 }
 
 func (s *simRuntime) Kill(frameworkID, taskID string, _ time.Duration) {
+	s.mu.Lock()
+	if t, ok := s.tasks[taskID]; ok && t.killing && !s.closed {
+		s.enqueueLocked(t.frameworkID, mesos.TaskID{Value: taskID}, t.executorID, mesos.TASK_KILLING, nil, "")
+	}
+	s.mu.Unlock()
 	s.finish(taskID, mesos.TASK_KILLED, "Command terminated with signal Terminated")
 }
 
