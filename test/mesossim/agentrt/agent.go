@@ -34,6 +34,14 @@ type Config struct {
 	// HostDir is the agent's host directory standing in for its mounted
 	// devices; exported to tasks as MESOS_SIM_HOST_DIR. May be "".
 	HostDir string
+	// IP is the address of this simulated host (default 127.0.0.1). Every
+	// agent of a simulated cluster runs on this one machine; giving each a
+	// loopback address of its own (127.0.1.N: all of 127/8 is local on
+	// Linux) lets services with fixed ports run on several "hosts" at once.
+	// Tasks learn it from LIBPROCESS_IP, as executors do from a Mesos agent;
+	// health checks and the container status use it where Mesos would use
+	// the host's loopback, which reaches the same listener on a real host.
+	IP string
 	// Listen is the address of this agent's own HTTP server (executor API);
 	// "" means 127.0.0.1:0.
 	Listen string
@@ -115,6 +123,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
+	}
+	if cfg.IP == "" {
+		cfg.IP = "127.0.0.1"
 	}
 	if cfg.ExecutorRegistrationTimeout <= 0 {
 		cfg.ExecutorRegistrationTimeout = defaultRegistrationTimeout

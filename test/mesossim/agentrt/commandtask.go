@@ -131,7 +131,7 @@ func (t *commandTask) run(ctx context.Context) {
 	t.log.Debug("task process started", "pid", p.pid, "sandbox", t.sandbox)
 	t.emit(t.newStatus(mesos.TASK_STARTING, mesos.SOURCE_EXECUTOR))
 	running := t.newStatus(mesos.TASK_RUNNING, mesos.SOURCE_EXECUTOR)
-	running.ContainerStatus = containerStatus(t.containerID, p.pid)
+	running.ContainerStatus = containerStatus(t.containerID, t.a.cfg.IP, p.pid)
 	t.emit(running)
 	t.supervise(ctx, p, env)
 }
@@ -223,7 +223,7 @@ func (t *commandTask) supervise(ctx context.Context, p *proc, env []string) {
 			st := t.newStatus(mesos.TASK_RUNNING, mesos.SOURCE_EXECUTOR)
 			st.Healthy = boolPtr(r.healthy)
 			st.Reason = mesos.REASON_TASK_HEALTH_CHECK_STATUS_UPDATED.Enum()
-			st.ContainerStatus = containerStatus(t.containerID, p.pid)
+			st.ContainerStatus = containerStatus(t.containerID, t.a.cfg.IP, p.pid)
 			t.emit(st)
 			if r.kill {
 				startKill(killRequest{grace: killGrace(t.info.KillPolicy, defaultKillGrace), health: true})

@@ -131,6 +131,7 @@ func TestEnvironmentOfCommandTask(t *testing.T) {
 		"MESOS_CHECKPOINT":                     "0",
 		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": "5secs",
 		"MESOS_SIM_HOST_DIR":                   a.cfg.HostDir,
+		"LIBPROCESS_IP":                        "127.0.0.1",
 		"FOO":                                  "bar",
 	}
 	for k, v := range want {

@@ -50,8 +50,11 @@
 // MESOS_SLAVE_PID, MESOS_CHECKPOINT, MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD,
 // MESOS_HTTP_COMMAND_EXECUTOR and, for checkpointing frameworks,
 // MESOS_RECOVERY_TIMEOUT and MESOS_SUBSCRIPTION_BACKOFF_MAX; then the
-// CommandInfo environment. Simulator extension: MESOS_SIM_HOST_DIR names the
-// agent's host directory (standing in for its mounted devices).
+// CommandInfo environment. LIBPROCESS_IP is the simulated host's address
+// (Config.IP), as a Mesos agent started with --ip passes it on; health checks
+// connect to that address where Mesos uses the host's loopback. Simulator
+// extension: MESOS_SIM_HOST_DIR names the agent's host directory (standing in
+// for its mounted devices).
 //
 // # Custom executors
 //

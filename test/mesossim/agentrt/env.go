@@ -35,6 +35,7 @@ func (a *Agent) executorEnv(fw mesos.FrameworkInfo, executorID, sandbox string, 
 		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD="+mesosDuration(shutdownGrace),
 		"MESOS_HTTP_COMMAND_EXECUTOR=0",
 		"MESOS_SIM_HOST_DIR="+a.cfg.HostDir,
+		"LIBPROCESS_IP="+a.cfg.IP,
 	)
 	if fw.GetCheckpoint() {
 		env = append(env,

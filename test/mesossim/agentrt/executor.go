@@ -440,7 +440,7 @@ func (ex *executor) update(st mesos.TaskStatus) error {
 		st.Timestamp = &ts
 	}
 	if st.GetState() == mesos.TASK_RUNNING && st.ContainerStatus == nil && ex.proc != nil {
-		st.ContainerStatus = containerStatus(ex.containerID, ex.proc.pid)
+		st.ContainerStatus = containerStatus(ex.containerID, ex.a.cfg.IP, ex.proc.pid)
 	}
 	if isTerminal(st.GetState()) {
 		delete(ex.live, st.TaskID.Value)

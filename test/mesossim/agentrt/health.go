@@ -117,14 +117,16 @@ func (h *healthChecker) check(ctx context.Context) error {
 	}
 }
 
-func loopback(p *mesos.NetworkInfo_Protocol) string {
+// target is the address a check connects to: the host's loopback in Mesos,
+// here the simulated host's own address (see Config.IP).
+func (h *healthChecker) target(p *mesos.NetworkInfo_Protocol) string {
 	if p != nil && *p == mesos.IPv6 {
 		return "::1"
 	}
-	return "127.0.0.1"
+	return h.a.cfg.IP
 }
 
-// checkHTTP GETs scheme://<loopback>:port/path; 2xx and 3xx are healthy.
+// checkHTTP GETs scheme://<target>:port/path; 2xx and 3xx are healthy.
 func (h *healthChecker) checkHTTP(ctx context.Context) error {
 	info := h.hc.GetHTTP()
 	if info == nil {
@@ -138,7 +140,7 @@ func (h *healthChecker) checkHTTP(ctx context.Context) error {
 	if path != "" && path[0] != '/' {
 		path = "/" + path
 	}
-	u := scheme + "://" + net.JoinHostPort(loopback(info.Protocol), strconv.Itoa(int(info.Port))) + path
+	u := scheme + "://" + net.JoinHostPort(h.target(info.Protocol), strconv.Itoa(int(info.Port))) + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
@@ -160,7 +162,7 @@ func (h *healthChecker) checkTCP(ctx context.Context) error {
 		return errors.New("TCP health check without 'tcp'")
 	}
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(loopback(info.Protocol), strconv.Itoa(int(info.Port))))
+	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(h.target(info.Protocol), strconv.Itoa(int(info.Port))))
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}

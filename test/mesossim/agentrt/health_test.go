@@ -142,3 +142,45 @@ func TestTCPAndCommandHealthChecks(t *testing.T) {
 		t.Errorf("command check updates = %v, want failures then true", got)
 	}
 }
+
+// An agent with an address of its own checks its tasks there, and tells the
+// tasks the address in LIBPROCESS_IP: a service bound to it (and not to
+// 127.0.0.1) is healthy, as it would be on a host of its own.
+func TestHealthCheckTargetsTheAgentsOwnAddress(t *testing.T) {
+	const ip = "127.0.1.7"
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Skipf("cannot bind %s: %v", ip, err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	port := uint32(ln.Addr().(*net.TCPAddr).Port)
+
+	a, rec := newTestAgent(t, func(c *Config) { c.IP = ip })
+	task := shellTask("own-ip", `echo "$LIBPROCESS_IP" > ip.txt; sleep 30`)
+	task.HealthCheck = fastCheck(mesos.HealthCheck{Type: mesos.HealthCheck_HTTP,
+		HTTP: &mesos.HealthCheck_HTTPCheckInfo{Port: port, Path: strPtr("/")}}, 0, 3)
+	a.Launch(frameworkInfo(), task)
+	running := rec.waitFor(t, "own-ip", 10*time.Second, func(st mesos.TaskStatus) bool { return st.Healthy != nil && st.GetHealthy() })
+	if got := running.GetContainerStatus().GetNetworkInfos(); len(got) == 0 || got[0].IPAddresses[0].GetIPAddress() != ip {
+		t.Errorf("container status addresses = %v, want %s", got, ip)
+	}
+	first := rec.waitState(t, "own-ip", mesos.TASK_RUNNING, time.Second)
+	sandbox := filepath.Join(a.cfg.WorkDir, "frameworks", testFW, "executors", "own-ip", "runs",
+		first.GetContainerStatus().GetContainerID().GetValue())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, err := os.ReadFile(filepath.Join(sandbox, "ip.txt"))
+		if err == nil && len(b) > 0 {
+			if got := string(b); got != ip+"\n" {
+				t.Errorf("LIBPROCESS_IP = %q, want %s", got, ip)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task wrote no ip.txt: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -44,9 +44,9 @@ func (a *Agent) status(taskID, executorID string, state mesos.TaskState, src mes
 }
 
 // containerStatus is what the agent attaches to TASK_RUNNING: the container
-// ID, the executor's pid and the (loopback) address the task can be reached at.
-func containerStatus(containerID string, pid int) *mesos.ContainerStatus {
-	ip := "127.0.0.1"
+// ID, the executor's pid and the address the task can be reached at (the
+// simulated host's, see Config.IP).
+func containerStatus(containerID, ip string, pid int) *mesos.ContainerStatus {
 	cs := &mesos.ContainerStatus{
 		ContainerID:  &mesos.ContainerID{Value: containerID},
 		NetworkInfos: []mesos.NetworkInfo{{IPAddresses: []mesos.NetworkInfo_IPAddress{{IPAddress: &ip}}}},
