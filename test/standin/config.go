@@ -3,6 +3,7 @@ package standin
 import (
 	"fmt"
 	"net"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -202,7 +203,10 @@ func FromEnv(environ []string) (Config, error) {
 	if c.Bind == "" {
 		c.Bind = DefaultBind
 	}
-	c.DeviceRoot = env["QUOBYTE_DEVICE_ROOT"]
+	// $VAR in the device root is expanded, as the prober does, so one spec
+	// can name a per-host directory (the simulated cluster's
+	// $MESOS_SIM_HOST_DIR) without a shell.
+	c.DeviceRoot = os.Expand(env["QUOBYTE_DEVICE_ROOT"], func(k string) string { return env[k] })
 	if c.DeviceRoot == "" {
 		c.DeviceRoot = env["MESOS_SIM_HOST_DIR"]
 	}

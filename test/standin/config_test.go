@@ -92,6 +92,18 @@ func TestFromEnv(t *testing.T) {
 		t.Errorf("got root %q bind %q registries %v", c.DeviceRoot, c.Bind, c.Registries)
 	}
 
+	// $VAR in the device root is expanded from the environment.
+	c, err = FromEnv([]string{
+		"QUOBYTE_SERVICE=registry", "QUOBYTE_RPC_PORT=1", "QUOBYTE_HTTP_PORT=2",
+		"QUOBYTE_DEVICE_ROOT=$MESOS_SIM_HOST_DIR/devs", "MESOS_SIM_HOST_DIR=/sim/h1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DeviceRoot != "/sim/h1/devs" {
+		t.Errorf("device root %q, want /sim/h1/devs", c.DeviceRoot)
+	}
+
 	// Without QUOBYTE_BIND the agent's address (LIBPROCESS_IP) is used.
 	c, err = FromEnv([]string{
 		"QUOBYTE_SERVICE=registry", "QUOBYTE_RPC_PORT=1", "QUOBYTE_HTTP_PORT=2", "LIBPROCESS_IP=127.0.1.3",
