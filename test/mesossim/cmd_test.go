@@ -1,11 +1,13 @@
 package mesossim
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -35,8 +37,14 @@ func TestMesosSimBinaryOffersThreeAgents(t *testing.T) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
+		// SIGTERM first, so that mesos-sim kills its tasks even when the test failed.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(waitLimit):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
 	})
 	base := "http://" + addr
 	waitUntil(t, "mesos-sim to serve /health", func() bool {
@@ -58,6 +66,7 @@ func TestMesosSimBinaryOffersThreeAgents(t *testing.T) {
 	}
 	subscribed := time.Now()
 	agents := map[string]bool{}
+	var first map[string]any
 	for len(agents) < 3 {
 		ev := s.nextJSON(t)
 		if ev["type"] != scheduler.Event_OFFERS.String() {
@@ -65,6 +74,9 @@ func TestMesosSimBinaryOffersThreeAgents(t *testing.T) {
 		}
 		for _, o := range ev["offers"].(map[string]any)["offers"].([]any) {
 			agents[o.(map[string]any)["hostname"].(string)] = true
+			if first == nil {
+				first = o.(map[string]any)
+			}
 		}
 	}
 	if took := time.Since(subscribed); took > 2*time.Second {
@@ -76,18 +88,66 @@ func TestMesosSimBinaryOffersThreeAgents(t *testing.T) {
 		}
 	}
 
+	// A real process runs (the default mode) and must not outlive mesos-sim.
+	fwID := first["framework_id"].(map[string]any)["value"].(string)
+	offerID := first["id"].(map[string]any)["value"].(string)
+	agentID := first["agent_id"].(map[string]any)["value"].(string)
+	launch := fmt.Sprintf(`{"framework_id": {"value": %q}, "type": "ACCEPT", "accept": {
+	  "offer_ids": [{"value": %q}],
+	  "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{
+	    "name": "sleeper", "task_id": {"value": "sleeper"}, "agent_id": {"value": %q},
+	    "command": {"value": "sleep 4321"},
+	    "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+	                  {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}}]}]}}]}}`, fwID, offerID, agentID)
+	resp = rawPost(t, base+schedulerPath, mediaJSON, []byte(launch), map[string]string{headerStreamID: resp.Header.Get(headerStreamID)})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("ACCEPT: %d", resp.StatusCode)
+	}
+	for {
+		ev := s.nextJSON(t)
+		if ev["type"] != "UPDATE" {
+			continue
+		}
+		st := ev["update"].(map[string]any)["status"].(map[string]any)
+		if st["state"] != "TASK_STARTING" {
+			t.Fatalf("task update %v: %v", st["state"], st["message"])
+		}
+		break
+	}
+	waitUntil(t, "the task's process to run", func() bool { return processRunning("sleep 4321") })
+
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case err := <-exited:
-		exited <- err // for the cleanup
+		close(exited) // for the cleanup
 		if err != nil {
 			t.Fatalf("mesos-sim exited with %v after SIGTERM", err)
 		}
 	case <-time.After(waitLimit):
 		t.Fatal("mesos-sim did not exit after SIGTERM")
 	}
+	waitUntil(t, "the task's process to be gone", func() bool { return !processRunning("sleep 4321") })
+}
+
+// processRunning reports whether a live process has exactly this command line.
+func processRunning(cmdline string) bool {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		if strings.TrimRight(strings.ReplaceAll(string(b), "\x00", " "), " ") == cmdline {
+			stat, err := os.ReadFile(filepath.Join(filepath.Dir(d), "stat"))
+			if err == nil && !strings.Contains(string(stat), ") Z ") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func freeLoopbackAddr(t testing.TB) string {
