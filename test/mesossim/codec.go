@@ -1,6 +1,7 @@
 package mesossim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -23,9 +24,44 @@ type codec string
 
 func (c codec) marshal(m proto.Message) ([]byte, error) {
 	if c == mediaJSON {
-		return json.Marshal(m)
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, err
+		}
+		return withoutNulls(b)
 	}
 	return proto.Marshal(m)
+}
+
+// withoutNulls drops the "field": null members that the generated JSON
+// marshalers write for unset repeated and message fields: Mesos leaves unset
+// fields out, and a JSON client may test for a field's presence.
+func withoutNulls(b []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber() // keep int64 values exact
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(pruneNulls(v))
+}
+
+func pruneNulls(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e == nil {
+				delete(x, k)
+				continue
+			}
+			x[k] = pruneNulls(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = pruneNulls(e)
+		}
+	}
+	return v
 }
 
 func (c codec) unmarshal(b []byte, m proto.Message) error {

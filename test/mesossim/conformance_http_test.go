@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
@@ -229,5 +230,24 @@ func TestBasicAuthentication(t *testing.T) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("with credentials: %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestJSONEventsLeaveUnsetFieldsOut(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	resp := rawPost(t, c.URL()+schedulerPath, mediaJSON, []byte(docSubscribeJSON), map[string]string{"Accept": mediaJSON})
+	s := openRawStream(t, resp)
+	for {
+		select {
+		case b := <-s.frames:
+			if strings.Contains(string(b), "null") {
+				t.Fatalf("event with null members: %s", b)
+			}
+			if strings.Contains(string(b), `"OFFERS"`) {
+				return
+			}
+		case <-time.After(waitLimit):
+			t.Fatal("no OFFERS")
+		}
 	}
 }
