@@ -94,6 +94,10 @@ type Actuator struct {
 
 // offerState is what we asked Mesos about offers on this subscription.
 type offerState struct {
+	// offered: an offer arrived on this subscription. Until then the
+	// framework has not seen the cluster (offers are how agents become
+	// known), so an empty plan does not mean "converged".
+	offered      bool
 	suppressed   bool
 	suppressedAt time.Time
 	lastRevive   time.Time
@@ -140,6 +144,9 @@ func (a *Actuator) HandleOffers(offers []mesos.Offer) {
 	defer a.mu.Unlock()
 	for _, o := range offers {
 		a.offers[o.ID.Value] = &heldOffer{offer: o}
+	}
+	if len(offers) > 0 {
+		a.offerState.offered = true
 	}
 }
 

@@ -95,7 +95,7 @@ func (a *Actuator) Apply(ctx context.Context, plan *controller.Result, c *spec.C
 	case len(launches) > 0 && (st.suppressed || noOffer):
 		r.maybeRevive(&st, "launches wait for offers")
 	case len(launches) > 0:
-	case !st.suppressed:
+	case !st.suppressed && st.offered:
 		r.maybeSuppress(&st)
 	case a.cfg.DiscoveryInterval > 0 && r.now.Sub(st.suppressedAt) >= a.cfg.DiscoveryInterval:
 		// Offers are how we learn of new agents: look now and then.
@@ -107,6 +107,7 @@ func (a *Actuator) Apply(ctx context.Context, plan *controller.Result, c *spec.C
 		delete(a.offers, id)
 	}
 	if a.epoch == epoch { // a new subscription starts afresh
+		st.offered = st.offered || a.offerState.offered // offers may have come meanwhile
 		a.offerState = st
 	}
 	r.rep.Held = len(a.offers)

@@ -196,14 +196,39 @@ func TestApply_ReviveRateLimited(t *testing.T) {
 	}
 }
 
+// Before the first offer the framework has not seen the cluster: an empty
+// plan then means "no agent known yet", not "converged", and suppressing
+// would hide every agent until the discovery revive.
+func TestApply_NoSuppressBeforeFirstOffer(t *testing.T) {
+	r := newRig(t)
+	for i := 0; i < 3; i++ {
+		if rep, _ := r.apply(); rep.Suppressed || r.act.Suppressed() {
+			t.Fatalf("suppressed before any offer: %v", r.types())
+		}
+		r.advance(time.Minute)
+	}
+	r.act.HandleOffers([]mesos.Offer{offer("o1", "a1", "node1", scalar("cpus", 0.1))})
+	if rep, _ := r.apply(); !rep.Suppressed {
+		t.Fatalf("not suppressed once offers came and nothing is wanted: %v", r.types())
+	}
+	// A new subscription has seen nothing again.
+	r.act.Disconnected()
+	r.advance(time.Minute)
+	if rep, _ := r.apply(); rep.Suppressed {
+		t.Errorf("suppressed on a new subscription before its first offer: %v", r.types())
+	}
+}
+
 func TestApply_SuppressWhenConverged(t *testing.T) {
 	r := newRig(t)
+	r.act.HandleOffers([]mesos.Offer{offer("o0", "a1", "node1", scalar("cpus", 0.1))})
 	rep, _ := r.apply()
 	if !rep.Suppressed || !r.act.Suppressed() {
 		t.Fatalf("not suppressed: %v", r.types())
 	}
 	r.advance(time.Minute)
-	if rep, _ = r.apply(); rep.Suppressed || len(r.calls.Calls()) != 0 {
+	// (The offer held since before is declined now: only SUPPRESS must not repeat.)
+	if rep, _ = r.apply(); rep.Suppressed || len(r.calls.OfType(scheduler.Call_SUPPRESS)) != 0 {
 		t.Errorf("suppressed again: %v", r.types())
 	}
 	// A launch while suppressed revives at once, whatever offers are held.
@@ -226,6 +251,7 @@ func TestApply_SuppressWhenConverged(t *testing.T) {
 	if r.act.Suppressed() {
 		t.Error("still suppressed after Disconnected")
 	}
+	r.act.HandleOffers([]mesos.Offer{offer("o2", "a1", "node1", scalar("cpus", 0.1))})
 	r.advance(time.Second)
 	if rep, _ = r.apply(); !rep.Suppressed {
 		t.Errorf("not suppressed on the new subscription: %v", r.types())
@@ -235,6 +261,7 @@ func TestApply_SuppressWhenConverged(t *testing.T) {
 // Offers are how new agents show up: while suppressed, look now and then.
 func TestApply_DiscoveryRevive(t *testing.T) {
 	r := newRig(t)
+	r.act.HandleOffers([]mesos.Offer{offer("o0", "a1", "node1", scalar("cpus", 0.1))})
 	r.apply()
 	r.advance(DefaultDiscoveryInterval - time.Second)
 	if rep, _ := r.apply(); rep.Revived {
