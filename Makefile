@@ -42,5 +42,8 @@ fuzz:
 	  done; \
 	done
 
+run:
+	scripts/local-run.sh
+
 clean:
 	rm -rf $(BIN)

@@ -1,7 +1,14 @@
 # The local simulated cluster (`make run`): the simulated Mesos master on
 # loopback, the stand-in Quobyte service run as a plain command, devices as
-# directories under each simulated host's device root, and short timings so
+# directories under each simulated host's own directory, and short timings so
 # that rollouts finish in seconds.
+#
+# Each simulated agent has a loopback address of its own (127.0.1.N) and a
+# host directory, which its tasks find in $MESOS_SIM_HOST_DIR; the prober and
+# the stand-in expand $VAR in device_root. `make run` exports
+# QUOBYTE_STANDIN_BIN (the stand-in's absolute path) before it starts the
+# simulated cluster, whose agents pass their environment on to tasks as Mesos
+# agents do.
 
 mesos {
   master             = "http://127.0.0.1:5050"
@@ -13,8 +20,8 @@ mesos {
 quobyte {
   version     = "local"
   runtime     = "command"
-  command     = "bin/quobyte-standin" # relative to where `make run` runs
-  device_root = "/tmp/quobyte-mesos-local/devices"
+  command     = "exec \"$QUOBYTE_STANDIN_BIN\""
+  device_root = "$MESOS_SIM_HOST_DIR"
 }
 
 prober {

@@ -22,6 +22,9 @@ func commands() map[string]command {
 		"version":  {"print the version", runVersion},
 		"validate": {"check spec files and report every error with its position", runValidate},
 		"prober":   {"run the device prober executor (started by the framework on every agent)", runProber},
+		"run":      {"run the framework: keep Quobyte as the spec says (SIGHUP reloads the spec)", runRun},
+		"plan":     {"dry run: show what a spec would change, against the live cluster or a snapshot", runPlan},
+		"teardown": {"tear the framework down: kill every Quobyte service (asks for confirmation)", runTeardown},
 	}
 }
 

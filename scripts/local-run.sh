@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# `make run`: a local simulated Mesos cluster with the framework on it.
+#
+# Five simulated agents (127.0.1.1 .. 127.0.1.5, each a loopback address of
+# its own so that Quobyte's fixed ports don't clash), whose host directories
+# carry device markers: registry devices on three, metadata on three, data on
+# all five. The framework runs examples/local.hcl with the stand-in Quobyte
+# service as the service command. Ctrl-C stops everything and leaves nothing
+# running: the framework stops first (without teardown), then the simulated
+# cluster kills every task it runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DIR=${QUOBYTE_LOCAL_DIR:-/tmp/quobyte-mesos-local}
+MASTER=127.0.0.1:5050
+SPEC=${QUOBYTE_LOCAL_SPEC:-examples/local.hcl}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+if ! port_free 5050; then
+  echo "local-run: 127.0.0.1:5050 is taken (examples/local.hcl expects the simulated master there)" >&2
+  exit 1
+fi
+LISTEN=127.0.0.1:7888
+if ! port_free 7888; then
+  LISTEN=127.0.0.1:0
+  echo "local-run: 127.0.0.1:7888 is taken; the framework picks a free port"
+fi
+
+make --no-print-directory build >/dev/null
+
+# A fresh cluster every time: the simulated master keeps no state, so a
+# framework ID from an earlier run would name a framework it never knew.
+rm -rf "$DIR"
+mkdir -p "$DIR"
+
+marker() { printf 'device.serial=%s\\ndevice.model=SIMDISK\\ndevice.type=%s\\n' "$1" "$2"; }
+{
+  echo '{"agents": ['
+  for i in 1 2 3 4 5; do
+    markers="{\"device\": \"data1\", \"content\": \"$(marker "D$i" DATA_DEVICE)\"}"
+    if [ "$i" -le 3 ]; then
+      markers="{\"device\": \"registry1\", \"content\": \"$(marker "R$i" DIR_DEVICE)\"}, {\"device\": \"metadata1\", \"content\": \"$(marker "M$i" METADATA_DEVICE)\"}, $markers"
+    fi
+    sep=","; [ "$i" = 5 ] && sep=""
+    echo "  {\"hostname\": \"127.0.1.$i\", \"attributes\": {\"rack\": \"r$(( (i + 1) / 2 ))\"}, \"markers\": [$markers]}$sep"
+  done
+  echo ']}'
+} > "$DIR/cluster.json"
+
+# Tasks inherit the agents' environment (as on a Mesos agent): the stand-in's path.
+export QUOBYTE_STANDIN_BIN="$ROOT/bin/quobyte-standin"
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  echo "local-run: stopping the framework, then the simulated cluster"
+  for ((i=${#pids[@]}-1; i>=0; i--)); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
+  echo "local-run: stopped; logs are in $DIR"
+}
+trap cleanup INT TERM EXIT
+
+bin/mesos-sim --listen "$MASTER" --cluster "$DIR/cluster.json" --workdir "$DIR/sim" \
+  --heartbeat-interval 5s --update-retry-interval 5s >"$DIR/mesos-sim.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+  curl -fs "http://$MASTER/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+echo "local-run: simulated Mesos master on http://$MASTER (state: http://$MASTER/state, log: $DIR/mesos-sim.log)"
+
+bin/quobyte-mesos run --spec "$SPEC" --listen "$LISTEN" >"$DIR/framework.out" 2>"$DIR/framework.log" &
+pids+=($!)
+for _ in $(seq 100); do
+  grep -q "status API on" "$DIR/framework.out" 2>/dev/null && break
+  kill -0 "${pids[1]}" 2>/dev/null || { cat "$DIR/framework.log" >&2; exit 1; }
+  sleep 0.1
+done
+url=$(sed -n 's|.*status API on \(http://[^/]*\)/.*|\1|p' "$DIR/framework.out")
+echo "local-run: framework status API on $url  (try: curl $url/v1/status, $url/v1/plan, $url/metrics)"
+echo "local-run: framework log: $DIR/framework.log; Ctrl-C stops everything"
+
+wait -n "${pids[@]}" || true
