@@ -13,14 +13,15 @@
 //
 // Three layers, as in the rest of the project: fold* functions change the
 // observer's state for one event (no I/O); HandleEvent/HandleStatus take the
-// lock, fold, publish a new snapshot and queue acknowledgements; Run is the
+// lock, fold, signal Changed and queue acknowledgements; Run is the
 // goroutine shell that sends acknowledgements and reconciliation calls.
+// Snapshots are built when read (Latest), once per batch of changes.
 //
 // Rules, where they apply:
 //
 //   - Acknowledge after recording: an update's ACKNOWLEDGE is queued only
-//     after the snapshot that contains it is published, so a crash never
-//     loses an update Mesos considers delivered.
+//     after the update is in the observer's state (every later Latest
+//     shows it), so no update Mesos considers delivered goes unseen.
 //   - Updates arrive at least once and out of order: an agent or executor
 //     update whose uuid was applied before is a repeat, and one older (by
 //     its timestamp) than the newest agent update recorded for the task is

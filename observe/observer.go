@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -90,7 +89,9 @@ type Observer struct {
 	dirty  bool
 	rec    reconcileState
 
-	latest  atomic.Pointer[snapshot.Snapshot]
+	// latest is the last snapshot built; a new one is built by Latest when
+	// dirty (see publish).
+	latest  *snapshot.Snapshot
 	changed chan struct{}
 	acks    chan ack
 	wake    chan struct{}
@@ -152,22 +153,40 @@ func New(cfg Config) *Observer {
 		acks:    make(chan ack, 4096),
 		wake:    make(chan struct{}, 1),
 	}
-	o.latest.Store(snapshot.New(0, cfg.Clock(), o.sub, nil, nil, nil))
+	o.latest = snapshot.New(0, cfg.Clock(), o.sub, nil, nil, nil)
 	return o
 }
 
-// Latest returns the newest snapshot. It never returns nil.
-func (o *Observer) Latest() *snapshot.Snapshot { return o.latest.Load() }
+// Latest returns a snapshot of everything recorded so far. It never
+// returns nil. Snapshots are built on demand: many events between two
+// reads cost one build (after a restart, implicit reconciliation brings an
+// update per task, and building 40,000 tasks per update would not keep up).
+func (o *Observer) Latest() *snapshot.Snapshot {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.dirty {
+		o.build()
+	}
+	return o.latest
+}
 
 // Changed signals (coalescing) that a newer snapshot is available.
 func (o *Observer) Changed() <-chan struct{} { return o.changed }
 
-// publish builds and stores a new snapshot if anything changed. Caller
-// holds o.mu.
+// publish makes what was recorded visible: Latest builds the new snapshot
+// and Changed is signalled. Caller holds o.mu.
 func (o *Observer) publish() {
 	if !o.dirty {
 		return
 	}
+	select {
+	case o.changed <- struct{}{}:
+	default:
+	}
+}
+
+// build makes the next snapshot generation. Caller holds o.mu.
+func (o *Observer) build() {
 	o.dirty = false
 	o.gen++
 	agents := make([]*snapshot.Agent, 0, len(o.agents))
@@ -178,11 +197,7 @@ func (o *Observer) publish() {
 	for _, t := range o.tasks {
 		tasks = append(tasks, t)
 	}
-	o.latest.Store(snapshot.New(o.gen, o.cfg.Clock(), o.sub, agents, tasks, nil))
-	select {
-	case o.changed <- struct{}{}:
-	default:
-	}
+	o.latest = snapshot.New(o.gen, o.cfg.Clock(), o.sub, agents, tasks, nil)
 }
 
 func (o *Observer) kick() {
