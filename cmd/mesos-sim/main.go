@@ -51,9 +51,9 @@ func main() {
 }
 
 type options struct {
-	listen, workDir, clusterPath, mode, logLevel, credentials string
-	agents, masters                                           int
-	allocation, heartbeat, refuse, retry, reregister          time.Duration
+	listen, workDir, clusterPath, mode, logLevel, credentials, capabilities string
+	agents, masters                                                         int
+	allocation, heartbeat, refuse, retry, reregister                        time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -76,6 +76,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.reregister, "agent-reregister-delay", 0, "after a master failover, agents reregister after this delay")
 	fs.IntVar(&o.masters, "masters", 1, "1, or 2 for a standby master that answers 307 (it listens on a free loopback port)")
 	fs.StringVar(&o.credentials, "credentials", "", "principal:secret to require HTTP basic authentication on the scheduler API")
+	fs.StringVar(&o.capabilities, "master-capabilities", "AGENT_UPDATE,AGENT_DRAINING,QUOTA_V2",
+		"capabilities advertised in SUBSCRIBED's master_info, as a Mesos 1.9+ master does (mesos-go v0.0.11's JSON codec cannot decode QUOTA_V2; \"\" advertises none)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "trace, debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -125,6 +127,12 @@ func serve(o options, log hclog.Logger, stdout io.Writer) error {
 		AllocationInterval: o.allocation, HeartbeatInterval: o.heartbeat, OfferRefuseDefault: o.refuse,
 		StatusUpdateRetryInterval: o.retry, AgentReregisterDelay: o.reregister, Masters: o.masters,
 		Logger: log,
+	}
+	cfg.MasterCapabilities = []string{}
+	for _, c := range strings.Split(o.capabilities, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			cfg.MasterCapabilities = append(cfg.MasterCapabilities, c)
+		}
 	}
 	if o.credentials != "" {
 		principal, secret, ok := strings.Cut(o.credentials, ":")

@@ -43,7 +43,27 @@ func withoutNulls(b []byte) ([]byte, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
+	nameMasterCapabilities(v)
 	return json.Marshal(pruneNulls(v))
+}
+
+// nameMasterCapabilities writes master capability types mesos-go's generated
+// code does not know (QUOTA_V2) by name, as Mesos writes every enum.
+func nameMasterCapabilities(v any) {
+	ev, _ := v.(map[string]any)
+	sub, _ := ev["subscribed"].(map[string]any)
+	info, _ := sub["master_info"].(map[string]any)
+	caps, _ := info["capabilities"].([]any)
+	for _, c := range caps {
+		cm, _ := c.(map[string]any)
+		// Unknown values come out as a number, or (from ffjson) a quoted number.
+		n := fmt.Sprint(cm["type"])
+		for name, value := range masterCapabilityValues {
+			if n == fmt.Sprint(value) {
+				cm["type"] = name
+			}
+		}
+	}
 }
 
 func pruneNulls(v any) any {

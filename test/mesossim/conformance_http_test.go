@@ -1,6 +1,7 @@
 package mesossim
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -53,8 +54,12 @@ func TestSubscribeJSONFramingHeadersAndEventOrder(t *testing.T) {
 	if hb, _ := sub["heartbeat_interval_seconds"].(float64); hb != 0.2 {
 		t.Errorf("heartbeat_interval_seconds %v, want 0.2", sub["heartbeat_interval_seconds"])
 	}
-	if _, ok := sub["master_info"].(map[string]any)["id"]; !ok {
+	mi := sub["master_info"].(map[string]any)
+	if _, ok := mi["id"]; !ok {
 		t.Error("SUBSCRIBED has no master_info.id")
+	}
+	if caps := fmt.Sprint(mi["capabilities"]); caps != "[map[type:AGENT_UPDATE] map[type:AGENT_DRAINING] map[type:QUOTA_V2]]" {
+		t.Errorf("master capabilities %s, want those of a Mesos 1.9+ master by name", caps)
 	}
 	seen := map[string]bool{}
 	for !(seen["HEARTBEAT"] && seen["OFFERS"]) {

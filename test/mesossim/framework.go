@@ -190,8 +190,16 @@ func (m *master) masterInfo() *mesos.MasterInfo {
 	}
 	version := "1.11.0"
 	pid := "master@" + addr
-	return &mesos.MasterInfo{
+	info := &mesos.MasterInfo{
 		ID: m.masterID, IP: ip, Port: &port, Hostname: &host, PID: &pid, Version: &version,
 		Address: &mesos.Address{Hostname: &host, IP: &host, Port: int32(port)},
 	}
+	for _, name := range m.cfg.MasterCapabilities {
+		info.Capabilities = append(info.Capabilities, mesos.MasterInfo_Capability{Type: mesos.MasterInfo_Capability_Type(masterCapabilityValues[name])})
+	}
+	return info
 }
+
+// masterCapabilityValues are the MasterInfo.Capability types of Mesos'
+// mesos.proto; QUOTA_V2 is newer than mesos-go v0.0.11's generated code.
+var masterCapabilityValues = map[string]int32{"AGENT_UPDATE": 1, "AGENT_DRAINING": 2, "QUOTA_V2": 3}
