@@ -29,6 +29,11 @@ import (
 // ErrNotSubscribed is returned by the Caller while no subscription is up.
 var ErrNotSubscribed = errors.New("mesos: not subscribed (calls resume after resubscription)")
 
+// ErrFailedOver marks a subscription ended because another scheduler
+// instance subscribed with the same framework ID (Mesos' "Framework failed
+// over"). Run waits MaxBackoff before resubscribing after it.
+var ErrFailedOver = errors.New("another scheduler instance took over the framework")
+
 // stableAfter: a subscription that lasted this long resets the
 // resubscription backoff; shorter ones keep growing it, so a master that
 // accepts and drops at once is not hammered.
@@ -272,6 +277,12 @@ func (c *Conn) Run(ctx context.Context, h Handler) error {
 			bo.Reset()
 		}
 		d := bo.NextBackOff()
+		if errors.Is(err, ErrFailedOver) {
+			// Another instance subscribed under our framework ID. Taking
+			// it back at once would make two instances steal the
+			// subscription from each other; wait the longest delay.
+			d = c.cfg.MaxBackoff
+		}
 		c.log.Warn("subscription ended; resubscribing", "master", master, "error", err, "in", d)
 		c.setStatus(h, func(s *Status) {
 			s.State = snapshot.Disconnected
@@ -434,6 +445,9 @@ func (c *Conn) subscribeOnce(ctx context.Context, master string, h Handler) (las
 				// operator may decide to register a new framework.
 				c.log.Error("mesos no longer knows this framework; remove the stored framework id to register anew",
 					"framework_id", id, "message", msg)
+			}
+			if strings.Contains(msg, "failed over") {
+				return lasted, fmt.Errorf("ERROR event from %s: %s: %w", doer.leader(), msg, ErrFailedOver)
 			}
 			return lasted, fmt.Errorf("ERROR event from %s: %s", doer.leader(), msg)
 		}

@@ -495,3 +495,19 @@ func TestCaller_RedirectOnCallFollowsNewLeader(t *testing.T) {
 		t.Fatalf("new leader got %d calls", n)
 	}
 }
+
+// Another instance took the framework over: do not steal it back at once.
+func TestRun_FailedOverWaitsMaxBackoff(t *testing.T) {
+	m := fakemaster.Start(t, 0)
+	h := start(t, Config{Masters: []string{m.URL()}, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 700 * time.Millisecond})
+	h.waitSubscriptions(t, 1)
+	at := time.Now()
+	m.Send(&scheduler.Event{Type: scheduler.Event_ERROR, Error: &scheduler.Event_Error{Message: "Framework failed over"}})
+	h.waitSubscriptions(t, 2)
+	if d := time.Since(at); d < 600*time.Millisecond {
+		t.Fatalf("resubscribed %v after a failover to another instance, want >= MaxBackoff", d)
+	}
+	if st := h.conn.Status(); !strings.Contains(st.LastError, "took over") {
+		t.Fatalf("last error = %q", st.LastError)
+	}
+}

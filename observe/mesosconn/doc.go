@@ -20,6 +20,11 @@
 //  3. Only then is the Caller bound to this subscription; while no
 //     subscription is up, calls fail at once with ErrNotSubscribed.
 //
+// ERROR events end the subscription and Run resubscribes, except that after
+// "Framework failed over" (another instance subscribed under our ID) it
+// waits MaxBackoff first, and after "Framework has been removed" it logs
+// that only removing the stored ID (an operator's decision) can help.
+//
 // Workarounds for mesos-go v0.0.11 (see DESIGN.md):
 //
 //   - Leader pinning: mesos-go sends only SUBSCRIBE to a 307's target and
