@@ -121,6 +121,9 @@ func (m *master) validateTask(fw *framework, a *agent, available pool, ti mesos.
 	}
 	need := taskRes.clone()
 	if exec != nil {
+		if msg := validateExecutor(fw, a, *exec); msg != "" {
+			return nil, nil, msg
+		}
 		key := fw.id + "/" + exec.ExecutorID.Value
 		if a.executors[key] == nil {
 			execRes, err = poolFromResources(exec.Resources)
@@ -134,6 +137,25 @@ func (m *master) validateTask(fw *framework, a *agent, available pool, ti mesos.
 		return nil, nil, fmt.Sprintf("Total resources required by task and its executor is more than available (short of %s)", missing)
 	}
 	return taskRes, execRes, ""
+}
+
+// validateExecutor applies the master's executor checks: the framework ID
+// (filled in when missing) must be the framework's, and an executor already
+// running on the agent must be launched with an identical ExecutorInfo.
+func validateExecutor(fw *framework, a *agent, exec mesos.ExecutorInfo) string {
+	if exec.ExecutorID.Value == "" {
+		return "Executor has an invalid ExecutorID: ID must not be empty"
+	}
+	if exec.FrameworkID == nil {
+		exec.FrameworkID = &mesos.FrameworkID{Value: fw.id}
+	}
+	if exec.FrameworkID.Value != fw.id {
+		return fmt.Sprintf("ExecutorInfo has an invalid FrameworkID (Actual: %s vs Expected: %s)", exec.FrameworkID.Value, fw.id)
+	}
+	if e := a.executors[fw.id+"/"+exec.ExecutorID.Value]; e != nil && !e.info.Equal(&exec) {
+		return "ExecutorInfo is not compatible with existing ExecutorInfo with same ExecutorID."
+	}
+	return ""
 }
 
 func (m *master) launch(fw *framework, a *agent, available pool, ti mesos.TaskInfo, groupExec *mesos.ExecutorInfo) bool {
@@ -203,7 +225,7 @@ func (m *master) startTask(fw *framework, a *agent, available pool, ti mesos.Tas
 			}
 			available.sub(execRes)
 			a.used.add(execRes)
-			e = &executorUse{res: execRes}
+			e = &executorUse{info: *ti.Executor, res: execRes}
 			a.executors[key] = e
 		}
 		e.tasks++

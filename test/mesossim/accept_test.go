@@ -152,3 +152,32 @@ func TestFilterHoldsBackOnlyWhatWasRefused(t *testing.T) {
 		t.Fatalf("offer after the task ended has %v cpus, want 8", got)
 	}
 }
+
+func TestExecutorInfoMustMatchTheRunningExecutor(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	f := subscribeRaw(t, c, partitionAwareInfo("executors"))
+	o := f.offer()
+	withExecutor := func(id, command string, fwID string) mesos.TaskInfo {
+		task := commandTask(id, o, 1, 64)
+		task.Command = nil
+		task.Executor = &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "prober"}, Command: &mesos.CommandInfo{Value: strPtr(command)}}
+		if fwID != "" {
+			task.Executor.FrameworkID = &mesos.FrameworkID{Value: fwID}
+		}
+		return task
+	}
+	f.launch(o, 0, withExecutor("first", "prober --serve", ""), withExecutor("same", "prober --serve", f.id),
+		withExecutor("changed", "prober --other", ""), withExecutor("foreign", "prober --serve", "someone-else"))
+	want := map[string]mesos.TaskState{"first": mesos.TASK_STARTING, "same": mesos.TASK_STARTING, "changed": mesos.TASK_ERROR, "foreign": mesos.TASK_ERROR}
+	for len(want) > 0 {
+		st := f.wait(isType(scheduler.Event_UPDATE)).Update.Status
+		w, ok := want[st.TaskID.Value]
+		if !ok {
+			continue
+		}
+		if st.GetState() != w || (w == mesos.TASK_ERROR && st.GetReason() != mesos.REASON_TASK_INVALID) {
+			t.Fatalf("%s: %s %s %s, want %s", st.TaskID.Value, st.GetState(), st.GetReason(), st.GetMessage(), w)
+		}
+		delete(want, st.TaskID.Value)
+	}
+}

@@ -74,6 +74,7 @@ type agent struct {
 }
 
 type executorUse struct {
+	info  mesos.ExecutorInfo // as first launched, framework ID filled in
 	res   pool
 	tasks int
 }
@@ -205,6 +206,7 @@ func (m *master) addAgent(cfg AgentConfig, factory RuntimeFactory, workDir strin
 		Hostname: cfg.Hostname,
 		WorkDir:  workDir,
 		HostDir:  cfg.HostDir,
+		IP:       cfg.ip(),
 		Updates:  func(fwID string, st mesos.TaskStatus) { m.agentUpdate(a, fwID, st) },
 		Messages: func(fwID, execID string, data []byte) { m.executorMessage(a, fwID, execID, data) },
 		Logger:   m.log.Named("agent").With("agent", cfg.Hostname),
