@@ -25,6 +25,7 @@ type clusterAgent struct {
 	Ports        [][2]uint64                   `json:"ports"`
 	Reservations map[string]map[string]float64 `json:"reservations"` // role -> resource -> amount
 	HostDir      string                        `json:"host_dir"`     // default <workdir>/hosts/<hostname>
+	IP           string                        `json:"ip"`           // default the hostname if it is an IP address, else 127.0.0.1
 	Markers      []deviceMarker                `json:"markers"`      // written at start
 }
 
@@ -68,7 +69,7 @@ func (cf clusterFile) agentConfigs(workDir string) []mesossim.AgentConfig {
 			ac.Ports = a.Ports
 		}
 		ac.Reservations = a.Reservations
-		ac.HostDir = a.HostDir
+		ac.HostDir, ac.IP = a.HostDir, a.IP
 		if ac.HostDir == "" {
 			ac.HostDir = filepath.Join(workDir, "hosts", a.Hostname)
 		}

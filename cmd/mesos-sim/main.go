@@ -37,7 +37,7 @@ and ports 7860-7880, 8000-8100, 31000-32000, each with a host directory
   {"agents": [{"hostname": "host-a", "attributes": {"rack": "r1"},
                "cpus": 4, "mem": 8192, "disk": 50000, "ports": [[7860, 7880]],
                "reservations": {"quobyte": {"cpus": 2, "mem": 4096}},
-               "host_dir": "/srv/host-a",
+               "host_dir": "/srv/host-a", "ip": "127.0.1.1",
                "markers": [{"device": "disk1",
                             "content": "device.serial=S1\ndevice.type=DATA_DEVICE\n"}]}]}
 

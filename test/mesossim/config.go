@@ -3,6 +3,7 @@ package mesossim
 import (
 	"fmt"
 	"math/rand"
+	"net"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -39,6 +40,22 @@ type AgentConfig struct {
 	Reservations map[string]map[string]float64
 	// HostDir stands in for the agent's mounted devices (device markers live here).
 	HostDir string
+	// IP is the simulated host's address. Every agent runs on this machine;
+	// a loopback address of its own (127.0.1.N) lets services with fixed
+	// ports run on several agents at once. Default: the hostname when it is
+	// an IP address, else 127.0.0.1.
+	IP string
+}
+
+// ip is the agent's address (see IP).
+func (a AgentConfig) ip() string {
+	switch {
+	case a.IP != "":
+		return a.IP
+	case net.ParseIP(a.Hostname) != nil:
+		return a.Hostname
+	}
+	return "127.0.0.1"
 }
 
 // Config configures a Cluster. Zero values take the defaults noted.

@@ -15,6 +15,7 @@ func processRuntime(rc RuntimeConfig) (Runtime, error) {
 		WorkDir:  rc.WorkDir,
 		HostDir:  rc.HostDir,
 		Listen:   rc.Listen,
+		IP:       rc.IP,
 		Updates:  rc.Updates,
 		Messages: rc.Messages,
 		Logger:   rc.Logger,

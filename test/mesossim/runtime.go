@@ -34,6 +34,7 @@ type RuntimeConfig struct {
 	AgentID, Hostname string
 	WorkDir           string // sandboxes live below it
 	HostDir           string // the agent's stand-in for its mounted devices; may be ""
+	IP                string // the simulated host's address (AgentConfig.IP)
 	Listen            string // the runtime's own HTTP server; "" = 127.0.0.1:0
 	// Updates receives every status update the runtime generates, in order per task.
 	// It does not block long; resending until acknowledged is the master's job.
