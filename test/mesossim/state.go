@@ -54,6 +54,7 @@ type TaskState struct {
 	Name        string `json:"name"`
 	FrameworkID string `json:"framework_id"`
 	AgentID     string `json:"slave_id"`
+	Hostname    string `json:"hostname"`
 	ExecutorID  string `json:"executor_id"`
 	State       string `json:"state"`
 	Healthy     *bool  `json:"healthy,omitempty"`
@@ -118,7 +119,7 @@ func frameworkState(fw *framework, active bool) FrameworkState {
 
 func taskState(t *task) TaskState {
 	return TaskState{
-		ID: t.info.TaskID.Value, Name: t.info.Name, FrameworkID: t.fw.id, AgentID: t.agent.id,
+		ID: t.info.TaskID.Value, Name: t.info.Name, FrameworkID: t.fw.id, AgentID: t.agent.id, Hostname: t.agent.cfg.Hostname,
 		ExecutorID: t.executorID, State: t.status.GetState().String(), Healthy: t.status.Healthy,
 	}
 }
