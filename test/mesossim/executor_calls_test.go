@@ -1,0 +1,111 @@
+package mesossim
+
+import (
+	"sync"
+	"testing"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+)
+
+// recordingRuntime wraps the simulated runtime and records framework messages,
+// so the master's MESSAGE wiring can be seen from both ends.
+type recordingRuntime struct {
+	*simRuntime
+	cfg      RuntimeConfig
+	mu       sync.Mutex
+	messages []string
+}
+
+func (r *recordingRuntime) Message(frameworkID, executorID string, data []byte) error {
+	r.mu.Lock()
+	r.messages = append(r.messages, executorID+":"+string(data))
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *recordingRuntime) received() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.messages...)
+}
+
+func TestMessagesBetweenSchedulerAndExecutor(t *testing.T) {
+	cfg := fastConfig(1)
+	var rt *recordingRuntime
+	var c *Cluster
+	cfg.RuntimeFactory = func(rc RuntimeConfig) (Runtime, error) {
+		rt = &recordingRuntime{simRuntime: newSimRuntime(rc, func() []byte { return c.m.newUUID() }), cfg: rc}
+		return rt, nil
+	}
+	c = startCluster(t, cfg)
+	f := subscribeRaw(t, c, partitionAwareInfo("messages"))
+	o := f.offer()
+	f.call(&scheduler.Call{Type: scheduler.Call_MESSAGE, Message: &scheduler.Call_Message{
+		AgentID: o.AgentID, ExecutorID: mesos.ExecutorID{Value: "prober"}, Data: []byte("probe now"),
+	}})
+	waitUntil(t, "the executor to get the message", func() bool {
+		got := rt.received()
+		return len(got) == 1 && got[0] == "prober:probe now"
+	})
+	rt.cfg.Messages(f.id, "prober", []byte("found disk1"))
+	ev := f.wait(isType(scheduler.Event_MESSAGE))
+	if string(ev.Message.Data) != "found disk1" || ev.Message.ExecutorID.Value != "prober" || ev.Message.AgentID != o.AgentID {
+		t.Fatalf("MESSAGE event %+v", ev.Message)
+	}
+}
+
+func TestShutdownKillsTheExecutorsTasks(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	f := subscribeRaw(t, c, partitionAwareInfo("shutdown"))
+	o := f.offer()
+	var tasks []mesos.TaskInfo
+	for _, id := range []string{"a", "b"} {
+		task := commandTask(id, o, 1, 64)
+		task.Command = nil
+		task.Executor = &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "exec"}, Command: &mesos.CommandInfo{Value: strPtr("executor")}}
+		tasks = append(tasks, task)
+	}
+	f.launch(o, 0, tasks...)
+	waitUntil(t, "both tasks to run", func() bool {
+		ts := c.State().Frameworks[0].Tasks
+		return len(ts) == 2 && ts[0].State == "TASK_RUNNING" && ts[1].State == "TASK_RUNNING"
+	})
+	f.call(&scheduler.Call{Type: scheduler.Call_SHUTDOWN, Shutdown: &scheduler.Call_Shutdown{
+		ExecutorID: mesos.ExecutorID{Value: "exec"}, AgentID: o.AgentID,
+	}})
+	waitUntil(t, "both tasks to be killed", func() bool {
+		ts := c.State().Frameworks[0].Tasks
+		return len(ts) == 2 && ts[0].State == "TASK_KILLED" && ts[1].State == "TASK_KILLED"
+	})
+}
+
+func TestSuppressOneRoleOfAMultiRoleFramework(t *testing.T) {
+	cfg := fastConfig(1)
+	cfg.Agents[0].Reservations = map[string]map[string]float64{"a": {"cpus": 1, "mem": 64}, "b": {"cpus": 1, "mem": 64}}
+	c := startCluster(t, cfg)
+	info := partitionAwareInfo("multi")
+	info.Roles = []string{"a", "b"}
+	info.Capabilities = append(info.Capabilities, mesos.FrameworkInfo_Capability{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE})
+	f := subscribeRaw(t, c, info)
+	first := f.wait(isType(scheduler.Event_OFFERS)).Offers.Offers
+	roles := map[string]bool{}
+	var ids []mesos.OfferID
+	for _, o := range first {
+		roles[o.GetAllocationInfo().GetRole()] = true
+		ids = append(ids, o.ID)
+	}
+	if !roles["a"] || !roles["b"] {
+		t.Fatalf("first offers for roles %v, want a and b", roles)
+	}
+	f.call(&scheduler.Call{Type: scheduler.Call_SUPPRESS, Suppress: &scheduler.Call_Suppress{Roles: []string{"a"}}})
+	f.call(&scheduler.Call{Type: scheduler.Call_DECLINE, Decline: &scheduler.Call_Decline{OfferIDs: ids, Filters: &mesos.Filters{RefuseSeconds: new(float64)}}})
+	for i := 0; i < 3; i++ {
+		for _, o := range f.wait(isType(scheduler.Event_OFFERS)).Offers.Offers {
+			if role := o.GetAllocationInfo().GetRole(); role != "b" {
+				t.Fatalf("offer for suppressed role %q", role)
+			}
+			f.call(&scheduler.Call{Type: scheduler.Call_DECLINE, Decline: &scheduler.Call_Decline{OfferIDs: []mesos.OfferID{o.ID}, Filters: &mesos.Filters{RefuseSeconds: new(float64)}}})
+		}
+	}
+}
