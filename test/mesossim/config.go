@@ -66,7 +66,7 @@ type Config struct {
 	AllocationInterval        time.Duration // default 1s
 	HeartbeatInterval         time.Duration // default 15s
 	OfferRefuseDefault        time.Duration // refuse_seconds when a DECLINE/ACCEPT gives no filter; default 5s
-	StatusUpdateRetryInterval time.Duration // resend unacknowledged updates; default 10s
+	StatusUpdateRetryInterval time.Duration // first resend of an unacknowledged update, then doubling to 10 min; default 10s
 	AgentReregisterDelay      time.Duration // after a master failover; default 0 (at once)
 
 	Mode           Mode           // default ModeSimulated

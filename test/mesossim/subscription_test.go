@@ -98,3 +98,34 @@ func TestOffersAreRescindedWhenTheAgentGoes(t *testing.T) {
 	}
 	f.quiet(200*time.Millisecond, offersFrom(o.AgentID.Value), "offer from a removed agent")
 }
+
+func TestUnacknowledgedUpdatesBackOff(t *testing.T) {
+	cfg := fastConfig(1)
+	cfg.StatusUpdateRetryInterval = 100 * time.Millisecond
+	c := startCluster(t, cfg)
+	f := subscribeRaw(t, c, partitionAwareInfo("backoff"))
+	o := f.offer()
+	f.launch(o, 0, commandTask("t1", o, 1, 64))
+	f.wait(updateFor("t1", mesos.TASK_STARTING))
+	// Resends come after 0.1, 0.3, 0.7, 1.5 s: three within 1.2 s, where a
+	// fixed interval would make eleven.
+	resends := 0
+	deadline := time.After(1200 * time.Millisecond)
+	for done := false; !done; {
+		select {
+		case b := <-f.s.frames:
+			var ev scheduler.Event
+			if err := ev.Unmarshal(b); err != nil {
+				t.Fatal(err)
+			}
+			if updateFor("t1", mesos.TASK_STARTING)(&ev) {
+				resends++
+			}
+		case <-deadline:
+			done = true
+		}
+	}
+	if resends < 2 || resends > 5 {
+		t.Fatalf("%d resends in 1.2 s, want about 3 (doubling from 0.1 s)", resends)
+	}
+}

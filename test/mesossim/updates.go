@@ -13,8 +13,13 @@ import (
 // update of a task is in flight; the next is sent when it is acknowledged.
 type pendingUpdate struct {
 	status   mesos.TaskStatus
-	lastSent time.Time // wall clock; zero = never sent
+	lastSent time.Time     // wall clock; zero = never sent
+	backoff  time.Duration // wait before the next resend; doubles up to maxStatusUpdateRetry
 }
+
+// maxStatusUpdateRetry caps the resend backoff, as a Mesos agent's status
+// update manager does (STATUS_UPDATE_RETRY_INTERVAL_MAX).
+const maxStatusUpdateRetry = 10 * time.Minute
 
 // updateFaults holds injected faults for the next status updates delivered to
 // frameworks.
@@ -103,7 +108,16 @@ func (m *master) sendPendingHead(fw *framework, taskID string) {
 		return // resent once the agent is back
 	}
 	q[0].lastSent = time.Now()
+	q[0].backoff = m.cfg.StatusUpdateRetryInterval
 	m.deliver(fw, q[0].status)
+}
+
+// resendPendingHead resends an unacknowledged update and doubles its backoff.
+func (m *master) resendPendingHead(fw *framework, taskID string) {
+	q := fw.pending[taskID]
+	backoff := min(2*q[0].backoff, maxStatusUpdateRetry)
+	m.sendPendingHead(fw, taskID)
+	q[0].backoff = backoff
 }
 
 // deliver sends an UPDATE event, through the injected faults.
@@ -162,7 +176,8 @@ func (m *master) completeTask(t *task) {
 	}
 }
 
-// retryUnacknowledged resends in-flight updates older than the retry interval.
+// retryUnacknowledged resends in-flight updates whose backoff has passed:
+// first after StatusUpdateRetryInterval, then doubling up to ten minutes.
 func (m *master) retryUnacknowledged() {
 	m.mu.Lock()
 	defer m.unlock()
@@ -172,8 +187,8 @@ func (m *master) retryUnacknowledged() {
 			continue
 		}
 		for taskID, q := range fw.pending {
-			if len(q) > 0 && !q[0].lastSent.IsZero() && now.Sub(q[0].lastSent) >= m.cfg.StatusUpdateRetryInterval {
-				m.sendPendingHead(fw, taskID)
+			if len(q) > 0 && !q[0].lastSent.IsZero() && now.Sub(q[0].lastSent) >= q[0].backoff {
+				m.resendPendingHead(fw, taskID)
 			}
 		}
 	}
