@@ -181,3 +181,19 @@ func (m *master) executorMessage(a *agent, fwID, execID string, data []byte) {
 		AgentID: mesos.AgentID{Value: a.id}, ExecutorID: mesos.ExecutorID{Value: execID}, Data: data,
 	}})
 }
+
+// updateFramework handles UPDATE_FRAMEWORK: the framework's info, roles and
+// suppressed roles change as in a resubscription, without a new stream, and
+// offers to roles it left are rescinded.
+func (m *master) updateFramework(fw *framework, call *scheduler.Call_UpdateFramework) {
+	m.applyFrameworkInfo(fw, call.FrameworkInfo, call.SuppressedRoles)
+	kept := map[string]bool{}
+	for _, r := range fw.roles {
+		kept[r] = true
+	}
+	for _, o := range fw.offers {
+		if !kept[o.role] {
+			m.removeOffer(o, true)
+		}
+	}
+}

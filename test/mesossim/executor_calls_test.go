@@ -109,3 +109,30 @@ func TestSuppressOneRoleOfAMultiRoleFramework(t *testing.T) {
 		}
 	}
 }
+
+func TestUpdateFrameworkChangesRoles(t *testing.T) {
+	cfg := fastConfig(1)
+	cfg.Agents[0].Reservations = map[string]map[string]float64{"new": {"cpus": 1, "mem": 64}}
+	c := startCluster(t, cfg)
+	info := partitionAwareInfo("update")
+	f := subscribeRaw(t, c, info)
+	first := f.offer()
+	if role := first.GetAllocationInfo().GetRole(); role != "*" {
+		t.Fatalf("first offer for role %q", role)
+	}
+	info.ID = &mesos.FrameworkID{Value: f.id}
+	info.Role = strPtr("new")
+	f.call(&scheduler.Call{Type: scheduler.Call_UPDATE_FRAMEWORK, UpdateFramework: &scheduler.Call_UpdateFramework{FrameworkInfo: info}})
+	if ev := f.wait(isType(scheduler.Event_RESCIND)); ev.Rescind.OfferID != first.ID {
+		t.Fatalf("rescinded %s, want the offer to the old role", ev.Rescind.OfferID.Value)
+	}
+	if next := f.offer(); next.GetAllocationInfo().GetRole() != "new" {
+		role := next.GetAllocationInfo().GetRole()
+		t.Fatalf("offer after UPDATE_FRAMEWORK for role %q, want new", role)
+	}
+	wrong := &scheduler.Call{Type: scheduler.Call_UPDATE_FRAMEWORK, FrameworkID: &mesos.FrameworkID{Value: f.id},
+		UpdateFramework: &scheduler.Call_UpdateFramework{FrameworkInfo: partitionAwareInfo("no-id")}}
+	if code, _ := protoCall(t, c, f.streamID, wrong); code != 400 {
+		t.Fatalf("UPDATE_FRAMEWORK without the framework's ID: %d, want 400", code)
+	}
+}

@@ -92,14 +92,7 @@ func (m *master) subscribe(info mesos.FrameworkInfo, suppressed []string, s *str
 		m.rescindAll(fw, false)
 	}
 	info.ID = &mesos.FrameworkID{Value: id}
-	fw.info = info
-	fw.roles = frameworkRoles(info)
-	fw.partitionAware = fw.hasCapability(mesos.FrameworkInfo_Capability_PARTITION_AWARE)
-	fw.refinement = fw.hasCapability(mesos.FrameworkInfo_Capability_RESERVATION_REFINEMENT)
-	fw.suppressed = map[string]bool{}
-	for _, r := range suppressed {
-		fw.suppressed[r] = true
-	}
+	m.applyFrameworkInfo(fw, info, suppressed)
 	if fw.failoverTimer != nil {
 		fw.failoverTimer.Stop()
 		fw.failoverTimer = nil
@@ -119,6 +112,19 @@ func (m *master) subscribe(info mesos.FrameworkInfo, suppressed []string, s *str
 	}
 	m.log.Info("framework subscribed", "framework", id, "name", info.Name, "stream", s.id)
 	return fw, ""
+}
+
+// applyFrameworkInfo takes a framework's info and suppressed roles from a
+// SUBSCRIBE or UPDATE_FRAMEWORK call.
+func (m *master) applyFrameworkInfo(fw *framework, info mesos.FrameworkInfo, suppressed []string) {
+	fw.info = info
+	fw.roles = frameworkRoles(info)
+	fw.partitionAware = fw.hasCapability(mesos.FrameworkInfo_Capability_PARTITION_AWARE)
+	fw.refinement = fw.hasCapability(mesos.FrameworkInfo_Capability_RESERVATION_REFINEMENT)
+	fw.suppressed = map[string]bool{}
+	for _, r := range suppressed {
+		fw.suppressed[r] = true
+	}
 }
 
 // disconnected handles a stream whose client went away: offers are rescinded

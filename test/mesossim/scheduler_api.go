@@ -147,7 +147,7 @@ func (m *master) call(call *scheduler.Call, streamID string) (int, string) {
 		// Accepted and ignored: this cluster has no inverse offers, operations or
 		// resource requests to act on.
 	case scheduler.Call_UPDATE_FRAMEWORK:
-		return http.StatusNotImplemented, "UPDATE_FRAMEWORK is not simulated"
+		m.updateFramework(fw, call.UpdateFramework)
 	default:
 		return http.StatusBadRequest, "Unknown call type"
 	}
@@ -196,6 +196,9 @@ func validateCall(c *scheduler.Call) string {
 	}
 	if c.Type == scheduler.Call_ACKNOWLEDGE && len(c.Acknowledge.UUID) != 16 {
 		return "Not a valid UUID"
+	}
+	if c.Type == scheduler.Call_UPDATE_FRAMEWORK && c.UpdateFramework.FrameworkInfo.GetID().GetValue() != c.FrameworkID.Value {
+		return "'framework_id' differs from 'update_framework.framework_info.id'"
 	}
 	return ""
 }
