@@ -170,6 +170,9 @@ func (c *Cluster) Close() {
 				fw.failoverTimer.Stop()
 			}
 		}
+		for _, tm := range m.timers {
+			tm.Stop()
+		}
 		for _, a := range m.agentOrder {
 			if a.rt != nil && !a.state.retired() {
 				rts = append(rts, a.rt)

@@ -59,6 +59,9 @@ func (c *Cluster) FailoverMaster() {
 	reregister := func() {
 		m.mu.Lock()
 		defer m.unlock()
+		if m.closed {
+			return
+		}
 		for _, a := range recovering {
 			if a.state == agentRecovering {
 				m.reregister(a, false)
@@ -66,7 +69,7 @@ func (c *Cluster) FailoverMaster() {
 		}
 	}
 	if d := m.cfg.AgentReregisterDelay; d > 0 {
-		time.AfterFunc(d, reregister)
+		m.timers = append(m.timers, time.AfterFunc(d, reregister))
 	} else {
 		m.later(reregister)
 	}
