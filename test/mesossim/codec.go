@@ -91,12 +91,23 @@ func (c codec) unmarshal(b []byte, m proto.Message) error {
 	return proto.Unmarshal(b, m)
 }
 
-func (c codec) decodeCall(body []byte) (*scheduler.Call, error) {
+// decodeCall parses a call; on failure it returns the message a Mesos master
+// answers with (in a 400).
+func (c codec) decodeCall(body []byte) (*scheduler.Call, string) {
 	var call scheduler.Call
-	if err := c.unmarshal(body, &call); err != nil {
-		return nil, fmt.Errorf("failed to parse body into Call: %w", err)
+	if c == mediaJSON {
+		if !json.Valid(body) {
+			return nil, "Failed to parse body into JSON"
+		}
+		if err := json.Unmarshal(body, &call); err != nil {
+			return nil, "Failed to convert JSON into Call protobuf: " + err.Error()
+		}
+		return &call, ""
 	}
-	return &call, nil
+	if err := proto.Unmarshal(body, &call); err != nil {
+		return nil, "Failed to parse body into Call protobuf: " + err.Error()
+	}
+	return &call, ""
 }
 
 // requestCodec picks the codec from a request's Content-Type, compared

@@ -55,9 +55,9 @@ func (h schedulerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "Failed to read request body: "+err.Error())
 		return
 	}
-	call, err := c.decodeCall(body)
-	if err != nil {
-		httpError(w, http.StatusBadRequest, "Failed to validate scheduler::Call: "+err.Error())
+	call, msg := c.decodeCall(body)
+	if msg != "" {
+		httpError(w, http.StatusBadRequest, msg)
 		return
 	}
 	if msg := validateCall(call); msg != "" {
