@@ -181,3 +181,28 @@ func TestExecutorInfoMustMatchTheRunningExecutor(t *testing.T) {
 		delete(want, st.TaskID.Value)
 	}
 }
+
+// TestFreedResourcesComeInAFurtherOffer: while a framework holds an offer for
+// an agent, resources freed there are offered again in another offer, as
+// Mesos' allocator does.
+func TestFreedResourcesComeInAFurtherOffer(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	f := subscribeRaw(t, c, partitionAwareInfo("second-offer"))
+	o := f.offer()
+	f.runTask(o, "t1")
+	held := f.offer() // the rest of the agent; kept, neither accepted nor declined
+	if got := scalarOf(held, "cpus"); got != 7 {
+		t.Fatalf("held offer has %v cpus, want 7", got)
+	}
+	f.call(&scheduler.Call{Type: scheduler.Call_KILL, Kill: &scheduler.Call_Kill{TaskID: mesos.TaskID{Value: "t1"}}})
+	f.ack(f.wait(updateFor("t1", mesos.TASK_KILLED)).Update.Status)
+	more := f.wait(func(ev *scheduler.Event) bool {
+		if ev.Type == scheduler.Event_RESCIND {
+			t.Fatal("the held offer was rescinded")
+		}
+		return ev.Type == scheduler.Event_OFFERS
+	}).Offers.Offers[0]
+	if more.AgentID != held.AgentID || more.ID == held.ID || scalarOf(more, "cpus") != 1 {
+		t.Fatalf("further offer %s on %s with %v cpus, want a new offer of the freed 1 cpu", more.ID.Value, more.AgentID.Value, scalarOf(more, "cpus"))
+	}
+}

@@ -18,9 +18,11 @@ var (
 )
 
 // allocate runs one allocation cycle: every connected framework gets, per agent
-// and per unsuppressed role, one offer of what is neither used nor offered,
-// unless it still holds an offer there or has filtered the agent. Offers go
-// out as one OFFERS event per framework.
+// and per unsuppressed role, one offer of what is neither used nor offered
+// (so resources in an outstanding offer are not offered again, but resources
+// freed meanwhile are, in a further offer, as Mesos' allocator does), unless
+// its filter for the agent holds them back. Offers go out as one OFFERS event
+// per framework.
 func (m *master) allocate() {
 	m.mu.Lock()
 	defer m.unlock()
@@ -56,15 +58,9 @@ func (m *master) allocate() {
 
 // offerAgent appends the offers fw gets on agent a.
 func (m *master) offerAgent(fw *framework, a *agent, offers []mesos.Offer) []mesos.Offer {
-	held := map[string]bool{}
-	for _, o := range a.offers {
-		if o.fw == fw {
-			held[o.role] = true
-		}
-	}
 	var available pool
 	for _, role := range fw.roles {
-		if fw.suppressed[role] || held[role] {
+		if fw.suppressed[role] {
 			continue
 		}
 		if available == nil {
