@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/internal/planview"
+	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/planview"
 	"github.com/quobyte/quobyte-mesos/controller"
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
 	"github.com/quobyte/quobyte-mesos/spec"

@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/internal/framework"
+	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/framework"
 )
 
 const runUsage = `Usage: quobyte-mesos run --spec FILE [flags]

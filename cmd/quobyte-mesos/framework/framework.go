@@ -14,7 +14,7 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/quobyte/quobyte-mesos/actuate"
-	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/internal/statusapi"
+	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/statusapi"
 	"github.com/quobyte/quobyte-mesos/controller"
 	"github.com/quobyte/quobyte-mesos/observe"
 	"github.com/quobyte/quobyte-mesos/observe/mesosconn"

@@ -11,7 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/internal/planview"
+	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/planview"
 	"github.com/quobyte/quobyte-mesos/controller"
 	"github.com/quobyte/quobyte-mesos/observe/probe"
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"

@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/internal/statusapi"
+	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/statusapi"
 	"github.com/quobyte/quobyte-mesos/spec"
 )
 

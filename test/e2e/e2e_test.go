@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/statusapi"
+)
+
+// The layout of the test clusters: registry and metadata devices on three
+// of five agents, data devices on all five.
+var fullLayout = want{"prober": 5, "registry": 3, "metadata": 3, "data": 5, "api": 1, "webconsole": 1}
+
+const convergeWithin = 60 * time.Second
+
+// A fresh cluster converges: probers everywhere, one service per device type
+// and host, api and webconsole once the registries run; `plan
+// -detailed-exitcode` says 2 while changes are pending and 0 once converged.
+func TestFreshClusterConverges(t *testing.T) {
+	c := startCluster(t, clusterOpts{subnet: "127.0.2", registry: 3, metadata: 3, data: 5, version: "v1"})
+
+	// Right after the start nothing runs yet: the dry run of the spec in
+	// force shows pending changes.
+	if code, out := c.planExit(c.specPath); code != 2 {
+		t.Errorf("plan -detailed-exitcode before convergence = %d, want 2\n%s", code, out)
+	}
+	c.eventually(convergeWithin, "convergence", func() (bool, string) { return c.converged(fullLayout) })
+	if code, out := c.planExit(c.specPath); code != 0 || !strings.Contains(out, "No changes") {
+		t.Errorf("plan -detailed-exitcode once converged = %d, want 0\n%s", code, out)
+	}
+	var h statusapi.HealthReport
+	if code := c.getJSON("/v1/health", &h); code != 200 || !h.Healthy {
+		t.Errorf("/v1/health = %d %+v", code, h)
+	}
+	// A candidate spec with another version is a pending change in a dry run,
+	// and the dry run touches nothing.
+	before := c.taskIDs()
+	candidate := filepath.Join(c.dir, "candidate.hcl")
+	if err := os.WriteFile(candidate, []byte(c.spec("v2", "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := c.planExit(candidate)
+	if code != 2 || !strings.Contains(out, "to replace") {
+		t.Errorf("plan of a version change = %d, want 2 with replacements\n%s", code, out)
+	}
+	time.Sleep(time.Second)
+	if after := c.taskIDs(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("a dry run changed the cluster:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+// A broken spec on SIGHUP changes nothing that runs and is reported with its
+// position; a valid one then applies, rolling a version change through one
+// host at a time, each replacement healthy before the next, registries first.
+func TestReloadBrokenThenValidSpecRollsThrough(t *testing.T) {
+	c := startCluster(t, clusterOpts{subnet: "127.0.3", registry: 3, metadata: 3, data: 5, version: "v1"})
+	c.eventually(convergeWithin, "convergence", func() (bool, string) { return c.converged(fullLayout) })
+	before := c.taskIDs()
+
+	// Broken: an unknown service kind and a bad duration.
+	c.writeSpec("v2", "\nservice \"registy\" {\n}\nservice \"s3\" {\n  kill_grace = \"soon\"\n}\n")
+	c.signal(syscall.SIGHUP)
+	c.eventually(10*time.Second, "the failed reload in /v1/status", func() (bool, string) {
+		r := c.status().Reload
+		return !r.OK && strings.Contains(r.Diagnostics, "spec.hcl:"), fmt.Sprintf("%+v", r)
+	})
+	r := c.status().Reload
+	for _, want := range []string{"registy", "soon"} {
+		if !strings.Contains(r.Diagnostics, want) {
+			t.Errorf("reload diagnostics lack %q:\n%s", want, r.Diagnostics)
+		}
+	}
+	time.Sleep(2 * time.Second) // give a wrong reload time to do harm
+	if after := c.taskIDs(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("a broken spec changed what runs:\nbefore %v\nafter  %v", before, after)
+	}
+	if st := c.status(); st.Version != "v1" {
+		t.Fatalf("version in force = %q after a broken reload, want v1", st.Version)
+	}
+
+	// Valid: the version changes; watch the rollout.
+	c.writeSpec("v2", "")
+	c.signal(syscall.SIGHUP)
+	type sample struct {
+		down    map[string]int // kind -> hosts where it is not running healthy
+		current map[string]int
+	}
+	var trace []sample
+	c.eventually(3*convergeWithin, "the rollout to v2", func() (bool, string) {
+		st := c.status()
+		s := sample{down: map[string]int{}, current: map[string]int{}}
+		for _, h := range st.Hosts {
+			for kind, tasks := range h.Services {
+				if kind == "prober" {
+					continue
+				}
+				healthy := false
+				for _, ts := range tasks {
+					if ts.State == "RUNNING" && ts.Healthy != nil && *ts.Healthy {
+						healthy = true
+					}
+					if ts.Current && ts.State == "RUNNING" {
+						s.current[kind]++
+					}
+				}
+				if !healthy {
+					s.down[kind]++
+				}
+			}
+		}
+		for kind, n := range fullLayout {
+			if kind == "prober" {
+				continue
+			}
+			s.down[kind] += n - countHosts(st, kind)
+		}
+		trace = append(trace, s)
+		if st.Version != "v2" {
+			return false, "version in force " + st.Version
+		}
+		return c.converged(fullLayout)
+	})
+	registryDoneAt, metadataStartedAt := -1, -1
+	for i, s := range trace {
+		for kind, n := range s.down {
+			if n > 1 {
+				t.Errorf("sample %d: %d %s down at once (max_parallel = 1): %+v", i, n, kind, s)
+			}
+		}
+		if registryDoneAt < 0 && s.current["registry"] == 3 {
+			registryDoneAt = i
+		}
+		if metadataStartedAt < 0 && s.current["metadata"] > 0 {
+			metadataStartedAt = i
+		}
+	}
+	if metadataStartedAt >= 0 && registryDoneAt > metadataStartedAt {
+		t.Errorf("metadata was replaced (sample %d) before every registry (sample %d)", metadataStartedAt, registryDoneAt)
+	}
+	if r := c.status().Reload; !r.OK || !strings.Contains(r.Changes, "v2") {
+		t.Errorf("last reload %+v", r)
+	}
+}
+
+// countHosts counts the hosts with at least one live task of kind.
+func countHosts(st statusapi.Status, kind string) int {
+	n := 0
+	for _, h := range st.Hosts {
+		if len(h.Services[kind]) > 0 {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,342 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/statusapi"
+)
+
+// binaries are built once per test binary run.
+type binaries struct{ framework, sim, standin string }
+
+func buildBinaries(dir string) (binaries, error) {
+	b := binaries{
+		framework: filepath.Join(dir, "quobyte-mesos"),
+		sim:       filepath.Join(dir, "mesos-sim"),
+		standin:   filepath.Join(dir, "quobyte-standin"),
+	}
+	for out, pkg := range map[string]string{b.framework: "./cmd/quobyte-mesos", b.sim: "./cmd/mesos-sim", b.standin: "./cmd/quobyte-standin"} {
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		cmd.Dir = repoRoot()
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return b, fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
+		}
+	}
+	return b, nil
+}
+
+func repoRoot() string {
+	wd, _ := os.Getwd()
+	return filepath.Clean(filepath.Join(wd, "..", ".."))
+}
+
+var bins binaries // set by TestMain, read-only afterwards
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("e2e: skipped in -short mode")
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bins, err = buildBinaries(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// cluster is one simulated Mesos cluster with the framework on it.
+type cluster struct {
+	t         *testing.T
+	dir       string
+	specPath  string
+	masterURL string
+	apiURL    string
+	sim, fw   *exec.Cmd
+	hosts     []string
+}
+
+// clusterOpts shape a test cluster.
+type clusterOpts struct {
+	// subnet is the first three octets of the agents' loopback addresses;
+	// each test uses its own so that leftovers can never collide.
+	subnet string
+	// registry, metadata, data: how many of the five agents carry each
+	// device type (the first ones).
+	registry, metadata, data int
+	version                  string
+}
+
+func startCluster(t *testing.T, o clusterOpts) *cluster {
+	t.Helper()
+	c := &cluster{t: t, dir: t.TempDir()}
+	masterPort, apiPort := freePort(t), freePort(t)
+	c.masterURL = fmt.Sprintf("http://127.0.0.1:%d", masterPort)
+	c.apiURL = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+
+	type marker struct {
+		Device  string `json:"device"`
+		Content string `json:"content"`
+	}
+	type agent struct {
+		Hostname string   `json:"hostname"`
+		Markers  []marker `json:"markers"`
+	}
+	var agents []agent
+	for i := 1; i <= 5; i++ {
+		a := agent{Hostname: fmt.Sprintf("%s.%d", o.subnet, i)}
+		add := func(dev, typ string) {
+			a.Markers = append(a.Markers, marker{dev, fmt.Sprintf("device.serial=%s-%d\ndevice.type=%s\n", dev, i, typ)})
+		}
+		if i <= o.registry {
+			add("registry1", "DIR_DEVICE")
+		}
+		if i <= o.metadata {
+			add("metadata1", "METADATA_DEVICE")
+		}
+		if i <= o.data {
+			add("data1", "DATA_DEVICE")
+		}
+		agents = append(agents, a)
+		c.hosts = append(c.hosts, a.Hostname)
+	}
+	clusterFile := filepath.Join(c.dir, "cluster.json")
+	writeJSON(t, clusterFile, map[string]any{"agents": agents})
+
+	c.specPath = filepath.Join(c.dir, "spec.hcl")
+	c.writeSpec(o.version, "")
+
+	c.sim = exec.Command(bins.sim, "--listen", fmt.Sprintf("127.0.0.1:%d", masterPort), "--cluster", clusterFile,
+		"--workdir", filepath.Join(c.dir, "sim"), "--allocation-interval", "200ms",
+		"--heartbeat-interval", "2s", "--update-retry-interval", "2s", "--log-level", "debug")
+	c.sim.Env = append(os.Environ(), "QUOBYTE_STANDIN_BIN="+bins.standin, "STANDIN_CATCHUP=300ms", "STANDIN_STOP_GRACE=200ms")
+	c.start(c.sim, "mesos-sim")
+	c.waitHTTP(c.masterURL+"/health", 10*time.Second)
+
+	c.fw = exec.Command(bins.framework, "run", "--spec", c.specPath, "--listen", fmt.Sprintf("127.0.0.1:%d", apiPort), "--log-level", "debug")
+	c.start(c.fw, "framework")
+	c.waitHTTP(c.apiURL+"/v1/status", 10*time.Second)
+	return c
+}
+
+// spec is examples/local.hcl with this cluster's master, framework ID store
+// and version, timings shortened for tests, and extra appended verbatim.
+func (c *cluster) spec(version, extra string) string {
+	b, err := os.ReadFile(filepath.Join(repoRoot(), "examples", "local.hcl"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	s := string(b)
+	for old, repl := range map[string]string{
+		`"http://127.0.0.1:5050"`:                        `"` + c.masterURL + `"`,
+		`"file:///tmp/quobyte-mesos-local/framework-id"`: `"file://` + filepath.Join(c.dir, "framework-id") + `"`,
+		`version     = "local"`:                          `version     = "` + version + `"`,
+		`min_healthy_time = "2s"`:                        `min_healthy_time = "1s"`,
+	} {
+		if !strings.Contains(s, old) {
+			c.t.Fatalf("examples/local.hcl no longer contains %s", old)
+		}
+		s = strings.Replace(s, old, repl, 1)
+	}
+	return s + extra
+}
+
+func (c *cluster) writeSpec(version, extra string) {
+	if err := os.WriteFile(c.specPath, []byte(c.spec(version, extra)), 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func writeJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// start runs cmd with its output in a log file; cleanup stops it with
+// SIGTERM (and SIGKILL after 15s) and shows the log's tail on failure.
+func (c *cluster) start(cmd *exec.Cmd, name string) {
+	t := c.t
+	logPath := filepath.Join(c.dir, name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			t.Errorf("%s did not stop within 15s of SIGTERM", name)
+		}
+		f.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			if len(b) > 6000 {
+				b = b[len(b)-6000:]
+			}
+			t.Logf("--- tail of %s log:\n%s", name, b)
+		}
+	})
+}
+
+func (c *cluster) waitHTTP(url string, within time.Duration) {
+	c.t.Helper()
+	c.eventually(within, "GET "+url, func() (bool, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode < 500, resp.Status
+	})
+}
+
+// eventually polls cond until it holds or within has passed.
+func (c *cluster) eventually(within time.Duration, what string, cond func() (bool, string)) {
+	c.t.Helper()
+	deadline := time.Now().Add(within)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		last = why
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.t.Fatalf("%s: not within %s; last: %s", what, within, last)
+}
+
+func (c *cluster) status() statusapi.Status {
+	c.t.Helper()
+	var st statusapi.Status
+	c.getJSON("/v1/status", &st)
+	return st
+}
+
+func (c *cluster) getJSON(path string, v any) int {
+	c.t.Helper()
+	resp, err := http.Get(c.apiURL + path)
+	if err != nil {
+		c.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			c.t.Fatalf("GET %s: %v\n%s", path, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+// want is the service layout of a converged cluster: kind -> number of
+// hosts running it.
+type want map[string]int
+
+// converged reports whether every wanted service runs healthy with the
+// spec's config, nothing else runs, and the plan is empty.
+func (c *cluster) converged(w want) (bool, string) {
+	st := c.status()
+	if st.Plan == nil || st.Plan.Launch+st.Plan.Replace+st.Plan.Stop+st.Plan.Blocked > 0 {
+		return false, fmt.Sprintf("plan %+v", st.Plan)
+	}
+	got := map[string]int{}
+	for _, h := range st.Hosts {
+		for kind, tasks := range h.Services {
+			for _, ts := range tasks {
+				if kind != "prober" && (ts.State != "RUNNING" || ts.Healthy == nil || !*ts.Healthy || !ts.Current) {
+					return false, fmt.Sprintf("%s on %s: %s healthy=%v current=%v", kind, h.Hostname, ts.State, ts.Healthy, ts.Current)
+				}
+				got[kind]++
+			}
+		}
+	}
+	for kind, n := range w {
+		if got[kind] != n {
+			return false, fmt.Sprintf("%d %s, want %d (all: %v)", got[kind], kind, n, got)
+		}
+	}
+	return true, ""
+}
+
+// taskIDs lists the live service tasks by host and kind.
+func (c *cluster) taskIDs() map[string]string {
+	ids := map[string]string{}
+	for _, h := range c.status().Hosts {
+		for kind, tasks := range h.Services {
+			for _, ts := range tasks {
+				ids[h.Hostname+"/"+kind] += ts.TaskID + " "
+			}
+		}
+	}
+	return ids
+}
+
+func (c *cluster) signal(sig os.Signal) {
+	c.t.Helper()
+	if err := c.fw.Process.Signal(sig); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// planExit runs `quobyte-mesos plan --server ... -detailed-exitcode FILE`.
+func (c *cluster) planExit(specFile string) (int, string) {
+	c.t.Helper()
+	var out bytes.Buffer
+	cmd := exec.Command(bins.framework, "plan", "--server", c.apiURL, "-detailed-exitcode", specFile)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), out.String()
+	} else if err != nil {
+		c.t.Fatal(err)
+	}
+	return 0, out.String()
+}
