@@ -58,6 +58,9 @@ func (m *master) allocate() {
 
 // offerAgent appends the offers fw gets on agent a.
 func (m *master) offerAgent(fw *framework, a *agent, offers []mesos.Offer) []mesos.Offer {
+	if a.free("cpus") < minCPUs && a.free("mem") < minMem {
+		return offers // nothing worth offering; checked without copying pools
+	}
 	var available pool
 	for _, role := range fw.roles {
 		if fw.suppressed[role] {
@@ -87,6 +90,21 @@ func (m *master) offerAgent(fw *framework, a *agent, offers []mesos.Offer) []mes
 		offers = append(offers, m.offerProto(o))
 	}
 	return offers
+}
+
+// free is how much of a scalar the agent has neither used nor offered, over all roles.
+func (a *agent) free(name string) milli {
+	var sum milli
+	for role, b := range a.total {
+		sum += b.scalars[name]
+		if u := a.used[role]; u != nil {
+			sum -= u.scalars[name]
+		}
+		if o := a.offered[role]; o != nil {
+			sum -= o.scalars[name]
+		}
+	}
+	return sum
 }
 
 func allocatable(p pool) bool {
