@@ -18,6 +18,34 @@ type adminRequest struct {
 	Device   string `json:"device"`
 	Content  string `json:"content"`
 	Hostname string `json:"hostname"` // alias of agent for device markers
+
+	// For add-agent: resources left out take DefaultAgent's.
+	Attributes   map[string]string             `json:"attributes"`
+	CPUs         *float64                      `json:"cpus"`
+	Mem          *float64                      `json:"mem"`
+	Disk         *float64                      `json:"disk"`
+	Ports        [][2]uint64                   `json:"ports"`
+	Reservations map[string]map[string]float64 `json:"reservations"`
+	HostDir      string                        `json:"host_dir"`
+}
+
+// agentConfig is the add-agent request as an AgentConfig.
+func (r adminRequest) agentConfig() AgentConfig {
+	ac := DefaultAgent(r.agentOrHostname())
+	ac.Attributes, ac.Reservations, ac.HostDir = r.Attributes, r.Reservations, r.HostDir
+	if r.CPUs != nil {
+		ac.CPUs = *r.CPUs
+	}
+	if r.Mem != nil {
+		ac.Mem = *r.Mem
+	}
+	if r.Disk != nil {
+		ac.Disk = *r.Disk
+	}
+	if r.Ports != nil {
+		ac.Ports = r.Ports
+	}
+	return ac
 }
 
 // registerAdmin adds the fault endpoints. Each answers 200 with a JSON object
@@ -25,6 +53,10 @@ type adminRequest struct {
 // target.
 func (c *Cluster) registerAdmin(mux *http.ServeMux) {
 	c.admin(mux, "kill-task", func(r adminRequest) (any, error) { return nil, c.KillTask(r.TaskID) })
+	c.admin(mux, "add-agent", func(r adminRequest) (any, error) {
+		id, err := c.AddAgent(r.agentConfig())
+		return map[string]string{"agent_id": id}, err
+	})
 	c.admin(mux, "remove-agent", func(r adminRequest) (any, error) { return nil, c.RemoveAgent(r.Agent) })
 	c.admin(mux, "mark-agent-gone", func(r adminRequest) (any, error) { return nil, c.MarkAgentGone(r.Agent) })
 	c.admin(mux, "partition-agent", func(r adminRequest) (any, error) { return nil, c.PartitionAgent(r.Agent) })

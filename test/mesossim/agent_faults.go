@@ -192,3 +192,22 @@ func (c *Cluster) RestartAgent(idOrHostname string) (string, error) {
 	}
 	return na.id, nil
 }
+
+// AddAgent registers a new agent while the cluster runs (a host joining); it
+// is offered from the next allocation cycle. It returns the agent's ID.
+func (c *Cluster) AddAgent(cfg AgentConfig) (string, error) {
+	m := c.m
+	m.mu.Lock()
+	defer m.unlock()
+	if cfg.Hostname == "" {
+		return "", fmt.Errorf("mesossim: agent has no hostname")
+	}
+	if _, err := m.agentByIDOrHostname(cfg.Hostname); err == nil {
+		return "", fmt.Errorf("mesossim: agent hostname %q is taken", cfg.Hostname)
+	}
+	a, err := m.addAgent(cfg, c.factory, c.agentWorkDir(cfg.Hostname))
+	if err != nil {
+		return "", fmt.Errorf("mesossim: %w", err)
+	}
+	return a.id, nil
+}

@@ -257,3 +257,28 @@ func TestPartitionWithoutPartitionAwareLosesThenRecoversTasks(t *testing.T) {
 		t.Fatalf("reason %s", st.GetReason())
 	}
 }
+
+func TestAddAgentWhileRunning(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	f := subscribeRaw(t, c, partitionAwareInfo("grow"))
+	f.offer()
+	resp, err := http.Post(c.URL()+"/admin/add-agent", mediaJSON, bytes.NewBufferString(`{"hostname": "agent9", "cpus": 2, "attributes": {"rack": "r9"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]string
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || out["agent_id"] == "" {
+		t.Fatalf("add-agent: %d %v %v", resp.StatusCode, out, err)
+	}
+	o := f.wait(offersFrom(out["agent_id"])).Offers.Offers
+	for _, x := range o {
+		if x.AgentID.Value == out["agent_id"] && (x.Hostname != "agent9" || scalarOf(x, "cpus") != 2 || x.Attributes[0].GetText().GetValue() != "r9") {
+			t.Fatalf("offer from the new agent: %+v", x)
+		}
+	}
+	if _, err := c.AddAgent(DefaultAgent("agent9")); err == nil {
+		t.Fatal("a second agent9 was added")
+	}
+}
