@@ -6,15 +6,23 @@ PKGS     ?= ./...
 RACE_PKGS ?= ./...
 TEST_TIMEOUT ?= 20m
 
-.PHONY: help build test test-short lint bench fuzz run clean
+.PHONY: help check deps build test test-short lint bench fuzz run clean
 
 help:
+	@echo "make check   install what the tests need, then lint and run every test (CI runs this)"
 	@echo "make build   build bin/quobyte-mesos, bin/mesos-sim, bin/quobyte-standin"
 	@echo "make test    every test (unit, race, conformance, end-to-end)"
 	@echo "make lint    gofmt check and go vet"
 	@echo "make bench   benchmarks"
 	@echo "make fuzz    run each fuzz target for FUZZTIME (default 20s)"
 	@echo "make run     a local simulated cluster with the framework on it"
+
+# Everything the tests need: Go modules, and Debian packages (filesystem
+# tools for the prober's real-mount tests, ZooKeeper) when run as root.
+deps:
+	scripts/install-deps.sh
+
+check: deps lint test
 
 build:
 	@mkdir -p $(BIN)
