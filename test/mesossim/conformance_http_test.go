@@ -1,6 +1,7 @@
 package mesossim
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -253,6 +254,37 @@ func TestJSONEventsLeaveUnsetFieldsOut(t *testing.T) {
 			}
 		case <-time.After(waitLimit):
 			t.Fatal("no OFFERS")
+		}
+	}
+}
+
+func TestStateAndHealthEndpoints(t *testing.T) {
+	cfg := fastConfig(2)
+	cfg.Masters = 2
+	c := startCluster(t, cfg)
+	get := func(url string) *http.Response {
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	for _, path := range []string{"/state", "/master/state"} {
+		resp := get(c.URL() + path)
+		var st State
+		err := json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || len(st.Agents) != 2 || st.ActivatedAgents != 2 || st.Leader == "" {
+			t.Fatalf("%s: %d %v %+v", path, resp.StatusCode, err, st)
+		}
+	}
+	if resp := get(c.MasterURLs()[1] + "/state"); resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("/state on the standby: %d, want 307", resp.StatusCode)
+	}
+	for _, u := range c.MasterURLs() {
+		if resp := get(u + "/health"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s/health: %d", u, resp.StatusCode)
 		}
 	}
 }
