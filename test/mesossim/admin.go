@@ -27,12 +27,13 @@ type adminRequest struct {
 	Ports        [][2]uint64                   `json:"ports"`
 	Reservations map[string]map[string]float64 `json:"reservations"`
 	HostDir      string                        `json:"host_dir"`
+	IP           string                        `json:"ip"`
 }
 
 // agentConfig is the add-agent request as an AgentConfig.
 func (r adminRequest) agentConfig() AgentConfig {
 	ac := DefaultAgent(r.agentOrHostname())
-	ac.Attributes, ac.Reservations, ac.HostDir = r.Attributes, r.Reservations, r.HostDir
+	ac.Attributes, ac.Reservations, ac.HostDir, ac.IP = r.Attributes, r.Reservations, r.HostDir, r.IP
 	if r.CPUs != nil {
 		ac.CPUs = *r.CPUs
 	}
