@@ -197,3 +197,28 @@ func (m *master) updateFramework(fw *framework, call *scheduler.Call_UpdateFrame
 		}
 	}
 }
+
+// executorExited handles an agent's report that an executor exited: its
+// resources are freed if a task still held them, and the framework gets a
+// FAILURE event naming the agent and executor (not reliably: a disconnected
+// framework misses it, as with Mesos).
+func (m *master) executorExited(a *agent, fwID, execID string, status int) {
+	m.mu.Lock()
+	defer m.unlock()
+	if m.closed || a.state != agentActive {
+		return
+	}
+	key := fwID + "/" + execID
+	if e := a.executors[key]; e != nil {
+		a.used.sub(e.res)
+		delete(a.executors, key)
+	}
+	fw := m.frameworks[fwID]
+	if fw == nil {
+		return
+	}
+	st := int32(status)
+	m.send(fw, &scheduler.Event{Type: scheduler.Event_FAILURE, Failure: &scheduler.Event_Failure{
+		AgentID: &mesos.AgentID{Value: a.id}, ExecutorID: &mesos.ExecutorID{Value: execID}, Status: &st,
+	}})
+}

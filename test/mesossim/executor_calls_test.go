@@ -136,3 +136,20 @@ func TestUpdateFrameworkChangesRoles(t *testing.T) {
 		t.Fatalf("UPDATE_FRAMEWORK without the framework's ID: %d, want 400", code)
 	}
 }
+
+func TestExecutorExitIsReportedAsFailure(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	f := subscribeRaw(t, c, partitionAwareInfo("exec-exit"))
+	o := f.offer()
+	task := commandTask("t1", o, 1, 64)
+	task.Command = nil
+	task.Executor = &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "prober"}, Command: &mesos.CommandInfo{Value: strPtr("prober")}}
+	f.launch(o, 0, task)
+	f.ack(f.wait(updateFor("t1", mesos.TASK_STARTING)).Update.Status)
+	f.ack(f.wait(updateFor("t1", mesos.TASK_RUNNING)).Update.Status)
+	f.call(&scheduler.Call{Type: scheduler.Call_KILL, Kill: &scheduler.Call_Kill{TaskID: mesos.TaskID{Value: "t1"}}})
+	ev := f.wait(isType(scheduler.Event_FAILURE))
+	if ev.Failure.GetExecutorID().GetValue() != "prober" || ev.Failure.GetAgentID().GetValue() != o.AgentID.Value || ev.Failure.Status == nil {
+		t.Fatalf("FAILURE %+v", ev.Failure)
+	}
+}

@@ -210,8 +210,11 @@ func (m *master) addAgent(cfg AgentConfig, factory RuntimeFactory, workDir strin
 		IP:       cfg.ip(),
 		Updates:  func(fwID string, st mesos.TaskStatus) { m.agentUpdate(a, fwID, st) },
 		Messages: func(fwID, execID string, data []byte) { m.executorMessage(a, fwID, execID, data) },
-		Logger:   m.log.Named("agent").With("agent", cfg.Hostname),
-		Now:      m.cfg.Now,
+		ExecutorExited: func(fwID, execID string, status int) {
+			m.executorExited(a, fwID, execID, status)
+		},
+		Logger: m.log.Named("agent").With("agent", cfg.Hostname),
+		Now:    m.cfg.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting runtime of agent %s: %w", cfg.Hostname, err)

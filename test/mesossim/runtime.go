@@ -41,8 +41,13 @@ type RuntimeConfig struct {
 	Updates func(frameworkID string, status mesos.TaskStatus)
 	// Messages receives an executor's MESSAGE calls for its scheduler.
 	Messages func(frameworkID, executorID string, data []byte)
-	Logger   hclog.Logger
-	Now      func() time.Time
+	// ExecutorExited reports that a framework-given executor (custom or
+	// default, not a command executor) exited with a wait status; the master
+	// frees its resources and sends the framework a FAILURE event. Optional:
+	// without it an executor's resources are freed with its last task.
+	ExecutorExited func(frameworkID, executorID string, status int)
+	Logger         hclog.Logger
+	Now            func() time.Time
 }
 
 // RuntimeFactory creates an agent's runtime.

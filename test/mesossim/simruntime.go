@@ -33,6 +33,7 @@ type simTask struct {
 type simUpdate struct {
 	frameworkID string
 	status      mesos.TaskStatus
+	exited      string // when set, not an update: this executor exited
 }
 
 func newSimRuntime(cfg RuntimeConfig, newUUID func() []byte) *simRuntime {
@@ -128,7 +129,21 @@ func (s *simRuntime) finish(taskID string, state mesos.TaskState, msg string) bo
 	}
 	delete(s.tasks, taskID)
 	s.enqueueLocked(t.frameworkID, mesos.TaskID{Value: taskID}, t.executorID, state, nil, msg)
+	if t.executorID != nil && !s.executorBusyLocked(t.frameworkID, t.executorID.Value) {
+		// A simulated executor exits with its last task, as the default
+		// executor does.
+		s.queue = append(s.queue, simUpdate{frameworkID: t.frameworkID, exited: t.executorID.Value})
+	}
 	return true
+}
+
+func (s *simRuntime) executorBusyLocked(fwID, execID string) bool {
+	for _, t := range s.tasks {
+		if t.frameworkID == fwID && t.executorID != nil && t.executorID.Value == execID {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *simRuntime) enqueueLocked(fwID string, taskID mesos.TaskID, execID *mesos.ExecutorID, state mesos.TaskState, healthy *bool, msg string) {
@@ -172,6 +187,12 @@ func (s *simRuntime) deliver() {
 		u := s.queue[0]
 		s.queue = s.queue[1:]
 		s.mu.Unlock()
+		if u.exited != "" {
+			if s.cfg.ExecutorExited != nil {
+				s.cfg.ExecutorExited(u.frameworkID, u.exited, 0)
+			}
+			continue
+		}
 		s.cfg.Updates(u.frameworkID, u.status)
 	}
 }
