@@ -153,3 +153,20 @@ func TestExecutorExitIsReportedAsFailure(t *testing.T) {
 		t.Fatalf("FAILURE %+v", ev.Failure)
 	}
 }
+
+func TestMalformedRuntimeUpdatesAreDropped(t *testing.T) {
+	cfg := fastConfig(1)
+	var rt *recordingRuntime
+	var c *Cluster
+	cfg.RuntimeFactory = func(rc RuntimeConfig) (Runtime, error) {
+		rt = &recordingRuntime{simRuntime: newSimRuntime(rc, func() []byte { return c.m.newUUID() }), cfg: rc}
+		return rt, nil
+	}
+	c = startCluster(t, cfg)
+	f := subscribeRaw(t, c, partitionAwareInfo("bad-runtime"))
+	o := f.offer()
+	f.runTask(o, "t1")
+	rt.cfg.Updates(f.id, mesos.TaskStatus{TaskID: mesos.TaskID{Value: "t1"}}) // no state
+	f.reconcile(reconcileTask("t1", o.AgentID.Value))
+	f.wait(updateFor("t1", mesos.TASK_RUNNING))
+}

@@ -87,7 +87,7 @@ func (h schedulerHandler) subscribe(w http.ResponseWriter, r *http.Request, call
 		httpError(w, http.StatusBadRequest, "Subscribe calls should not include the 'Mesos-Stream-Id' header")
 		return
 	}
-	s := newStream(m.newUUIDString(), out)
+	s := newStream(m.newUUIDString(), out, m.log.Named("stream"))
 	w.Header().Set("Content-Type", string(out))
 	w.Header().Set(headerStreamID, s.id)
 	w.Header().Set("Cache-Control", "no-cache")

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 )
 
@@ -16,6 +17,7 @@ import (
 type stream struct {
 	id    string
 	codec codec
+	log   hclog.Logger
 
 	mu     sync.Mutex
 	frames [][]byte
@@ -24,16 +26,18 @@ type stream struct {
 	done   chan struct{} // closed when the HTTP handler has returned
 }
 
-func newStream(id string, c codec) *stream {
-	return &stream{id: id, codec: c, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newStream(id string, c codec, log hclog.Logger) *stream {
+	return &stream{id: id, codec: c, log: log, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // send queues an event; it reports false once the stream is closed.
 func (s *stream) send(ev *scheduler.Event) bool {
 	b, err := s.codec.marshal(ev)
 	if err != nil {
-		// The master builds every event itself; failing to encode one is a bug here.
-		panic("mesossim: encoding event: " + err.Error())
+		// Only an update from an agent runtime that lacks a required field
+		// can fail here; it is dropped rather than taking the master down.
+		s.log.Error("dropping an event that cannot be encoded", "type", ev.Type.String(), "error", err)
+		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

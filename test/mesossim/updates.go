@@ -50,6 +50,10 @@ func (m *master) agentUpdate(a *agent, fwID string, st mesos.TaskStatus) {
 }
 
 func (m *master) applyAgentUpdate(a *agent, fwID string, st mesos.TaskStatus) {
+	if st.State == nil || st.TaskID.Value == "" {
+		m.log.Error("agent sent a status update without state or task ID; dropped", "agent", a.cfg.Hostname, "task", st.TaskID.Value)
+		return
+	}
 	fw := m.frameworks[fwID]
 	if fw == nil {
 		return // the framework is gone; Mesos drops its updates
