@@ -36,7 +36,7 @@ func killGrace(p *mesos.KillPolicy) time.Duration {
 	return time.Duration(p.GracePeriod.Nanoseconds)
 }
 
-// shutdown handles SHUTDOWN: every task of the executor is killed.
+// shutdownExecutor handles SHUTDOWN: every task of the executor is killed.
 func (m *master) shutdownExecutor(fw *framework, call *scheduler.Call_Shutdown) {
 	a := m.agents[call.AgentID.Value]
 	if a == nil || a.state != agentActive {
