@@ -68,6 +68,7 @@ func (c *Cluster) registerAdmin(mux *http.ServeMux) {
 	})
 	c.admin(mux, "failover-master", func(adminRequest) (any, error) { c.FailoverMaster(); return nil, nil })
 	c.admin(mux, "drop-updates", func(r adminRequest) (any, error) { c.DropUpdates(r.Count); return nil, nil })
+	c.admin(mux, "drop-kills", func(r adminRequest) (any, error) { c.DropKills(r.Count); return nil, nil })
 	c.admin(mux, "duplicate-updates", func(r adminRequest) (any, error) { c.DuplicateUpdates(r.Count); return nil, nil })
 	c.admin(mux, "delay-updates", func(r adminRequest) (any, error) {
 		c.DelayUpdates(r.Count, time.Duration(r.DelayMS)*time.Millisecond)

@@ -20,6 +20,12 @@ func (m *master) kill(fw *framework, call *scheduler.Call_Kill) {
 	if id := call.GetAgentID().GetValue(); (id != "" && id != t.agent.id) || t.terminal {
 		return // Mesos ignores a kill naming another agent
 	}
+	if m.faults.dropKills > 0 {
+		// The kill message is lost on its way to the agent (a fault).
+		m.faults.dropKills--
+		m.faults.killsLost++
+		return
+	}
 	grace := killGrace(t.info.KillPolicy)
 	if call.KillPolicy != nil {
 		grace = killGrace(call.KillPolicy)

@@ -92,6 +92,15 @@ func (c *Cluster) DelayUpdates(n int, d time.Duration) {
 	c.m.faults.delayFor = d
 }
 
+// DropKills loses the next n kills on their way to the agent: the KILL call
+// is accepted (202) but the task keeps running, so the framework must retry
+// until it sees a terminal update, as the Mesos docs ask.
+func (c *Cluster) DropKills(n int) {
+	c.m.mu.Lock()
+	defer c.m.unlock()
+	c.m.faults.dropKills += n
+}
+
 // DuplicateUpdates delivers the next n status updates twice.
 func (c *Cluster) DuplicateUpdates(n int) {
 	c.m.mu.Lock()

@@ -282,3 +282,20 @@ func TestAddAgentWhileRunning(t *testing.T) {
 		t.Fatal("a second agent9 was added")
 	}
 }
+
+func TestDroppedKillMustBeRetried(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	f := subscribeRaw(t, c, partitionAwareInfo("lost-kill"))
+	f.runTask(f.offer(), "t1")
+	c.DropKills(1)
+	kill := func() {
+		f.call(&scheduler.Call{Type: scheduler.Call_KILL, Kill: &scheduler.Call_Kill{TaskID: mesos.TaskID{Value: "t1"}}})
+	}
+	kill()
+	f.quiet(200*time.Millisecond, updateFor("t1", mesos.TASK_KILLED), "a lost kill killed the task")
+	kill()
+	f.wait(updateFor("t1", mesos.TASK_KILLED))
+	if got := c.State().Faults.KillsLost; got != 1 {
+		t.Fatalf("lost kills %d, want 1", got)
+	}
+}

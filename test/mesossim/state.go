@@ -65,6 +65,7 @@ type FaultCounts struct {
 	Dropped    int `json:"dropped_updates"`
 	Delayed    int `json:"delayed_updates"`
 	Duplicated int `json:"duplicated_updates"`
+	KillsLost  int `json:"lost_kills"`
 }
 
 // State returns a snapshot of the cluster.
@@ -75,7 +76,7 @@ func (c *Cluster) State() State {
 	st := State{
 		ID: m.masterID, Leader: "master@" + m.addrs[m.leader], Version: "1.11.0",
 		Agents: []AgentState{}, Frameworks: []FrameworkState{}, CompletedFrameworks: []FrameworkState{},
-		Faults: FaultCounts{Dropped: m.faults.dropped, Delayed: m.faults.delayed, Duplicated: m.faults.duplicated},
+		Faults: FaultCounts{Dropped: m.faults.dropped, Delayed: m.faults.delayed, Duplicated: m.faults.duplicated, KillsLost: m.faults.killsLost},
 	}
 	for _, a := range m.agentOrder {
 		as := AgentState{

@@ -28,9 +28,11 @@ type updateFaults struct {
 	duplicate  int
 	delay      int
 	delayFor   time.Duration
+	dropKills  int // the next KILL calls are accepted but never reach the agent
 	dropped    int // counters, for tests and /state
 	duplicated int
 	delayed    int
+	killsLost  int
 }
 
 // agentUpdate receives a status update from an agent runtime.
