@@ -24,11 +24,11 @@
 //   - Where the Mesos documentation is silent the Mesos master's source is
 //     followed (HTTP checks and their order, reconciliation's six cases,
 //     agent removal giving TASK_LOST); docs/mesos-sim.md lists the choices.
-//   - Faults (killing a task's process; removing, marking gone,
-//     partitioning, healing and restarting agents; master failover;
-//     dropping, delaying and duplicating status updates; device markers) are
-//     Cluster methods and POST /admin/... endpoints; docs/mesos-sim.md lists
-//     them.
+//   - Faults (killing a task's process; adding, removing, marking gone,
+//     partitioning, healing and restarting agents; master failover; losing
+//     kills; dropping, delaying and duplicating status updates; device
+//     markers) are Cluster methods and POST /admin/... endpoints;
+//     docs/mesos-sim.md lists them.
 //   - Time stamps come from Config.Now and identifiers from Config.Rand, so
 //     tests can make both deterministic. Timers (allocation, heartbeats,
 //     retries) run on the wall clock.
