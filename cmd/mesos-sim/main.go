@@ -26,9 +26,10 @@ const usageText = `Usage: mesos-sim [flags]
 
 Runs a simulated Apache Mesos cluster: a master serving the v1 scheduler API at
 http://<listen>/api/v1/scheduler, GET /state (/master/state), GET /health, and
-the fault endpoints POST /admin/{kill-task,remove-agent,partition-agent,
-heal-agent,restart-agent,failover-master,drop-updates,delay-updates,
-duplicate-updates,add-device-marker,remove-device-marker} (see docs/mesos-sim.md).
+the fault endpoints POST /admin/{kill-task,add-agent,remove-agent,
+mark-agent-gone,partition-agent,heal-agent,restart-agent,failover-master,
+drop-kills,drop-updates,delay-updates,duplicate-updates,add-device-marker,
+remove-device-marker} (JSON bodies; see docs/mesos-sim.md).
 
 Agents are agent1..agentN (--agents) with 8 cpus, 16384 MB mem, 100000 MB disk
 and ports 7860-7880, 8000-8100, 31000-32000, each with a host directory
