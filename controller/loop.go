@@ -68,6 +68,7 @@ type Loop struct {
 	// failures of the last apply, for the next Step.
 	failures []ActionError
 	last     atomic.Pointer[Result]
+	lastSnap atomic.Pointer[snapshot.Snapshot]
 }
 
 // NewLoop returns a loop; Run starts it.
@@ -150,6 +151,11 @@ func (l *Loop) iterate(ctx context.Context) (again bool) {
 // call from any goroutine; the plan must not be modified.
 func (l *Loop) LastPlan() *Result { return l.last.Load() }
 
+// LastPlanned returns the snapshot the last plan was made from, with the
+// backoff holds in force then (nil before the first). Safe to call from any
+// goroutine; it must not be modified.
+func (l *Loop) LastPlanned() *snapshot.Snapshot { return l.lastSnap.Load() }
+
 // RunOnce plans once from the latest snapshot and applies the plan. It
 // returns the plan (nil without a snapshot or spec) and how many actions
 // failed. Tests and the status page's dry run drive the loop through it.
@@ -160,6 +166,7 @@ func (l *Loop) RunOnce(ctx context.Context) (*Result, int) {
 		return nil, 0
 	}
 	r := l.cfg.Step.Next(c, s, l.failures)
+	l.lastSnap.Store(l.cfg.Step.Planned())
 	l.failures = nil
 	err := l.cfg.Applier.Apply(ctx, r)
 	l.last.Store(r)

@@ -96,6 +96,8 @@ type Step struct {
 	counted map[string]bool
 	// probeAsked holds, per probe item, until when not to ask again.
 	probeAsked map[string]time.Time
+	// planned is the snapshot the last Next planned from.
+	planned *snapshot.Snapshot
 }
 
 // itemState is the failure memory of one item.
@@ -106,6 +108,10 @@ type itemState struct {
 	until    time.Time
 	lastErr  string
 }
+
+// Planned returns the snapshot the last Next planned from: the observed one
+// with the holds (backoffs) and time of that plan. Nil before the first.
+func (st *Step) Planned() *snapshot.Snapshot { return st.planned }
 
 // NewStep returns a Step with no failures remembered.
 func NewStep(cfg StepConfig) *Step {
@@ -152,6 +158,7 @@ func (st *Step) Next(c *spec.Cluster, s *snapshot.Snapshot, applyFailures []Acti
 	}
 	planned := s.WithBackoffs(holds)
 	planned.Time = now // planned is a copy; s is untouched
+	st.planned = planned
 	r := Plan(c, planned)
 	for _, a := range r.Actions {
 		if a.Type == Probe && c.Prober.Interval > 0 {

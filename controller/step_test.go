@@ -64,6 +64,10 @@ func TestStep_TaskFailure_BacksOffThenRetries(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("second failure (-want +got):\n%s", diff)
 	}
+	// The status API shows the holds through the snapshot planned from.
+	if b := st.Planned().Backoffs[snapshot.ItemKey("data", a.ID)]; b.Failures != 2 || !b.Until.Equal(clock.now.Add(10*time.Second)) {
+		t.Errorf("Planned().Backoffs = %+v", st.Planned().Backoffs)
+	}
 }
 
 func TestStep_KilledByUs_IsNoFailure(t *testing.T) {

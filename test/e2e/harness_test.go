@@ -340,3 +340,44 @@ func (c *cluster) planExit(specFile string) (int, string) {
 	}
 	return 0, out.String()
 }
+
+// admin posts a fault to mesos-sim's admin endpoint.
+func (c *cluster) admin(name string, body map[string]any) {
+	c.t.Helper()
+	b, _ := json.Marshal(body)
+	resp, err := http.Post(c.masterURL+"/admin/"+name, "application/json", bytes.NewReader(b))
+	if err != nil {
+		c.t.Fatalf("POST /admin/%s: %v", name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(resp.Body)
+		c.t.Fatalf("POST /admin/%s: %s %s", name, resp.Status, msg)
+	}
+}
+
+// restartFramework stops the framework with SIGTERM (it must exit 0 and
+// leave Quobyte running) and starts it again with the same spec.
+func (c *cluster) restartFramework() {
+	c.t.Helper()
+	if err := c.fw.Process.Signal(syscall.SIGTERM); err != nil {
+		c.t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for c.fw.ProcessState == nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st := c.fw.ProcessState; st == nil || st.ExitCode() != 0 {
+		c.t.Fatalf("framework after SIGTERM: %v, want exit 0", st)
+	}
+	port := strings.TrimPrefix(c.apiURL, "http://127.0.0.1:")
+	c.fw = exec.Command(bins.framework, "run", "--spec", c.specPath, "--listen", "127.0.0.1:"+port, "--log-level", "debug")
+	c.start(c.fw, "framework-2")
+	c.waitHTTP(c.apiURL+"/v1/status", 10*time.Second)
+}
+
+// logLines counts lines of a process log that contain s.
+func (c *cluster) logLines(name, s string) int {
+	b, _ := os.ReadFile(filepath.Join(c.dir, name+".log"))
+	return strings.Count(string(b), s)
+}

@@ -289,8 +289,15 @@ func (f *Framework) onReport(r actuate.Report) {
 	}
 }
 
-// Snapshot implements statusapi.Source.
-func (f *Framework) Snapshot() *snapshot.Snapshot { return f.conn.Observer.Latest() }
+// Snapshot implements statusapi.Source: the snapshot the last plan was made
+// from, which carries the backoff holds then in force (the observer's own
+// snapshot before the first plan).
+func (f *Framework) Snapshot() *snapshot.Snapshot {
+	if s := f.loop.LastPlanned(); s != nil {
+		return s
+	}
+	return f.conn.Observer.Latest()
+}
 
 // Spec implements statusapi.Source.
 func (f *Framework) Spec() *spec.Cluster { return f.specs.Current() }
@@ -315,5 +322,5 @@ func (f *Framework) DryRun(src []byte, filename string) (*controller.Result, err
 	if diags.HasErrors() {
 		return nil, statusapi.InvalidSpecError(spec.DiagnosticsText(map[string][]byte{filename: src}, diags))
 	}
-	return controller.Plan(c, f.conn.Observer.Latest()), nil
+	return controller.Plan(c, f.Snapshot()), nil
 }
