@@ -121,7 +121,7 @@ func teardown(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	stop()
 	// Mesos will not take the torn-down ID again: forget it.
-	if err := store.Save(context.Background(), ""); err != nil {
+	if err := store.Clear(context.Background()); err != nil {
 		fmt.Fprintln(stderr, "quobyte-mesos teardown: torn down, but clearing the stored framework ID failed:", err)
 		return 1
 	}

@@ -31,6 +31,19 @@ func (s *FileStore) Load(ctx context.Context) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
+// Clear removes the file (and makes the removal durable); a missing file
+// is already clear.
+func (s *FileStore) Clear(ctx context.Context) error {
+	if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("clear framework id: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(s.path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
 // Save writes id atomically: a reader (or a crash at any moment) sees the
 // old content or the new one, never a torn file. The order matters: write
 // and fsync a temp file in the same directory, rename it over the target,

@@ -45,13 +45,17 @@ func Open(rawURL string) (CloseStore, error) {
 	return nil, fmt.Errorf("framework id store %q: scheme must be file or zk", rawURL)
 }
 
-// CloseStore is a Store holding resources (a ZooKeeper session).
+// CloseStore is a Store as Open returns it: it may hold resources (a
+// ZooKeeper session), and it can forget the ID (after a teardown, Mesos
+// refuses the old ID for good).
 type CloseStore interface {
 	Store
+	// Clear removes the saved ID: a later Load returns "".
+	Clear(ctx context.Context) error
 	Close()
 }
 
-type nopCloser struct{ Store }
+type nopCloser struct{ *FileStore }
 
 func (nopCloser) Close() {}
 

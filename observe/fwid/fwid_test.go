@@ -181,6 +181,34 @@ func TestZKStore_RealZooKeeper(t *testing.T) {
 	if err != nil || string(b) != "fw-b" {
 		t.Fatalf("node data = %q, %v", b, err)
 	}
+	// After a teardown the ID is cleared, twice harmlessly.
+	for i := 0; i < 2; i++ {
+		if err := s.Clear(ctx(t)); err != nil {
+			t.Fatalf("Clear: %v", err)
+		}
+	}
+	if id, err := s.Load(ctx(t)); err != nil || id != "" {
+		t.Fatalf("Load after Clear = %q, %v; want empty", id, err)
+	}
+}
+
+func TestFileStore_Clear(t *testing.T) {
+	s, err := Open("file://" + filepath.Join(t.TempDir(), "fw", "id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Clear(ctx(t)); err != nil {
+		t.Fatalf("Clear of nothing: %v", err)
+	}
+	if err := s.Save(ctx(t), "fw-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Clear(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := s.Load(ctx(t)); err != nil || id != "" {
+		t.Fatalf("Load after Clear = %q, %v; want empty", id, err)
+	}
 }
 
 func TestZKStore_ContextEndsWaitOnDeadServer(t *testing.T) {

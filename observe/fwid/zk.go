@@ -120,6 +120,20 @@ func (s *ZKStore) Save(ctx context.Context, id string) error {
 	return nil
 }
 
+// Clear deletes the node; a missing node is already clear.
+func (s *ZKStore) Clear(ctx context.Context) error {
+	err := s.do(ctx, func(c *zk.Conn) error {
+		if err := c.Delete(s.path, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("clear framework id in zookeeper %s: %w", s.path, err)
+	}
+	return nil
+}
+
 // ensureParents creates every ancestor of p that is missing.
 func ensureParents(c *zk.Conn, p string) error {
 	dir := path.Dir(p)
