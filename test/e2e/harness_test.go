@@ -85,7 +85,10 @@ type cluster struct {
 	masterURL string
 	apiURL    string
 	sim, fw   *exec.Cmd
-	hosts     []string
+	// fwDone is closed once the framework process has exited; only then
+	// may fw.ProcessState be read.
+	fwDone <-chan struct{}
+	hosts  []string
 }
 
 // clusterOpts shape a test cluster.
@@ -146,7 +149,7 @@ func startCluster(t *testing.T, o clusterOpts) *cluster {
 	c.waitHTTP(c.masterURL+"/health", 10*time.Second)
 
 	c.fw = exec.Command(bins.framework, "run", "--spec", c.specPath, "--listen", fmt.Sprintf("127.0.0.1:%d", apiPort), "--log-level", "debug")
-	c.start(c.fw, "framework")
+	c.fwDone = c.start(c.fw, "framework")
 	c.waitHTTP(c.apiURL+"/v1/status", 10*time.Second)
 	return c
 }
@@ -191,8 +194,9 @@ func writeJSON(t *testing.T, path string, v any) {
 }
 
 // start runs cmd with its output in a log file; cleanup stops it with
-// SIGTERM (and SIGKILL after 15s) and shows the log's tail on failure.
-func (c *cluster) start(cmd *exec.Cmd, name string) {
+// SIGTERM (and SIGKILL after 15s) and shows the log's tail on failure. The
+// returned channel is closed when the process has exited.
+func (c *cluster) start(cmd *exec.Cmd, name string) <-chan struct{} {
 	t := c.t
 	logPath := filepath.Join(c.dir, name+".log")
 	f, err := os.Create(logPath)
@@ -223,6 +227,7 @@ func (c *cluster) start(cmd *exec.Cmd, name string) {
 			t.Logf("--- tail of %s log:\n%s", name, b)
 		}
 	})
+	return done
 }
 
 func (c *cluster) waitHTTP(url string, within time.Duration) {
@@ -363,16 +368,17 @@ func (c *cluster) restartFramework() {
 	if err := c.fw.Process.Signal(syscall.SIGTERM); err != nil {
 		c.t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for c.fw.ProcessState == nil && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	select {
+	case <-c.fwDone:
+	case <-time.After(15 * time.Second):
+		c.t.Fatal("framework still running 15s after SIGTERM")
 	}
-	if st := c.fw.ProcessState; st == nil || st.ExitCode() != 0 {
-		c.t.Fatalf("framework after SIGTERM: %v, want exit 0", st)
+	if code := c.fw.ProcessState.ExitCode(); code != 0 {
+		c.t.Fatalf("framework after SIGTERM: exit %d, want 0", code)
 	}
 	port := strings.TrimPrefix(c.apiURL, "http://127.0.0.1:")
 	c.fw = exec.Command(bins.framework, "run", "--spec", c.specPath, "--listen", "127.0.0.1:"+port, "--log-level", "debug")
-	c.start(c.fw, "framework-2")
+	c.fwDone = c.start(c.fw, "framework-2")
 	c.waitHTTP(c.apiURL+"/v1/status", 10*time.Second)
 }
 

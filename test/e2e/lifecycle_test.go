@@ -78,6 +78,11 @@ func TestLifecycle_OfflinePlan_Stop_Teardown(t *testing.T) {
 	if err := c.fw.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	select { // teardown takes the framework's ID: the framework must be gone
+	case <-c.fwDone:
+	case <-time.After(15 * time.Second):
+		t.Fatal("framework still running 15s after SIGTERM")
+	}
 	idFile := filepath.Join(c.dir, "framework-id")
 	id, _ := os.ReadFile(idFile)
 	if code, out := runCLI(t, "teardown", "--spec", c.specPath, "--yes"); code != 0 || !strings.Contains(out, "torn down") {
