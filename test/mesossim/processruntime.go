@@ -10,16 +10,17 @@ import (
 // real child processes under agentrt.
 func processRuntime(rc RuntimeConfig) (Runtime, error) {
 	a, err := agentrt.New(agentrt.Config{
-		AgentID:  rc.AgentID,
-		Hostname: rc.Hostname,
-		WorkDir:  rc.WorkDir,
-		HostDir:  rc.HostDir,
-		Listen:   rc.Listen,
-		IP:       rc.IP,
-		Updates:  rc.Updates,
-		Messages: rc.Messages,
-		Logger:   rc.Logger,
-		Now:      rc.Now,
+		AgentID:        rc.AgentID,
+		Hostname:       rc.Hostname,
+		WorkDir:        rc.WorkDir,
+		HostDir:        rc.HostDir,
+		Listen:         rc.Listen,
+		IP:             rc.IP,
+		Updates:        rc.Updates,
+		Messages:       rc.Messages,
+		ExecutorExited: rc.ExecutorExited,
+		Logger:         rc.Logger,
+		Now:            rc.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agent runtime: %w", err)

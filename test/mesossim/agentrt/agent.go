@@ -52,7 +52,11 @@ type Config struct {
 	// Messages receives executor-to-scheduler MESSAGE calls (optional; nil
 	// drops them, which Mesos allows: messages are unreliable).
 	Messages func(frameworkID, executorID string, data []byte)
-	Logger   hclog.Logger
+	// ExecutorExited is told when a custom executor's process has exited
+	// (after its tasks' terminal updates), with its wait status, so the
+	// master can send the framework a FAILURE event. Optional.
+	ExecutorExited func(frameworkID, executorID string, status int)
+	Logger         hclog.Logger
 	// Now stamps status updates; nil means time.Now. Timers (grace periods,
 	// health check intervals) always use the real clock.
 	Now func() time.Time
@@ -210,6 +214,16 @@ func (a *Agent) deliverMessage(frameworkID, executorID string, data []byte) {
 		return
 	}
 	a.cfg.Messages(frameworkID, executorID, data)
+}
+
+// executorExited reports an executor's exit to the master unless closed.
+func (a *Agent) executorExited(frameworkID, executorID string, status int) {
+	a.emitMu.RLock()
+	defer a.emitMu.RUnlock()
+	if a.closed || a.isTerminating(frameworkID) || a.cfg.ExecutorExited == nil {
+		return
+	}
+	a.cfg.ExecutorExited(frameworkID, executorID, status)
 }
 
 func (a *Agent) isTerminating(frameworkID string) bool {

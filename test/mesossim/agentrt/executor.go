@@ -325,12 +325,14 @@ func (ex *executor) run(ctx context.Context) {
 			ex.mu.Lock()
 			shuttingDown := ex.shuttingDown
 			ex.mu.Unlock()
-			msg := "Executor terminated: " + exitMessage(p.waitStatus())
+			ws := p.waitStatus()
+			msg := "Executor terminated: " + exitMessage(ws)
 			if shuttingDown {
 				ex.failAll(mesos.TASK_KILLED, mesos.REASON_EXECUTOR_TERMINATED, msg)
 			} else {
 				ex.failAll(mesos.TASK_FAILED, mesos.REASON_EXECUTOR_TERMINATED, msg)
 			}
+			ex.a.executorExited(ex.fwID, ex.info.ExecutorID.Value, int(ws))
 			return
 		}
 	}

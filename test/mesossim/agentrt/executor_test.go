@@ -175,7 +175,10 @@ func TestShutdownFrameworkSendsShutdown(t *testing.T) {
 
 func TestExecutorCrashFailsItsTasks(t *testing.T) {
 	binURL := binaryServer(t)
-	a, rec := newTestAgent(t, nil)
+	exited := make(chan string, 1)
+	a, rec := newTestAgent(t, func(c *Config) {
+		c.ExecutorExited = func(fwID, execID string, status int) { exited <- fwID + "/" + execID }
+	})
 	// A checkpointing framework: its executors also get MESOS_RECOVERY_TIMEOUT
 	// and MESOS_SUBSCRIPTION_BACKOFF_MAX, which mesos-go's config.FromEnv
 	// then requires.
@@ -189,6 +192,15 @@ func TestExecutorCrashFailsItsTasks(t *testing.T) {
 	st := rec.waitState(t, "k1", mesos.TASK_FAILED, 10*time.Second)
 	if st.GetReason() != mesos.REASON_EXECUTOR_TERMINATED || st.GetSource() != mesos.SOURCE_AGENT {
 		t.Errorf("after executor crash: %s", describe([]mesos.TaskStatus{st}))
+	}
+	// The master hears of the exit (and sends the framework a FAILURE).
+	select {
+	case got := <-exited:
+		if got != testFW+"/ex" {
+			t.Errorf("ExecutorExited(%s), want %s/ex", got, testFW)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("ExecutorExited not called after the executor crashed")
 	}
 }
 
