@@ -72,6 +72,18 @@ func (p *planner) settled(s slot, svc *spec.Service) bool {
 	return p.now.Sub(since) >= p.c.Upgrade.MinHealthyTime
 }
 
+// kindSettled reports whether every slot of a kind has a task of the
+// current config that has settled (see settled); a missing or unknown one
+// has not.
+func (p *planner) kindSettled(slots []slot, svc *spec.Service) bool {
+	for _, s := range slots {
+		if s.task == nil || s.unknown || s.task.Config != svc.ConfigHash || !p.settled(s, svc) {
+			return false
+		}
+	}
+	return true
+}
+
 // pastDeadline reports whether a new-config task has had HealthyDeadline
 // since its launch and is still not available.
 func (p *planner) pastDeadline(s slot, svc *spec.Service) bool {

@@ -115,7 +115,27 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			filter: []string{"kill", "blocked metadata"},
 			want: []string{
 				"kill quobyte.registry.registry1.s0002 on node1 (replace): replaced by config registry2",
-				"blocked metadata -: upgrade of metadata waits until every registry runs the new config",
+				"blocked metadata -: upgrade of metadata waits until every registry runs the new config, settled",
+			},
+		},
+		{
+			name: "the next kind waits until the last replacement has settled",
+			spec: func() *spec.Cluster { return withNewConfig(testCluster(), "2", spec.Registry, spec.Metadata) },
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+				// Every registry runs the new config; node3's only just
+				// turned healthy (less than MinHealthyTime ago).
+				for _, h := range []string{"node1", "node2", "node3"} {
+					r := w.liveOn("registry", "a-"+h)[0]
+					r.Config = c.Service(spec.Registry).ConfigHash
+					if h == "node3" {
+						r.HealthySince = w.now.Add(-time.Second)
+					}
+				}
+			},
+			filter: []string{"kill", "blocked metadata"},
+			want: []string{
+				"blocked metadata -: upgrade of metadata waits until every registry runs the new config, settled",
 			},
 		},
 		{

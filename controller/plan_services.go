@@ -63,12 +63,17 @@ func (p *planner) computeServices() {
 		// else could ever move).
 		hold, heldByCore := "", false
 		switch {
-		case pending != "":
-			hold = reasonUpgradeWaitsForKind(k, pending)
 		case !k.DeviceBound() && k != spec.Client && coreWhy != "":
 			hold, heldByCore = reasonUpgradeWaitsForCore(k, coreWhy), true
+		case pending != "":
+			hold = reasonUpgradeWaitsForKind(k, pending)
 		}
-		if p.computeRollout(k, svc, slots, hold) && pending == "" && !heldByCore {
+		// A kind holds later kinds' replacements while it replaces tasks,
+		// and until its last replacement has settled (healthy for
+		// MinHealthyTime): with no outdated task left, its newest task may
+		// still be starting.
+		busy := p.computeRollout(k, svc, slots, hold)
+		if pending == "" && !heldByCore && (busy || !p.kindSettled(slots, svc)) {
 			pending = k
 		}
 	}

@@ -189,7 +189,7 @@ func reasonUpgradePaused(kind spec.Kind, host string, deadline time.Duration) st
 }
 
 func reasonUpgradeWaitsForKind(kind, earlier spec.Kind) string {
-	return fmt.Sprintf("upgrade of %s waits until every %s runs the new config", kind, earlier)
+	return fmt.Sprintf("upgrade of %s waits until every %s runs the new config, settled", kind, earlier)
 }
 
 func reasonUpgradeWaitsForCore(kind spec.Kind, why string) string {
