@@ -21,6 +21,13 @@ var portEnv = map[string]string{
 	spec.PortS3:      "QUOBYTE_S3_PORT",
 }
 
+// heapShare is the part of a task's memory given to the service's Java heap
+// (QUOBYTE_MAX_MEM_<SERVICE>, the image's MAX_MEM_<SERVICE>). The rest is
+// for what a JVM needs besides its heap (metaspace, thread stacks, direct
+// buffers): a heap as large as the task's memory limit would get the task
+// killed by its container's memory limit. An operator's env setting wins.
+const heapShare = 0.75
+
 // serviceEnv is the environment of a service task: the server image's
 // contract first, then the spec's quobyte.env, then the service's env, each
 // overriding the one before (an operator who sets a variable means it).
@@ -29,7 +36,7 @@ func serviceEnv(c *spec.Cluster, svc *spec.Service, host string, memMiB float64,
 		"QUOBYTE_SERVICE":  string(svc.Kind),
 		"QUOBYTE_REGISTRY": registryFor(c, svc, host, registryAddrs),
 		"QUOBYTE_VERSION":  c.Quobyte.Version,
-		"QUOBYTE_MAX_MEM_" + strings.ToUpper(string(svc.Kind)): strconv.FormatInt(int64(memMiB), 10) + "m",
+		"QUOBYTE_MAX_MEM_" + strings.ToUpper(string(svc.Kind)): strconv.FormatInt(int64(memMiB*heapShare), 10) + "m",
 	}
 	if svc.Kind.DeviceBound() {
 		env["QUOBYTE_DEVICE_ROOT"] = c.Quobyte.DeviceRoot

@@ -72,7 +72,7 @@ func TestBuildTaskInfo_Docker(t *testing.T) {
 		"QUOBYTE_REGISTRY":     "node1:7861,node2:7861",
 		"QUOBYTE_RPC_PORT":     "7863",
 		"QUOBYTE_HTTP_PORT":    "7873",
-		"QUOBYTE_MAX_MEM_DATA": "4096m",
+		"QUOBYTE_MAX_MEM_DATA": "3072m", // 75% of 4096 MiB: room for the JVM beside its heap
 		"QUOBYTE_DEVICE_ROOT":  "/mnt/quobyte",
 		"QUOBYTE_VERSION":      "3.14",
 		"LOG_LEVEL":            "info",
@@ -112,7 +112,7 @@ func TestBuildTaskInfo_DockerStateless(t *testing.T) {
 		t.Errorf("api has volumes %+v", ti.Container.Volumes)
 	}
 	env := envOf(t, ti.Command)
-	for k, v := range map[string]string{"QUOBYTE_SERVICE": "api", "QUOBYTE_API_PORT": "7860", "QUOBYTE_RPC_PORT": "7865", "QUOBYTE_HTTP_PORT": "7875", "QUOBYTE_MAX_MEM_API": "1024m"} {
+	for k, v := range map[string]string{"QUOBYTE_SERVICE": "api", "QUOBYTE_API_PORT": "7860", "QUOBYTE_RPC_PORT": "7865", "QUOBYTE_HTTP_PORT": "7875", "QUOBYTE_MAX_MEM_API": "768m"} {
 		if env[k] != v {
 			t.Errorf("%s = %q, want %q", k, env[k], v)
 		}
