@@ -117,3 +117,32 @@ func TestFailingServiceBacksOff(t *testing.T) {
 		t.Logf("%d launches of the failing s3 in 16s", n)
 	}
 }
+
+// A master failover drops every stream; the framework resubscribes with the
+// same framework ID, reconciles, and restarts no Quobyte service.
+func TestMasterFailover_RestartsNothing(t *testing.T) {
+	small := want{"prober": 5, "registry": 1, "metadata": 1, "data": 2, "api": 1, "webconsole": 1}
+	c := startCluster(t, clusterOpts{subnet: "127.0.7", registry: 1, metadata: 1, data: 2, version: "v1"})
+	c.eventually(convergeWithin, "convergence", func() (bool, string) { return c.converged(small) })
+	before := c.taskIDs()
+	fwID := c.status().Subscription.FrameworkID
+	launches := c.logLines("framework", "launched:")
+
+	c.admin("failover-master", map[string]any{})
+	c.eventually(convergeWithin, "resubscribed and reconciled", func() (bool, string) {
+		st := c.status()
+		if st.Subscription.Resubscriptions < 1 || !st.Subscription.Reconciled {
+			return false, fmt.Sprintf("%+v", st.Subscription)
+		}
+		return c.converged(small)
+	})
+	if id := c.status().Subscription.FrameworkID; id != fwID {
+		t.Errorf("framework ID after failover %q, want %q", id, fwID)
+	}
+	if after := c.taskIDs(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("the failover changed what runs:\nbefore %v\nafter  %v", before, after)
+	}
+	if n := c.logLines("framework", "launched:") - launches; n != 0 {
+		t.Errorf("%d tasks launched after the failover, want none", n)
+	}
+}
