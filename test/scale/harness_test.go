@@ -196,7 +196,8 @@ func run(ctx context.Context, o options) (result, error) {
 		// The executable is only served to agents that fetch the prober;
 		// simulated agents fetch nothing.
 		Executable: os.Args[0],
-		Tick:       time.Second,
+		// Tick stays at run's default (5s): it decides when a deferred
+		// REVIVE is retried, so it is part of what is measured.
 	})
 	if err != nil {
 		return res, fmt.Errorf("building the framework: %w", err)
@@ -382,9 +383,13 @@ func (l *offerLog) Write(p []byte) (int, error) {
 		s := string(line)
 		switch {
 		case strings.Contains(s, "revive offers"), strings.Contains(s, "suppress offers"):
+			// From the message on: the level and logger name say nothing here.
 			msg := s
-			if i := strings.Index(s, "offers"); i >= 0 {
-				msg = strings.TrimSpace(s[i-7:])
+			for _, m := range []string{"revive offers", "suppress offers"} {
+				if i := strings.Index(s, m); i >= 0 {
+					msg = s[i:]
+					break
+				}
 			}
 			l.mu.Lock()
 			l.kept = append(l.kept, ms(now.Sub(l.start))+" "+msg)
