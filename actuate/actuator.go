@@ -38,7 +38,7 @@ const (
 	DefaultPendingRefuseSeconds = 5 * time.Second
 	// DefaultReviveMinInterval spaces REVIVEs (each one makes the master
 	// re-offer every agent to us).
-	DefaultReviveMinInterval = 5 * time.Second
+	DefaultReviveMinInterval = time.Second
 	// DefaultKillRetryInterval spaces re-sent KILLs of one task: a kill
 	// can be lost, but the task needs its kill grace period to stop.
 	DefaultKillRetryInterval = 10 * time.Second

@@ -89,15 +89,17 @@ func (a *Actuator) Apply(ctx context.Context, plan *controller.Result, c *spec.C
 	}
 	r.rep.Unmatched = m.Unmatched
 	used := r.launch(m.Assigned, waiting)
-	r.decline(held, used, waiting)
+	r.decline(held, used, waiting, plan.Gated)
 
 	switch {
 	case len(launches) > 0 && (st.suppressed || noOffer):
 		r.maybeRevive(&st, "launches wait for offers")
-	case len(launches) > 0:
+	case len(launches) > 0, plan.Gated:
+		// Launches wait for offers in hand, or the plan cannot tell yet
+		// what is wanted (before reconciliation): keep offers coming.
 	case !st.suppressed && st.offered:
 		r.maybeSuppress(&st)
-	case a.cfg.DiscoveryInterval > 0 && r.now.Sub(st.suppressedAt) >= a.cfg.DiscoveryInterval:
+	case st.suppressed && a.cfg.DiscoveryInterval > 0 && r.now.Sub(st.suppressedAt) >= a.cfg.DiscoveryInterval:
 		// Offers are how we learn of new agents: look now and then.
 		r.maybeRevive(&st, "looking for new agents")
 	}

@@ -10,8 +10,11 @@ import (
 
 // decline declines every unused offer that an Apply has seen before (a
 // fresh one may have come after the plan's snapshot was taken: it gets the
-// next plan). Offers from agents a launch waits for get the short filter.
-func (r *applyRun) decline(held []heldOffer, used, waiting map[string]bool) {
+// next plan). Offers from agents a launch waits for get the short filter,
+// and so does every offer while the plan is gated (before reconciliation
+// it cannot tell which agents it will want: refusing them for an hour
+// would make every first launch wait for a REVIVE).
+func (r *applyRun) decline(held []heldOffer, used, waiting map[string]bool, gated bool) {
 	var long, short []mesos.OfferID
 	for _, h := range held {
 		id := h.offer.ID.Value
@@ -19,7 +22,7 @@ func (r *applyRun) decline(held []heldOffer, used, waiting map[string]bool) {
 		case used[id]:
 		case !h.seen:
 			// kept for the next Apply
-		case waiting[h.offer.AgentID.Value]:
+		case gated || waiting[h.offer.AgentID.Value]:
 			short = append(short, h.offer.ID)
 		default:
 			long = append(long, h.offer.ID)

@@ -184,10 +184,11 @@ func TestApply_ReviveRateLimited(t *testing.T) {
 	if !rep.Revived || len(r.calls.OfType(scheduler.Call_REVIVE)) != 1 {
 		t.Fatalf("no revive for a launch without offers: %v", r.types())
 	}
+	i := DefaultReviveMinInterval
 	for _, step := range []struct {
 		after  time.Duration
 		revive bool
-	}{{time.Second, false}, {3 * time.Second, false}, {time.Second, true}, {time.Second, false}, {5 * time.Second, true}} {
+	}{{i / 4, false}, {i / 2, false}, {i / 4, true}, {i / 4, false}, {i, true}} {
 		r.advance(step.after)
 		rep, _ = r.apply(want)
 		if rep.Revived != step.revive || len(r.calls.OfType(scheduler.Call_REVIVE)) != map[bool]int{false: 0, true: 1}[step.revive] {
@@ -238,11 +239,11 @@ func TestApply_SuppressWhenConverged(t *testing.T) {
 	}
 	// Converged again right after the revive: wait for its offers before
 	// suppressing, or the revive was for nothing.
-	r.advance(time.Second)
+	r.advance(DefaultReviveMinInterval / 2)
 	if rep, _ = r.apply(); rep.Suppressed {
 		t.Error("suppressed right after a revive")
 	}
-	r.advance(5 * time.Second)
+	r.advance(DefaultReviveMinInterval)
 	if rep, _ = r.apply(); !rep.Suppressed {
 		t.Errorf("not suppressed: %v", r.types())
 	}
@@ -434,5 +435,40 @@ func TestRecorder(t *testing.T) {
 	rec.(*Recorder).Err = errors.New("boom")
 	if _, err := rec.Apply(context.Background(), plan, c, ""); len(ItemErrors(err)) != 3 {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// Before reconciliation the plan is gated: it cannot tell which agents it
+// will want, so offers are declined with the short filter (an hour's filter
+// would make every first launch wait for a REVIVE) and never suppressed.
+func TestApply_GatedPlanDeclinesShortAndNeverSuppresses(t *testing.T) {
+	r := newRig(t)
+	r.act.HandleOffers([]mesos.Offer{bigOffer("o1", "a1", "node1")})
+	gated := &controller.Result{Generation: 1, Gated: true, Blocked: []controller.Blocked{{Kind: "*", Reason: "waiting for reconciliation"}}}
+	for i := 0; i < 2; i++ { // the first Apply only sees the offer
+		r.calls.Reset()
+		rep, err := r.act.Apply(context.Background(), gated, r.c, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Suppressed || rep.Revived {
+			t.Fatalf("gated plan %d: suppressed %v revived %v", i, rep.Suppressed, rep.Revived)
+		}
+		r.advance(time.Second)
+	}
+	declines := r.calls.OfType(scheduler.Call_DECLINE)
+	if len(declines) != 1 || refuse(t, declines[0].Decline.Filters) != DefaultPendingRefuseSeconds {
+		t.Fatalf("declines %+v, want one with the short filter", declines)
+	}
+}
+
+// The discovery REVIVE looks for new agents while offers are suppressed;
+// never before (at start-up it would only spend the revive allowance that
+// the first launches need).
+func TestApply_NoDiscoveryReviveUnlessSuppressed(t *testing.T) {
+	r := newRig(t)
+	r.advance(time.Hour) // long past any discovery interval
+	if rep, _ := r.apply(); rep.Revived {
+		t.Errorf("discovery revive without suppression: %v", r.types())
 	}
 }

@@ -50,6 +50,7 @@ func (p *planner) compute() {
 			reason = reasonNotSubscribed(sub.State)
 		}
 		p.res.Blocked = append(p.res.Blocked, Blocked{Kind: "*", Item: "subscription", Reason: reason})
+		p.res.Gated = true
 		return
 	}
 	p.ix = buildIndex(p.c, p.s)

@@ -607,3 +607,16 @@ func TestProberConfigHash_SpecHashWins(t *testing.T) {
 		t.Fatalf("ProberConfigHash = %q, want the loader's fromspec01", got)
 	}
 }
+
+func TestPlan_Gate_MarksThePlanGated(t *testing.T) {
+	c := testCluster()
+	w, _ := dataNode(c)
+	s := w.snap()
+	if r := Plan(c, s); r.Gated {
+		t.Fatalf("a reconciled subscription gives a gated plan: %+v", r)
+	}
+	s.Subscription.Reconciled = false
+	if r := Plan(c, s); !r.Gated || len(r.Actions) != 0 {
+		t.Fatalf("before reconciliation: gated %v, %d actions", r.Gated, len(r.Actions))
+	}
+}

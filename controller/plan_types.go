@@ -63,6 +63,10 @@ type Result struct {
 	SpecHash   string    `json:"spec_hash"`
 	Actions    []Action  `json:"actions"`
 	Blocked    []Blocked `json:"blocked"`
+	// Gated is true while the plan waits for the subscription and its
+	// reconciliation: it then says nothing about what is wanted, so the
+	// actuator must neither refuse offers for long nor suppress them.
+	Gated bool `json:"gated,omitempty"`
 }
 
 // Counts sums up a plan by action type; Blocked counts blocked items.

@@ -10,23 +10,10 @@ import (
 // allocation intervals after the probers report.
 const targetIntervals = 3.0
 
-// missedBoundIntervals is what the test asserts instead, because the
-// framework misses the target by design today (see doc.go): after T0 it
-// needs two REVIVEs (one for the core services, one for API and webconsole,
-// which wait for a running registry), since every ACCEPT and DECLINE
-// filters the rest of its offers for an hour; its actuator spaces REVIVEs by
-// actuate.DefaultReviveMinInterval (5s), and a deferred REVIVE is retried
-// only at the controller loop's next plan, which without news comes at its
-// 5s tick. Each REVIVE can so wait up to ~10s, plus an allocation interval
-// for its offers: at most ~22 intervals at 1s; measured 9-13. The bound
-// catches a regression beyond that; tighten it to targetIntervals once the
-// framework meets the target.
-const missedBoundIntervals = 24.0
-
 // TestConverges_200Agents is the target at a size the default (-race) test
 // run affords, at Mesos' default allocation interval of 1s (the framework's
 // own delays are fixed in seconds, so a shorter interval would only make
-// the miss look larger in intervals).
+// a miss look larger in intervals).
 func TestConverges_200Agents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts 200 simulated agents")
@@ -42,10 +29,7 @@ func TestConverges_200Agents(t *testing.T) {
 	}
 	t.Log(res)
 	if res.Intervals > targetIntervals {
-		t.Logf("TARGET MISSED: converged %.2f allocation intervals after the probers reported, target at most %.0f (known, see doc.go)", res.Intervals, targetIntervals)
-	}
-	if res.Intervals > missedBoundIntervals {
-		t.Errorf("converged %.2f allocation intervals after the probers reported; the known miss is at most %.0f, the target %.0f", res.Intervals, missedBoundIntervals, targetIntervals)
+		t.Errorf("converged %.2f allocation intervals after the probers reported, target at most %.0f", res.Intervals, targetIntervals)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -53,6 +54,9 @@ type Framework struct {
 	act     *actuate.Actuator
 	loop    *controller.Loop
 	ln      net.Listener
+
+	// kickPending: a re-plan is scheduled for when a deferred REVIVE may go.
+	kickPending atomic.Bool
 
 	mu           sync.Mutex
 	blockedSince time.Time
@@ -281,6 +285,16 @@ func (f *Framework) onReport(r actuate.Report) {
 		f.log.Info("launched", "task_id", l.TaskID, "host", l.Hostname, "kind", l.Kind, "reason", l.Reason)
 	}
 	f.metrics.OffersUsed.Add(float64(len(used)))
+	if len(r.Unmatched) > 0 && !r.Revived && f.kickPending.CompareAndSwap(false, true) {
+		// Launches wait for offers and the REVIVE they need may have been
+		// held back by its rate limit: plan again as soon as it may go, not
+		// at the next tick (measured in test/scale: waiting for the tick
+		// made a fresh cluster take 12-18 allocation intervals).
+		time.AfterFunc(actuate.DefaultReviveMinInterval, func() {
+			f.kickPending.Store(false)
+			f.loop.Kick()
+		})
+	}
 	for _, k := range r.Killed {
 		f.log.Info("kill sent", "task_id", k.TaskID, "reason", k.Reason)
 	}
