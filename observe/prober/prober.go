@@ -110,6 +110,11 @@ type prober struct {
 	seq      uint64
 	last     probe.Report
 	haveLast bool
+	// agentHostname is the agent's hostname as SUBSCRIBED tells it: what
+	// Mesos calls the host (an agent's --hostname may differ from the
+	// machine's name, and simulated agents share one machine). It names the
+	// host in reports unless the operator gave --hostname.
+	agentHostname string
 	// exitAt is set once every task is killed: the prober leaves when the
 	// terminal updates are acknowledged, or at exitAt.
 	exitAt time.Time
@@ -226,6 +231,7 @@ func (p *prober) handle(ctx context.Context, e *executor.Event) error {
 		s := e.GetSubscribed()
 		agent, exec := s.GetAgentInfo(), s.GetExecutorInfo()
 		p.log.Info("subscribed to the agent", "agent", agent.GetHostname(), "executor", exec.ExecutorID.Value)
+		p.agentHostname = agent.GetHostname()
 		if err := p.sendKills(ctx); err != nil {
 			return err
 		}
@@ -312,6 +318,9 @@ func (p *prober) report(ctx context.Context, force bool, why string) error {
 		return nil
 	}
 	r := p.scanner.Scan()
+	if p.cfg.Scan.Hostname == "" && p.agentHostname != "" {
+		r.Hostname = p.agentHostname
+	}
 	if !force && p.haveLast && probe.Equivalent(p.last, r) {
 		return nil
 	}

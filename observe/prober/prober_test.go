@@ -274,3 +274,24 @@ func TestRun_KillDuringAgentRestart(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 }
+
+// Reports name the host as the agent does (AgentInfo in SUBSCRIBED), not as
+// the machine does: a Mesos agent's --hostname may differ, and simulated
+// agents share one machine. An operator's --hostname still wins.
+func TestRun_ReportsTheAgentsHostname(t *testing.T) {
+	for _, tc := range []struct{ flag, want string }{{"", "agent1"}, {"given-by-operator", "given-by-operator"}} {
+		agent := probertest.NewAgent(t)
+		root := t.TempDir()
+		cfg := testConfig(agent, root)
+		cfg.Scan.Hostname = tc.flag
+		ctx, cancel := context.WithCancel(context.Background())
+		done := running(t, ctx, cfg)
+		agent.NextSubscribe(5 * time.Second)
+		agent.Launch(taskID)
+		if r := report(t, agent.NextUpdate(5*time.Second)); r.Hostname != tc.want {
+			t.Errorf("--hostname %q: report hostname %q, want %q", tc.flag, r.Hostname, tc.want)
+		}
+		cancel()
+		waitDone(t, done, 10*time.Second)
+	}
+}
