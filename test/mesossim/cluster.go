@@ -42,7 +42,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	c.factory = cfg.RuntimeFactory
 	if c.factory == nil {
-		c.factory = func(rc RuntimeConfig) (Runtime, error) { return newSimRuntime(rc, c.m.newUUID), nil }
+		c.factory = func(rc RuntimeConfig) (Runtime, error) { return newSimRuntime(rc, c.m.newUUID, cfg.ExecutorData), nil }
 	}
 	listens := []string{cfg.Listen}
 	if cfg.Masters == 2 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
 
 // Mode selects how agents run tasks.
@@ -71,9 +72,16 @@ type Config struct {
 
 	Mode           Mode           // default ModeSimulated
 	RuntimeFactory RuntimeFactory // overrides the mode's runtime (tests)
-	WorkDir        string         // sandboxes; default a temporary directory removed by Close
-	Masters        int            // 1 or 2; default 1
-	Credentials    *Credentials   // nil: no authentication
+	// ExecutorData stands in, in simulated mode, for what a custom executor
+	// reports. For a task launched with an ExecutorInfo it returns the Data
+	// of the executor's TASK_RUNNING, sent instead of the default STARTING
+	// and RUNNING; it is asked again on every framework MESSAGE to the
+	// executor, and each answer goes out as a new TASK_RUNNING. A nil hook
+	// or a nil answer: the simulated executor reports nothing of its own.
+	ExecutorData func(hostname string, task mesos.TaskInfo) []byte
+	WorkDir      string       // sandboxes; default a temporary directory removed by Close
+	Masters      int          // 1 or 2; default 1
+	Credentials  *Credentials // nil: no authentication
 	// MasterCapabilities are advertised in SUBSCRIBED's master_info. nil means
 	// what a Mesos 1.9+ master advertises: AGENT_UPDATE, AGENT_DRAINING and
 	// QUOTA_V2. mesos-go v0.0.11's JSON decoder cannot read QUOTA_V2 (as

@@ -1,6 +1,7 @@
 package mesossim
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 
@@ -35,7 +36,7 @@ func TestMessagesBetweenSchedulerAndExecutor(t *testing.T) {
 	var rt *recordingRuntime
 	var c *Cluster
 	cfg.RuntimeFactory = func(rc RuntimeConfig) (Runtime, error) {
-		rt = &recordingRuntime{simRuntime: newSimRuntime(rc, func() []byte { return c.m.newUUID() }), cfg: rc}
+		rt = &recordingRuntime{simRuntime: newSimRuntime(rc, func() []byte { return c.m.newUUID() }, nil), cfg: rc}
 		return rt, nil
 	}
 	c = startCluster(t, cfg)
@@ -159,7 +160,7 @@ func TestMalformedRuntimeUpdatesAreDropped(t *testing.T) {
 	var rt *recordingRuntime
 	var c *Cluster
 	cfg.RuntimeFactory = func(rc RuntimeConfig) (Runtime, error) {
-		rt = &recordingRuntime{simRuntime: newSimRuntime(rc, func() []byte { return c.m.newUUID() }), cfg: rc}
+		rt = &recordingRuntime{simRuntime: newSimRuntime(rc, func() []byte { return c.m.newUUID() }, nil), cfg: rc}
 		return rt, nil
 	}
 	c = startCluster(t, cfg)
@@ -169,4 +170,41 @@ func TestMalformedRuntimeUpdatesAreDropped(t *testing.T) {
 	rt.cfg.Updates(f.id, mesos.TaskStatus{TaskID: mesos.TaskID{Value: "t1"}}) // no state
 	f.reconcile(reconcileTask("t1", o.AgentID.Value))
 	f.wait(updateFor("t1", mesos.TASK_RUNNING))
+}
+
+// In simulated mode, Config.ExecutorData stands in for what a custom
+// executor reports: its data on launch (one TASK_RUNNING, no STARTING), and a
+// fresh answer on every framework MESSAGE to the executor.
+func TestExecutorDataStandsInForACustomExecutor(t *testing.T) {
+	cfg := fastConfig(1)
+	asked := 0
+	var mu sync.Mutex
+	cfg.ExecutorData = func(hostname string, task mesos.TaskInfo) []byte {
+		mu.Lock()
+		defer mu.Unlock()
+		asked++
+		return []byte(fmt.Sprintf("%s %s #%d", hostname, task.TaskID.Value, asked))
+	}
+	c := startCluster(t, cfg)
+	f := subscribeRaw(t, c, partitionAwareInfo("executor-data"))
+	o := f.offer()
+	task := commandTask("p1", o, 1, 64)
+	task.Command = nil
+	task.Executor = &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "prober"}, Command: &mesos.CommandInfo{Value: strPtr("prober")}}
+	f.launch(o, 0, task)
+	st := f.wait(isType(scheduler.Event_UPDATE)).Update.Status
+	host := c.State().Agents[0].Hostname
+	if st.GetState() != mesos.TASK_RUNNING || string(st.Data) != host+" p1 #1" || st.GetSource() != mesos.SOURCE_EXECUTOR {
+		t.Fatalf("first update %s %q from %s, want TASK_RUNNING %q from the executor", st.GetState(), st.Data, st.GetSource(), host+" p1 #1")
+	}
+	f.ack(st) // the agent sends a task's next update once this one is acknowledged
+	f.call(&scheduler.Call{Type: scheduler.Call_MESSAGE, Message: &scheduler.Call_Message{
+		AgentID: o.AgentID, ExecutorID: mesos.ExecutorID{Value: "prober"}, Data: []byte("probe"),
+	}})
+	st = f.wait(func(ev *scheduler.Event) bool {
+		return ev.Type == scheduler.Event_UPDATE && string(ev.Update.Status.Data) != host+" p1 #1"
+	}).Update.Status
+	if st.GetState() != mesos.TASK_RUNNING || string(st.Data) != host+" p1 #2" {
+		t.Fatalf("update after MESSAGE %s %q, want TASK_RUNNING %q", st.GetState(), st.Data, host+" p1 #2")
+	}
 }

@@ -10,12 +10,14 @@ import (
 
 // simRuntime runs no processes: a launched task goes TASK_STARTING then
 // TASK_RUNNING at once (plus a healthy=true update when it has a health
-// check), a killed one goes TASK_KILLED, a crashed one TASK_FAILED. Updates are
+// check), a killed one goes TASK_KILLED, a crashed one TASK_FAILED. A custom
+// executor's task reports what Config.ExecutorData says, if anything. Updates are
 // delivered from one goroutine per agent, started only while there is work,
 // so idle agents cost no goroutine.
 type simRuntime struct {
-	cfg     RuntimeConfig
-	newUUID func() []byte
+	cfg          RuntimeConfig
+	newUUID      func() []byte
+	executorData func(hostname string, task mesos.TaskInfo) []byte // Config.ExecutorData
 
 	mu      sync.Mutex
 	tasks   map[string]simTask // task ID -> task
@@ -28,6 +30,9 @@ type simTask struct {
 	frameworkID string
 	executorID  *mesos.ExecutorID
 	killing     bool // the framework has TASK_KILLING_STATE: kills go through TASK_KILLING
+	// info is kept for a custom executor's task when ExecutorData is set:
+	// a MESSAGE asks the hook again for each task of the executor.
+	info *mesos.TaskInfo
 }
 
 type simUpdate struct {
@@ -36,8 +41,8 @@ type simUpdate struct {
 	exited      string // when set, not an update: this executor exited
 }
 
-func newSimRuntime(cfg RuntimeConfig, newUUID func() []byte) *simRuntime {
-	return &simRuntime{cfg: cfg, newUUID: newUUID, tasks: map[string]simTask{}}
+func newSimRuntime(cfg RuntimeConfig, newUUID func() []byte, executorData func(string, mesos.TaskInfo) []byte) *simRuntime {
+	return &simRuntime{cfg: cfg, newUUID: newUUID, executorData: executorData, tasks: map[string]simTask{}}
 }
 
 func (s *simRuntime) Endpoint() string { return "" }
@@ -60,13 +65,24 @@ func (s *simRuntime) Launch(fw mesos.FrameworkInfo, task mesos.TaskInfo) {
 			killing = true
 		}
 	}
-	s.tasks[task.TaskID.Value] = simTask{frameworkID: fwID, executorID: execID, killing: killing}
+	t := simTask{frameworkID: fwID, executorID: execID, killing: killing}
+	if execID != nil && s.executorData != nil {
+		t.info = &task
+		if data := s.executorData(s.cfg.Hostname, task); data != nil {
+			// A custom executor reports as it pleases: here one
+			// TASK_RUNNING carrying its data.
+			s.tasks[task.TaskID.Value] = t
+			s.enqueueStatusLocked(fwID, task.TaskID, execID, mesos.TASK_RUNNING, nil, nil, "", data)
+			return
+		}
+	}
+	s.tasks[task.TaskID.Value] = t
 	s.enqueueLocked(fwID, task.TaskID, execID, mesos.TASK_STARTING, nil, "")
 	s.enqueueLocked(fwID, task.TaskID, execID, mesos.TASK_RUNNING, nil, "")
 	if task.HealthCheck != nil {
 		healthy := true
 		reason := mesos.REASON_TASK_HEALTH_CHECK_STATUS_UPDATED
-		s.enqueueReasonLocked(fwID, task.TaskID, execID, mesos.TASK_RUNNING, &healthy, &reason, "")
+		s.enqueueStatusLocked(fwID, task.TaskID, execID, mesos.TASK_RUNNING, &healthy, &reason, "", nil)
 	}
 }
 
@@ -89,12 +105,23 @@ func (s *simRuntime) KillProcess(taskID string) error {
 func (s *simRuntime) Message(frameworkID, executorID string, data []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.tasks {
-		if t.frameworkID == frameworkID && t.executorID != nil && t.executorID.Value == executorID {
-			return nil // a simulated executor has nothing to do with a message
+	found := false
+	for id, t := range s.tasks {
+		if t.frameworkID != frameworkID || t.executorID == nil || t.executorID.Value != executorID {
+			continue
+		}
+		found = true
+		if t.info == nil {
+			continue // a simulated executor has nothing to say to a message
+		}
+		if data := s.executorData(s.cfg.Hostname, *t.info); data != nil {
+			s.enqueueStatusLocked(frameworkID, mesos.TaskID{Value: id}, t.executorID, mesos.TASK_RUNNING, nil, nil, "", data)
 		}
 	}
-	return fmt.Errorf("simulated runtime: no executor %q of framework %q", executorID, frameworkID)
+	if !found {
+		return fmt.Errorf("simulated runtime: no executor %q of framework %q", executorID, frameworkID)
+	}
+	return nil
 }
 
 func (s *simRuntime) ShutdownFramework(frameworkID string) {
@@ -147,10 +174,10 @@ func (s *simRuntime) executorBusyLocked(fwID, execID string) bool {
 }
 
 func (s *simRuntime) enqueueLocked(fwID string, taskID mesos.TaskID, execID *mesos.ExecutorID, state mesos.TaskState, healthy *bool, msg string) {
-	s.enqueueReasonLocked(fwID, taskID, execID, state, healthy, nil, msg)
+	s.enqueueStatusLocked(fwID, taskID, execID, state, healthy, nil, msg, nil)
 }
 
-func (s *simRuntime) enqueueReasonLocked(fwID string, taskID mesos.TaskID, execID *mesos.ExecutorID, state mesos.TaskState, healthy *bool, reason *mesos.TaskStatus_Reason, msg string) {
+func (s *simRuntime) enqueueStatusLocked(fwID string, taskID mesos.TaskID, execID *mesos.ExecutorID, state mesos.TaskState, healthy *bool, reason *mesos.TaskStatus_Reason, msg string, data []byte) {
 	src := mesos.SOURCE_EXECUTOR
 	ts := float64(s.cfg.Now().UnixNano()) / 1e9
 	st := mesos.TaskStatus{
@@ -163,6 +190,7 @@ func (s *simRuntime) enqueueReasonLocked(fwID string, taskID mesos.TaskID, execI
 		Timestamp:  &ts,
 		UUID:       s.newUUID(),
 		Healthy:    healthy,
+		Data:       data,
 	}
 	if msg != "" {
 		st.Message = &msg

@@ -4,9 +4,9 @@
 //
 // Its tests start the simulated Mesos master (test/mesossim, simulated
 // mode) with N agents and the framework's composition root
-// (cmd/quobyte-mesos/framework) in one process. The agents' runtime is the
-// simulated one plus a stand-in for the prober executor, which answers a
-// prober launch with the JSON probe.Report the real prober would send
+// (cmd/quobyte-mesos/framework) in one process. The agents run the simulated
+// runtime; its ExecutorData hook stands in for the prober executor and
+// answers a prober launch with the JSON probe.Report the real prober would send
 // (DIR_DEVICE on three agents, METADATA_DEVICE on three others, DATA_DEVICE
 // on all). A run measures
 //

@@ -112,7 +112,7 @@ func wanted(n int, lay layout) map[string]int {
 // specText is a production-like spec (default resources and ports, the
 // plain-command runtime since the simulated agents run nothing) with short
 // health timings. The prober interval is long so that no keep-alive is due
-// during a run (see probeRuntime).
+// during a run (see proberReports).
 func specText(masterURL, idFile string) string {
 	return fmt.Sprintf(`mesos {
   master             = %q
@@ -172,7 +172,7 @@ func run(ctx context.Context, o options) (result, error) {
 		HeartbeatInterval:         15 * time.Second,
 		StatusUpdateRetryInterval: 10 * time.Second,
 		Agents:                    agents,
-		RuntimeFactory:            newRuntimeFactory(index, o.Layout),
+		ExecutorData:              proberReports(index, o.Layout),
 		WorkDir:                   filepath.Join(dir, "sim"),
 		Rand:                      rand.New(rand.NewSource(1)),
 	})
