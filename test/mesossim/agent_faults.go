@@ -15,21 +15,25 @@ import (
 // master; partition-aware or not, as Mesos' master does), its offers are
 // rescinded, frameworks get a FAILURE event, and its processes are stopped.
 func (c *Cluster) RemoveAgent(idOrHostname string) error {
-	m := c.m
-	m.mu.Lock()
-	defer m.unlock()
-	a, err := m.agentByIDOrHostname(idOrHostname)
-	if err != nil {
-		return fmt.Errorf("mesossim: %w", err)
-	}
-	m.retireAgent(a, agentRemoved, "Agent "+a.cfg.Hostname+" removed: the agent unregistered")
-	return nil
+	return c.withAgent(idOrHostname, func(m *master, a *agent) error {
+		m.retireAgent(a, agentRemoved, "Agent "+a.cfg.Hostname+" removed: the agent unregistered")
+		return nil
+	})
 }
 
 // MarkAgentGone is the operator's MARK_AGENT_GONE: the agent's tasks become
 // TASK_GONE_BY_OPERATOR (reason REASON_AGENT_REMOVED_BY_OPERATOR; TASK_LOST with
 // REASON_AGENT_REMOVED without PARTITION_AWARE) and it never returns.
 func (c *Cluster) MarkAgentGone(idOrHostname string) error {
+	return c.withAgent(idOrHostname, func(m *master, a *agent) error {
+		m.retireAgent(a, agentGoneByOperator, "Agent "+a.cfg.Hostname+" marked gone by the operator")
+		return nil
+	})
+}
+
+// withAgent runs f under the master's lock on the live agent named by its
+// ID or hostname; an unknown one is an error.
+func (c *Cluster) withAgent(idOrHostname string, f func(m *master, a *agent) error) error {
 	m := c.m
 	m.mu.Lock()
 	defer m.unlock()
@@ -37,8 +41,7 @@ func (c *Cluster) MarkAgentGone(idOrHostname string) error {
 	if err != nil {
 		return fmt.Errorf("mesossim: %w", err)
 	}
-	m.retireAgent(a, agentGoneByOperator, "Agent "+a.cfg.Hostname+" marked gone by the operator")
-	return nil
+	return f(m, a)
 }
 
 // retireAgent takes an agent out for good and tells frameworks about its tasks.
@@ -84,34 +87,29 @@ func (m *master) failure(a *agent) {
 // event. Its tasks keep running; their updates wait for HealAgent, and kills
 // do not reach them.
 func (c *Cluster) PartitionAgent(idOrHostname string) error {
-	m := c.m
-	m.mu.Lock()
-	defer m.unlock()
-	a, err := m.agentByIDOrHostname(idOrHostname)
-	if err != nil {
-		return fmt.Errorf("mesossim: %w", err)
-	}
-	if a.state != agentActive {
-		return fmt.Errorf("mesossim: agent %s is %s, not active", a.cfg.Hostname, a.state)
-	}
-	m.rescindAgentOffers(a)
-	a.state = agentUnreachable
-	a.unreachableAt = m.cfg.Now()
-	for _, t := range a.tasks {
-		if t.terminal {
-			continue
+	return c.withAgent(idOrHostname, func(m *master, a *agent) error {
+		if a.state != agentActive {
+			return fmt.Errorf("mesossim: agent %s is %s, not active", a.cfg.Hostname, a.state)
 		}
-		st := m.masterUpdate(t.fw, t.info.TaskID.Value, a.id, mesos.TASK_UNREACHABLE, mesos.REASON_AGENT_REMOVED, "Agent "+a.cfg.Hostname+" is unreachable")
-		st.ExecutorID = t.status.ExecutorID
-		st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: a.unreachableAt.UnixNano()}
-		m.deliver(t.fw, st)
-		// The master now knows the task as unreachable; the agent still knows
-		// its real state and reports it when it reregisters.
-		t.status, st = st, t.status
-		t.agentView = &st
-	}
-	m.failure(a)
-	return nil
+		m.rescindAgentOffers(a)
+		a.state = agentUnreachable
+		a.unreachableAt = m.cfg.Now()
+		for _, t := range a.tasks {
+			if t.terminal {
+				continue
+			}
+			st := m.masterUpdate(t.fw, t.info.TaskID.Value, a.id, mesos.TASK_UNREACHABLE, mesos.REASON_AGENT_REMOVED, "Agent "+a.cfg.Hostname+" is unreachable")
+			st.ExecutorID = t.status.ExecutorID
+			st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: a.unreachableAt.UnixNano()}
+			m.deliver(t.fw, st)
+			// The master now knows the task as unreachable; the agent still knows
+			// its real state and reports it when it reregisters.
+			t.status, st = st, t.status
+			t.agentView = &st
+		}
+		m.failure(a)
+		return nil
+	})
 }
 
 // HealAgent ends a partition: the agent reregisters, every framework gets each
@@ -119,18 +117,13 @@ func (c *Cluster) PartitionAgent(idOrHostname string) error {
 // REASON_AGENT_REREGISTERED, "Unreachable agent re-reregistered"), and the
 // updates the agent held are delivered.
 func (c *Cluster) HealAgent(idOrHostname string) error {
-	m := c.m
-	m.mu.Lock()
-	defer m.unlock()
-	a, err := m.agentByIDOrHostname(idOrHostname)
-	if err != nil {
-		return fmt.Errorf("mesossim: %w", err)
-	}
-	if a.state != agentUnreachable {
-		return fmt.Errorf("mesossim: agent %s is %s, not unreachable", a.cfg.Hostname, a.state)
-	}
-	m.reregister(a, true)
-	return nil
+	return c.withAgent(idOrHostname, func(m *master, a *agent) error {
+		if a.state != agentUnreachable {
+			return fmt.Errorf("mesossim: agent %s is %s, not unreachable", a.cfg.Hostname, a.state)
+		}
+		m.reregister(a, true)
+		return nil
+	})
 }
 
 // reregister makes an agent active again. After a partition the master learns
