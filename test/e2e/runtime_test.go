@@ -58,7 +58,7 @@ func TestRuntime_NewDevice_CrashedService_FrameworkRestart(t *testing.T) {
 	if after := c.taskIDs(); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("the restart changed what runs:\nbefore %v\nafter  %v", before, after)
 	}
-	if n := c.logLines("framework-2", "launched:"); n != 0 {
+	if n := c.logLines("framework-2", "actuate: launch: task_id="); n != 0 {
 		t.Errorf("the restarted framework launched %d tasks, want none", n)
 	}
 }
@@ -70,7 +70,7 @@ func TestRuntime_NewDevice_CrashedService_FrameworkRestart(t *testing.T) {
 // does the plan show it blocked.)
 func TestFailingServiceBacksOff(t *testing.T) {
 	c := startCluster(t, clusterOpts{subnet: "127.0.5", registry: 1, metadata: 1, data: 1, version: "v1"})
-	c.writeSpec("v1", "\nservice \"s3\" {\n  enabled = true\n  count   = 1\n  env = {\n    STANDIN_CRASH_AFTER = \"300ms\"\n  }\n  restart {\n    initial_delay = \"1s\"\n    max_delay     = \"8s\"\n  }\n}\n")
+	c.writeSpec("v1", "\nservice \"s3\" {\n  enabled = true\n  count   = 1\n  env = {\n    STANDIN_CRASH_AFTER = \"300ms\"\n  }\n  restart {\n    initial_delay = \"1s\"\n    max_delay     = \"16s\"\n  }\n}\n")
 	c.restartFramework() // start on the spec with the crashing s3
 	small := want{"prober": 5, "registry": 1, "metadata": 1, "data": 1, "api": 1, "webconsole": 1}
 	c.eventually(convergeWithin, "backoff of the failing s3", func() (bool, string) {
@@ -107,11 +107,25 @@ func TestFailingServiceBacksOff(t *testing.T) {
 		return true, ""
 	})
 	// Backing off, not a tight loop: once every agent has failed it, each
-	// agent waits up to max_delay (8s) between attempts; a service crashing
+	// agent waits up to max_delay (16s) between attempts; a service crashing
 	// after 300ms and relaunched at once would be launched dozens of times.
-	start := c.logLines("framework-2", "launched: task_id=quobyte.s3.")
+	// (Backoff is per agent, so the rate grows with the number of agents the
+	// failing instance can move to: 5 agents with max_delay 8s measured 12
+	// launches in 16s, hence the longer max_delay here.)
+	// The window opens once every agent holds s3 back at the cap (5 failures:
+	// 1+2+4+8s, then 16s).
+	c.eventually(2*convergeWithin, "every agent backing off s3 at the cap", func() (bool, string) {
+		capped := 0
+		for _, b := range c.status().Backoffs {
+			if strings.HasPrefix(b.Item, "s3@") && b.Failures >= 5 {
+				capped++
+			}
+		}
+		return capped == 5, fmt.Sprintf("%d of 5 agents at the cap", capped)
+	})
+	start := c.logLines("framework-2", "actuate: launch: task_id=quobyte.s3.")
 	time.Sleep(16 * time.Second)
-	if n := c.logLines("framework-2", "launched: task_id=quobyte.s3.") - start; n > 12 {
+	if n := c.logLines("framework-2", "actuate: launch: task_id=quobyte.s3.") - start; n > 12 {
 		t.Errorf("%d launches of the failing s3 in 16s: not backing off", n)
 	} else {
 		t.Logf("%d launches of the failing s3 in 16s", n)
@@ -126,7 +140,7 @@ func TestMasterFailover_RestartsNothing(t *testing.T) {
 	c.eventually(convergeWithin, "convergence", func() (bool, string) { return c.converged(small) })
 	before := c.taskIDs()
 	fwID := c.status().Subscription.FrameworkID
-	launches := c.logLines("framework", "launched:")
+	launches := c.logLines("framework", "actuate: launch: task_id=")
 
 	c.admin("failover-master", map[string]any{})
 	c.eventually(convergeWithin, "resubscribed and reconciled", func() (bool, string) {
@@ -142,7 +156,7 @@ func TestMasterFailover_RestartsNothing(t *testing.T) {
 	if after := c.taskIDs(); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("the failover changed what runs:\nbefore %v\nafter  %v", before, after)
 	}
-	if n := c.logLines("framework", "launched:") - launches; n != 0 {
+	if n := c.logLines("framework", "actuate: launch: task_id=") - launches; n != 0 {
 		t.Errorf("%d tasks launched after the failover, want none", n)
 	}
 }

@@ -274,6 +274,8 @@ func (f *Framework) onPlan(r *controller.Result, err error) {
 	}
 }
 
+// onReport records what an apply did. The actuator has already logged each
+// launch, kill and waiting launch with its reason and task ID.
 func (f *Framework) onReport(r actuate.Report) {
 	for _, k := range r.Killed {
 		f.conn.Observer.RecordKillSent(k.TaskID)
@@ -282,7 +284,6 @@ func (f *Framework) onReport(r actuate.Report) {
 	used := map[string]bool{}
 	for _, l := range r.Launched {
 		used[l.OfferID] = true
-		f.log.Info("launched", "task_id", l.TaskID, "host", l.Hostname, "kind", l.Kind, "reason", l.Reason)
 	}
 	f.metrics.OffersUsed.Add(float64(len(used)))
 	if len(r.Unmatched) > 0 && !r.Revived && f.kickPending.CompareAndSwap(false, true) {
@@ -294,12 +295,6 @@ func (f *Framework) onReport(r actuate.Report) {
 			f.kickPending.Store(false)
 			f.loop.Kick()
 		})
-	}
-	for _, k := range r.Killed {
-		f.log.Info("kill sent", "task_id", k.TaskID, "reason", k.Reason)
-	}
-	for _, u := range r.Unmatched {
-		f.log.Debug("launch waits for an offer", "host", u.Action.Hostname, "kind", u.Action.Kind, "reason", u.Reason)
 	}
 }
 
