@@ -103,6 +103,10 @@ func (o *Observer) setReachable(id string, v bool) {
 	}
 	a := o.agentCopy(id)
 	a.Reachable = v
+	a.UnreachableSince = time.Time{}
+	if !v {
+		a.UnreachableSince = o.cfg.Clock()
+	}
 	o.agents[id] = a
 	o.dirty = true
 }
@@ -116,7 +120,7 @@ func (o *Observer) foldOffer(of *mesos.Offer) {
 	a := o.agentCopy(id)
 	a.Hostname = of.GetHostname()
 	a.Attributes = attributes(of.GetAttributes())
-	a.Reachable = true
+	a.Reachable, a.UnreachableSince = true, time.Time{}
 	a.LastOffer = summarize(of.GetResources(), o.cfg.Clock())
 	o.agents[id] = a
 	o.dirty = true
@@ -244,7 +248,6 @@ func (o *Observer) foldUpdate(st *mesos.TaskStatus) {
 		}
 		meta.lastAgentTS = ts
 		meta.remember(st.GetUUID())
-		o.meta[tid] = meta
 	}
 	// Any update answers an outstanding explicit reconciliation.
 	o.rec.answered(tid, o.cfg.Clock(), reconciliation)
@@ -268,23 +271,11 @@ func (o *Observer) foldUpdate(st *mesos.TaskStatus) {
 	}
 	t.Message = st.GetMessage()
 	t.UpdatedAt = now
-	if state == snapshot.Running {
-		if prev != snapshot.Running || t.RunningSince.IsZero() {
-			t.RunningSince = now
-		}
-		if st.Healthy != nil {
-			h := st.GetHealthy()
-			if h && (t.Healthy == nil || !*t.Healthy) {
-				t.HealthySince = now
-			}
-			if !h {
-				t.HealthySince = time.Time{}
-			}
-			t.Healthy = &h
-		}
-	} else {
-		// Health describes a running task only.
-		t.RunningSince, t.Healthy, t.HealthySince = time.Time{}, nil, time.Time{}
+	o.foldReachability(&t, st, now)
+	o.foldHealth(&t, &meta, st, prev, now, fromMaster)
+	o.meta[tid] = meta
+	if t.State.Terminal() && (prev == "" || !prev.Terminal()) && t.Failed() {
+		o.recordFailure(&t, meta, now)
 	}
 	if old := o.tasks[tid]; old == nil || !sameTask(*old, t) {
 		o.tasks[tid] = &t
@@ -308,6 +299,100 @@ func (o *Observer) foldUpdate(st *mesos.TaskStatus) {
 	if id.Kind == taskid.ProberKind && state == snapshot.Running && len(st.GetData()) > 0 && agentID != "" {
 		o.foldProbe(agentID, tid, st.GetData(), now)
 	}
+}
+
+// foldReachability keeps Task.UnreachableSince: from the master's
+// unreachable_time when it says, else from when we first saw the task
+// unreachable. A reconciliation answer repeating UNREACHABLE does not move
+// it. A kill cannot reach an unreachable task (the master answers it with a
+// reconciliation), so a kill sent before is forgotten: the task's fate is
+// decided again when it is back.
+func (o *Observer) foldReachability(t *snapshot.Task, st *mesos.TaskStatus, now time.Time) {
+	if !t.State.MaybeAlive() {
+		t.UnreachableSince = time.Time{}
+		return
+	}
+	t.KillSent = time.Time{}
+	if ut := st.GetUnreachableTime(); ut != nil {
+		t.UnreachableSince = time.Unix(0, ut.GetNanoseconds())
+	} else if t.UnreachableSince.IsZero() {
+		t.UnreachableSince = now
+	}
+}
+
+// foldHealth keeps what a task's health checks said: Healthy and
+// HealthySince while it runs, HealthFailures (healthy=false updates since it
+// was last healthy), the longest healthy streak (meta), and at the end
+// whether Mesos killed it for failing its check. Master updates
+// (reconciliation answers) repeat the latest health and count no failure.
+func (o *Observer) foldHealth(t *snapshot.Task, meta *taskMeta, st *mesos.TaskStatus, prev snapshot.TaskState, now time.Time, fromMaster bool) {
+	endStreak := func() {
+		if t.Healthy != nil && *t.Healthy && !t.HealthySince.IsZero() {
+			meta.longestHealthy = max(meta.longestHealthy, now.Sub(t.HealthySince))
+		}
+	}
+	switch {
+	case t.State == snapshot.Running:
+		if prev != snapshot.Running || t.RunningSince.IsZero() {
+			t.RunningSince = now
+		}
+		if st.Healthy == nil {
+			return
+		}
+		h := st.GetHealthy()
+		switch {
+		case h && (t.Healthy == nil || !*t.Healthy):
+			t.HealthySince, t.HealthFailures = now, 0
+		case !h:
+			endStreak()
+			t.HealthySince = time.Time{}
+			if !fromMaster {
+				t.HealthFailures++
+			}
+		}
+		t.Healthy = &h
+	case t.State.Terminal():
+		endStreak()
+		// Mesos kills a task whose health check keeps failing: TASK_KILLED,
+		// healthy=false, no reason. A kill of ours is no health kill.
+		t.HealthKilled = t.State == snapshot.Killed && st.Healthy != nil && !st.GetHealthy() &&
+			st.Reason == nil && t.KillSent.IsZero()
+		// RunningSince stays: how long the task ran is read from it.
+		t.Healthy, t.HealthySince = nil, time.Time{}
+	default:
+		// Health describes a running task only.
+		t.RunningSince, t.Healthy, t.HealthySince = time.Time{}, nil, time.Time{}
+	}
+}
+
+// recordFailure counts a task's failure against its item and logs it, with
+// what Mesos said, so that a crash loop shows in the log and the status API
+// as more than a new launch. Caller holds o.mu.
+func (o *Observer) recordFailure(t *snapshot.Task, meta taskMeta, now time.Time) {
+	end := snapshot.TaskEnd{
+		TaskID: t.ID, Config: t.Config, State: t.State, Reason: t.Reason, Message: t.Message,
+		HealthKilled: t.HealthKilled, HealthFailures: t.HealthFailures, At: now, HealthyFor: meta.longestHealthy,
+	}
+	if !t.RunningSince.IsZero() {
+		end.RanFor = now.Sub(t.RunningSince)
+	}
+	item := snapshot.ItemKey(t.Kind, t.AgentID)
+	h := o.items[item]
+	h.Failures++
+	h.Last = end
+	o.items[item] = h
+	host := t.AgentID
+	if a := o.agents[t.AgentID]; a != nil && a.Hostname != "" {
+		host = a.Hostname
+	}
+	msg := "task failed"
+	if t.HealthKilled {
+		msg = "task killed by Mesos for failing its health check"
+	}
+	o.log.Warn(msg, "host", host, "kind", t.Kind, "task_id", t.ID, "state", t.State, "reason", t.Reason,
+		"message", t.Message, "health_failures", t.HealthFailures, "ran_for", end.RanFor.Round(time.Millisecond),
+		"failures", h.Failures)
+	o.dirty = true
 }
 
 // foldProbe records a prober report. Caller holds o.mu.

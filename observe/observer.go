@@ -83,6 +83,8 @@ type Observer struct {
 	agents map[string]*snapshot.Agent
 	tasks  map[string]*snapshot.Task
 	meta   map[string]taskMeta
+	// items counts failures per item; a snapshot gets a copy.
+	items map[string]snapshot.ItemHistory
 	sub    snapshot.Subscription
 	subs   int // mesosconn subscriptions seen (to notice a new one)
 	gen    uint64
@@ -104,6 +106,9 @@ type taskMeta struct {
 	// recent holds the uuids of the last updates applied (a repeat of one
 	// is ignored).
 	recent []string
+	// longestHealthy is the longest healthy streak that has ended (a new
+	// streak starts at Task.HealthySince).
+	longestHealthy time.Duration
 }
 
 // recentUUIDs bounds taskMeta.recent: Mesos resends one update at a time
@@ -148,6 +153,7 @@ func New(cfg Config) *Observer {
 		agents:  map[string]*snapshot.Agent{},
 		tasks:   map[string]*snapshot.Task{},
 		meta:    map[string]taskMeta{},
+		items:   map[string]snapshot.ItemHistory{},
 		sub:     snapshot.Subscription{State: snapshot.Disconnected, Since: cfg.Clock()},
 		changed: make(chan struct{}, 1),
 		acks:    make(chan ack, 4096),
@@ -197,7 +203,11 @@ func (o *Observer) build() {
 	for _, t := range o.tasks {
 		tasks = append(tasks, t)
 	}
-	o.latest = snapshot.New(o.gen, o.cfg.Clock(), o.sub, agents, tasks, nil)
+	items := make(map[string]snapshot.ItemHistory, len(o.items))
+	for k, v := range o.items {
+		items[k] = v
+	}
+	o.latest = snapshot.New(o.gen, o.cfg.Clock(), o.sub, agents, tasks, items)
 }
 
 func (o *Observer) kick() {
@@ -232,12 +242,14 @@ func (o *Observer) RecordLaunch(taskID, agentID string) error {
 	return nil
 }
 
-// RecordKillSent notes that a KILL for taskID was sent now.
+// RecordKillSent notes that a KILL for taskID was sent now. A kill of a task
+// we cannot see is not recorded: Mesos cannot deliver it (the master answers
+// with a reconciliation), so the task's fate is decided again once it is back.
 func (o *Observer) RecordKillSent(taskID string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	t := o.tasks[taskID]
-	if t == nil {
+	if t == nil || t.State.MaybeAlive() {
 		return
 	}
 	c := *t

@@ -194,8 +194,14 @@ func TestHandleEvent_Update_RecordsStateHealthAndTimes(t *testing.T) {
 	msg := "exited 1"
 	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_FAILED, 6, func(s *mesos.TaskStatus) { s.Reason = &fail; s.Message = &msg }))
 	tk = task(t, o, dataTask)
-	if tk.State != snapshot.Failed || tk.Reason != "REASON_COMMAND_EXECUTOR_FAILED" || tk.Message != "exited 1" || tk.Healthy != nil || !tk.RunningSince.IsZero() {
+	if tk.State != snapshot.Failed || tk.Reason != "REASON_COMMAND_EXECUTOR_FAILED" || tk.Message != "exited 1" || tk.Healthy != nil || !tk.RunningSince.Equal(runAt) {
 		t.Fatalf("failed task = %+v", tk)
+	}
+	h := o.Latest().Items[snapshot.ItemKey("data", "agent-1")]
+	want := snapshot.TaskEnd{TaskID: dataTask, Config: "cfg1", State: snapshot.Failed, Reason: "REASON_COMMAND_EXECUTOR_FAILED",
+		Message: "exited 1", At: clk.Now(), RanFor: 3 * time.Second, HealthyFor: time.Second}
+	if h.Failures != 1 || h.Last != want {
+		t.Fatalf("item history = %+v, want 1 failure, last %+v", h, want)
 	}
 	if n := ackCount(o); n != 6 {
 		t.Fatalf("acks queued = %d, want 6 (one per update with uuid)", n)
@@ -592,13 +598,6 @@ func TestObserver_ConcurrentReadersRaceFree(t *testing.T) {
 	wg.Wait()
 }
 
-func agentOf(a *mesos.AgentID) string {
-	if a == nil {
-		return ""
-	}
-	return a.Value
-}
-
 // Ordinary updates (prober keep-alives) never stop on a big cluster: they
 // must not hold Reconciled back; a never-ending stream of reconciliation
 // answers is bounded too.
@@ -657,5 +656,111 @@ func TestHandleEvent_Update_MasterUpdatesAndResends(t *testing.T) {
 	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_FAILED, 1001))
 	if tk := task(t, o, dataTask); tk.State != snapshot.Failed {
 		t.Fatalf("state = %s, want FAILED", tk.State)
+	}
+}
+
+// Issue 10, bug 1: unreachability is measured from the master's
+// unreachable_time, a reconciliation answer does not move it, and a kill
+// sent before is forgotten (Mesos cannot deliver it).
+func TestHandleEvent_Unreachable_TimeFromMasterAndKept(t *testing.T) {
+	o, clk, _ := newObserver(t)
+	ctx := context.Background()
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_RUNNING, 1))
+	o.RecordKillSent(dataTask)
+	lostAt := clk.Now().Add(-115 * time.Second) // the agent went away long before the master said so
+	clk.Advance(time.Minute)
+	unreachableAt := func(ts time.Time) func(*mesos.TaskStatus) {
+		return func(s *mesos.TaskStatus) {
+			s.UnreachableTime = &mesos.TimeInfo{Nanoseconds: ts.UnixNano()}
+			r := mesos.REASON_AGENT_REMOVED
+			s.Reason = &r
+			fromMaster(s)
+		}
+	}
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_UNREACHABLE, 2, unreachableAt(lostAt)))
+	tk := task(t, o, dataTask)
+	if !tk.UnreachableSince.Equal(lostAt) || !tk.KillSent.IsZero() {
+		t.Fatalf("unreachable task = %+v, want UnreachableSince %s and no kill", tk, lostAt)
+	}
+	clk.Advance(time.Minute)
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_UNREACHABLE, 3, reconciliation))
+	o.RecordKillSent(dataTask) // not delivered to an unreachable task
+	if tk = task(t, o, dataTask); !tk.UnreachableSince.Equal(lostAt) || !tk.KillSent.IsZero() {
+		t.Fatalf("after a reconciliation answer: %+v, want UnreachableSince still %s, no kill", tk, lostAt)
+	}
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_RUNNING, 4))
+	if tk = task(t, o, dataTask); !tk.UnreachableSince.IsZero() || tk.State != snapshot.Running {
+		t.Fatalf("back: %+v", tk)
+	}
+	// Without unreachable_time: from when we first saw it.
+	clk.Advance(time.Minute)
+	first := clk.Now()
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_UNKNOWN, 5, fromMaster))
+	clk.Advance(time.Minute)
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_UNKNOWN, 6, reconciliation))
+	if tk = task(t, o, dataTask); !tk.UnreachableSince.Equal(first) {
+		t.Fatalf("UnreachableSince = %s, want %s (first seen)", tk.UnreachableSince, first)
+	}
+}
+
+func TestHandleEvent_AgentUnreachableSince(t *testing.T) {
+	o, clk, _ := newObserver(t)
+	ctx := context.Background()
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_RUNNING, 1))
+	at := clk.Now()
+	o.HandleEvent(ctx, &scheduler.Event{Type: scheduler.Event_FAILURE, Failure: &scheduler.Event_Failure{AgentID: &mesos.AgentID{Value: "agent-1"}}})
+	clk.Advance(time.Minute)
+	o.HandleEvent(ctx, &scheduler.Event{Type: scheduler.Event_FAILURE, Failure: &scheduler.Event_Failure{AgentID: &mesos.AgentID{Value: "agent-1"}}})
+	if a := o.Latest().Agent("agent-1"); a.Reachable || !a.UnreachableSince.Equal(at) {
+		t.Fatalf("agent = %+v, want unreachable since %s", a, at)
+	}
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_RUNNING, 2))
+	if a := o.Latest().Agent("agent-1"); !a.Reachable || !a.UnreachableSince.IsZero() {
+		t.Fatalf("agent back = %+v", a)
+	}
+}
+
+// Issue 10, bug 5: Mesos' kill of a task failing its health check is told
+// apart from a kill of ours and counted as a failure of the item.
+func TestHandleEvent_HealthCheckKill(t *testing.T) {
+	o, clk, _ := newObserver(t)
+	ctx := context.Background()
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_RUNNING, 1))
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_RUNNING, 2, healthy(true)))
+	clk.Advance(time.Hour)
+	for i := 0; i < 3; i++ {
+		clk.Advance(10 * time.Second)
+		o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_RUNNING, float64(3+i), healthy(false)))
+	}
+	if tk := task(t, o, dataTask); tk.HealthFailures != 3 {
+		t.Fatalf("HealthFailures = %d, want 3", tk.HealthFailures)
+	}
+	msg := "Command exited with status 0"
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_KILLED, 9, healthy(false), func(s *mesos.TaskStatus) { s.Message = &msg }))
+	tk := task(t, o, dataTask)
+	if !tk.HealthKilled || !tk.Failed() {
+		t.Fatalf("health-killed task = %+v", tk)
+	}
+	h := o.Latest().Items[snapshot.ItemKey("data", "agent-1")]
+	if h.Failures != 1 || !h.Last.HealthKilled || h.Last.HealthyFor != time.Hour+10*time.Second ||
+		h.Last.Describe() != "task "+dataTask+" killed by Mesos after 3 failed health checks: Command exited with status 0" {
+		t.Fatalf("item = %+v (%s)", h, h.Last.Describe())
+	}
+
+	// Our own kill of an unhealthy task is neither a health kill nor a failure.
+	const other = "quobyte.data.cfg1.a2"
+	o.HandleEvent(ctx, update(other, "agent-2", mesos.TASK_RUNNING, 1, healthy(false)))
+	o.RecordKillSent(other)
+	o.HandleEvent(ctx, update(other, "agent-2", mesos.TASK_KILLED, 2, healthy(false)))
+	if tk := task(t, o, other); tk.HealthKilled || tk.Failed() {
+		t.Fatalf("our kill = %+v", tk)
+	}
+	if _, ok := o.Latest().Items[snapshot.ItemKey("data", "agent-2")]; ok {
+		t.Fatal("our kill counted as a failure")
+	}
+	// A repeated terminal update (a reconciliation answer) is no new failure.
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_KILLED, 10, reconciliation))
+	if n := o.Latest().Items[snapshot.ItemKey("data", "agent-1")].Failures; n != 1 {
+		t.Fatalf("failures = %d after a repeat, want 1", n)
 	}
 }

@@ -669,9 +669,13 @@ func (b *builder) upgrade(raw *rawUpgrade, services map[Kind]*Service) Upgrade {
 		MaxParallel:     DefaultMaxParallel,
 		MinHealthyTime:  DefaultMinHealthyTime,
 		HealthyDeadline: DefaultHealthyDeadline,
+		AutoRevert:      DefaultAutoRevert(),
 	}
 	if raw == nil {
 		return u
+	}
+	if raw.AutoRevert != nil {
+		u.AutoRevert = b.autoRevert(raw.Body, raw.AutoRevert)
 	}
 	body := raw.Body
 	if raw.Order != nil {
@@ -690,6 +694,29 @@ func (b *builder) upgrade(raw *rawUpgrade, services map[Kind]*Service) Upgrade {
 			"healthy_deadline (%s) must be longer than min_healthy_time (%s): a replaced task could never count as healthy in time.", u.HealthyDeadline, u.MinHealthyTime)
 	}
 	return u
+}
+
+// autoRevert checks the auto_revert list: device-bound kinds (whose host is
+// fixed, so there is a previous configuration to go back to), each once.
+func (b *builder) autoRevert(body hcl.Body, names []string) []Kind {
+	kinds := []Kind{}
+	seen := map[Kind]bool{}
+	for i, n := range names {
+		k, ok := ParseKind(n)
+		switch {
+		case !ok:
+			b.errorf(elemRange(body, "auto_revert", i), "Unknown service kind", "%q in auto_revert is not a service kind.%s", n, didYouMean(n, kindNames()))
+		case !k.DeviceBound():
+			b.errorf(elemRange(body, "auto_revert", i), "Kind cannot auto-revert",
+				"%q in auto_revert: only device-bound kinds (registry, metadata, data) revert; their host is fixed, so there is a previous configuration to go back to.", n)
+		case seen[k]:
+			b.errorf(elemRange(body, "auto_revert", i), "Kind repeated in auto_revert", "%q appears more than once in auto_revert.", n)
+		default:
+			seen[k] = true
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
 }
 
 // order checks the upgrade order: known kinds, each once, every enabled

@@ -84,6 +84,10 @@ func DefaultResources(k Kind) Resources {
 // the mount table and small marker files.
 func DefaultProberResources() Resources { return Resources{CPUs: 0.1, Mem: 64, Disk: 0} }
 
+// DefaultAutoRevert: a registry or metadata host whose replacement fails
+// goes back to its previous configuration (the kinds whose loss hurts most).
+func DefaultAutoRevert() []Kind { return []Kind{Registry, Metadata} }
+
 // DefaultUpgradeOrder is Quobyte's own: registry, then the stateless
 // front-ends, then metadata, then data (and clients last).
 func DefaultUpgradeOrder() []Kind { return Kinds() }

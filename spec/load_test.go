@@ -85,6 +85,7 @@ func TestLoad_MinimalSpecGetsEveryDefault(t *testing.T) {
 			MaxParallel:     1,
 			MinHealthyTime:  30 * time.Second,
 			HealthyDeadline: 5 * time.Minute,
+			AutoRevert:      []Kind{Registry, Metadata},
 		},
 		Placement: Placement{
 			Hosts:              []string{},
@@ -274,6 +275,8 @@ func TestLoad_Rules(t *testing.T) {
 		{"order missing", m + q + `upgrade { order = ["registry", "api"] }`, "Upgrade order incomplete", "6:19"},
 		{"max parallel", m + q + `upgrade { max_parallel = 0 }`, "Invalid max_parallel", "6:26"},
 		{"deadline short", m + q + "upgrade {\n  min_healthy_time = \"5m\"\n  healthy_deadline = \"1m\"\n}", "Healthy deadline too short", "8:22"},
+		{"auto_revert stateless", m + q + `upgrade { auto_revert = ["registry", "api"] }`, "Kind cannot auto-revert", "6:38"},
+		{"auto_revert unknown", m + q + `upgrade { auto_revert = ["nfs"] }`, "Unknown service kind", "6:26"},
 		{"prober mode", m + q + `prober { mode = "udev" }`, "Unknown mode", "6:17"},
 		{"prober artifact", m + q + `prober { artifact = "ftp" }`, "Unknown artifact", "6:21"},
 		{"prober interval", m + q + `prober { interval = "0s" }`, "Duration must be positive", "6:21"},

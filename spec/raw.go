@@ -111,6 +111,7 @@ type rawUpgrade struct {
 	MaxParallel     *int     `hcl:"max_parallel,optional"`
 	MinHealthyTime  *string  `hcl:"min_healthy_time,optional"`
 	HealthyDeadline *string  `hcl:"healthy_deadline,optional"`
+	AutoRevert      []string `hcl:"auto_revert,optional"`
 	Body            hcl.Body `hcl:",body"`
 }
 

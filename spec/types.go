@@ -162,6 +162,20 @@ type Upgrade struct {
 	MaxParallel     int
 	MinHealthyTime  time.Duration
 	HealthyDeadline time.Duration
+	// AutoRevert lists the device-bound kinds whose host goes back to its
+	// previous configuration when its replacement fails (Nomad's
+	// auto_revert); the rollout pauses either way.
+	AutoRevert []Kind
+}
+
+// AutoRevertsKind reports whether a failed replacement of kind k reverts.
+func (u Upgrade) AutoRevertsKind(k Kind) bool {
+	for _, a := range u.AutoRevert {
+		if a == k {
+			return true
+		}
+	}
+	return false
 }
 
 // Placement restricts which agents run anything of ours.

@@ -7,6 +7,7 @@
 package snapshot
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -18,16 +19,18 @@ import (
 type Snapshot struct {
 	// Generation increases by one with every snapshot the observer builds.
 	Generation uint64
-	// Time is when the snapshot was taken: the only clock the planner reads.
+	// Time is when the snapshot was built. The planner reads the time of
+	// planning from its input (controller.Input.Now), not from here.
 	Time         time.Time
 	Subscription Subscription
 	// Agents sorted by ID.
 	Agents []*Agent
 	// Tasks of ours (probers included) sorted by ID; foreign tasks are absent.
 	Tasks []*Task
-	// Backoffs are per-item holds set by the controller loop after failures,
-	// keyed by Item.Key(). Plan does not launch an item before its Until.
-	Backoffs map[string]Backoff
+	// Items holds, by item (ItemKey: kind@agent), the failures the observer
+	// has counted since the framework started; items without any are absent.
+	// The status API shows them; the controller backs failing items off.
+	Items map[string]ItemHistory
 
 	agentByID map[string]*Agent
 }
@@ -64,6 +67,9 @@ type Agent struct {
 	// Reachable is false while Mesos reports the agent unreachable (its tasks
 	// are then UNREACHABLE: unknown, not gone).
 	Reachable bool
+	// UnreachableSince is when the agent was first seen unreachable (zero
+	// while reachable).
+	UnreachableSince time.Time
 	// LastOffer is the most recent offer from this agent (nil: none yet).
 	LastOffer *Offer
 	// Probe is the prober's latest report (nil: none yet).
@@ -122,7 +128,8 @@ func (s TaskState) Terminal() bool {
 // cannot see it (unreachable agent, unknown to the master).
 func (s TaskState) MaybeAlive() bool { return s == Unreachable || s == Unknown }
 
-// Task is one of our tasks.
+// Task is one of our tasks. State, Reason and Message are those of the
+// latest status update Mesos sent for it.
 type Task struct {
 	ID      string
 	Kind    string // a spec.Kind or taskid.ProberKind
@@ -133,6 +140,13 @@ type Task struct {
 	Message string
 	// Healthy is nil until Mesos reports a health check result.
 	Healthy *bool
+	// HealthFailures counts the failed health checks Mesos reported
+	// (healthy=false updates) since the task was last healthy.
+	HealthFailures int
+	// HealthKilled is true when Mesos killed the task for failing its
+	// health check: TASK_KILLED with healthy=false and no reason, no kill
+	// of ours sent. It is a failure of the service.
+	HealthKilled bool
 	// LaunchedAt is when we sent the launch (zero if unknown, e.g. after a
 	// restart); UpdatedAt the last status update; HealthySince when Healthy
 	// last turned true (zero when not healthy).
@@ -141,44 +155,96 @@ type Task struct {
 	HealthySince time.Time
 	// RunningSince is when the task last entered RUNNING (zero if not).
 	RunningSince time.Time
-	// KillSent is when we last asked Mesos to kill it (zero: never).
+	// UnreachableSince is when the task became unreachable: the master's
+	// unreachable_time when it said, else when we first saw the task
+	// UNREACHABLE or UNKNOWN. Reconciliation answers do not move it; it is
+	// zero once the task is seen again.
+	UnreachableSince time.Time
+	// KillSent is when we last asked Mesos to kill it (zero: never). A kill
+	// cannot reach an unreachable task, so it is cleared when the task
+	// becomes unreachable: its fate is decided again once it is back.
 	KillSent time.Time
 }
 
-// Backoff is a hold on an item after failures.
-type Backoff struct {
+// Failed reports whether the task ended in failure: a service is never meant
+// to end, so a terminal state other than GONE (the agent was removed, which
+// says nothing of the service) is a failure unless we asked for the kill.
+// FINISHED counts, and so does KILLED without a kill of ours (Mesos kills a
+// task that fails its health check).
+func (t *Task) Failed() bool {
+	switch t.State {
+	case Failed, Error, Lost, Dropped, Finished, Killed:
+		return t.KillSent.IsZero()
+	}
+	return false
+}
+
+// ItemHistory is what the observer counted of one item's tasks.
+type ItemHistory struct {
+	// Failures counts the item's tasks that failed (Task.Failed) since the
+	// framework started: how often the service had to be started again.
 	Failures int
-	Until    time.Time
-	// LastError says what failed last (for plan reasons).
-	LastError string
+	// Last is the latest of those failures.
+	Last TaskEnd
+}
+
+// TaskEnd describes how a task ended.
+type TaskEnd struct {
+	TaskID  string
+	Config  string
+	State   TaskState
+	Reason  string
+	Message string
+	// HealthKilled and HealthFailures: see Task.
+	HealthKilled   bool
+	HealthFailures int
+	At             time.Time
+	// RanFor is how long the task had been RUNNING when it ended; HealthyFor
+	// the longest time it was healthy without a break (zero: never).
+	RanFor     time.Duration
+	HealthyFor time.Duration
+}
+
+// Describe says in one line how the task ended, for logs and plan reasons:
+// "task X FAILED (REASON_...): message", or for a health-check kill "task X
+// killed by Mesos after 3 failed health checks: message".
+func (e TaskEnd) Describe() string {
+	var s string
+	switch {
+	case e.HealthKilled && e.HealthFailures > 0:
+		s = fmt.Sprintf("task %s killed by Mesos after %d failed health checks", e.TaskID, e.HealthFailures)
+	case e.HealthKilled:
+		s = fmt.Sprintf("task %s killed by Mesos for failing its health check", e.TaskID)
+	default:
+		s = fmt.Sprintf("task %s %s", e.TaskID, e.State)
+		if e.Reason != "" {
+			s += " (" + e.Reason + ")"
+		}
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
 }
 
 // New returns a snapshot with agents and tasks sorted by ID and indexed.
 // It takes ownership of the slices and maps.
-func New(gen uint64, at time.Time, sub Subscription, agents []*Agent, tasks []*Task, backoffs map[string]Backoff) *Snapshot {
+func New(gen uint64, at time.Time, sub Subscription, agents []*Agent, tasks []*Task, items map[string]ItemHistory) *Snapshot {
 	sort.Slice(agents, func(i, j int) bool { return agents[i].ID < agents[j].ID })
 	sort.Slice(tasks, func(i, j int) bool { return tasks[i].ID < tasks[j].ID })
 	idx := make(map[string]*Agent, len(agents))
 	for _, a := range agents {
 		idx[a.ID] = a
 	}
-	if backoffs == nil {
-		backoffs = map[string]Backoff{}
+	if items == nil {
+		items = map[string]ItemHistory{}
 	}
-	return &Snapshot{Generation: gen, Time: at, Subscription: sub, Agents: agents, Tasks: tasks, Backoffs: backoffs, agentByID: idx}
+	return &Snapshot{Generation: gen, Time: at, Subscription: sub, Agents: agents, Tasks: tasks, Items: items, agentByID: idx}
 }
 
 // Agent returns the agent with the given ID, or nil.
 func (s *Snapshot) Agent(id string) *Agent { return s.agentByID[id] }
 
-// WithBackoffs returns a copy of s (sharing agents and tasks) with backoffs replaced.
-func (s *Snapshot) WithBackoffs(b map[string]Backoff) *Snapshot {
-	c := *s
-	c.Backoffs = b
-	return &c
-}
-
-// ItemKey names a unit of work that backs off on its own: one service kind
-// on one agent (device-bound kinds, probers, clients) or one slot of a kind
-// that runs anywhere ("api#0").
+// ItemKey names a unit of work that backs off on its own: one kind on one
+// agent ("data@<agent ID>"), for every kind.
 func ItemKey(kind, where string) string { return kind + "@" + where }

@@ -15,12 +15,8 @@ func TestNew_SortsAndIndexes(t *testing.T) {
 	if s.Agent("b").Hostname != "node2" || s.Agent("zzz") != nil {
 		t.Fatal("Agent lookup wrong")
 	}
-	if s.Backoffs == nil {
-		t.Fatal("nil backoffs map")
-	}
-	held := s.WithBackoffs(map[string]Backoff{ItemKey("data", "a"): {Failures: 2}})
-	if len(s.Backoffs) != 0 || held.Backoffs["data@a"].Failures != 2 || held.Agent("a") == nil {
-		t.Fatalf("WithBackoffs changed the original or lost the index: %+v / %+v", s.Backoffs, held.Backoffs)
+	if s.Items == nil {
+		t.Fatal("nil items map")
 	}
 }
 
@@ -32,6 +28,45 @@ func TestTaskState_TerminalAndMaybeAlive(t *testing.T) {
 		}
 		if want := s == Unreachable || s == Unknown; s.MaybeAlive() != want {
 			t.Errorf("%s.MaybeAlive() = %v", s, s.MaybeAlive())
+		}
+	}
+}
+
+func TestTask_Failed(t *testing.T) {
+	for _, tc := range []struct {
+		state    TaskState
+		killSent bool
+		want     bool
+	}{
+		{Failed, false, true}, {Finished, false, true}, {Lost, false, true}, {Error, false, true}, {Dropped, false, true},
+		{Killed, false, true}, // Mesos killed it (a health check): no kill of ours
+		{Killed, true, false}, {Failed, true, false},
+		{Gone, false, false}, {GoneByOperator, false, false}, {Running, false, false}, {Unreachable, false, false},
+	} {
+		tk := &Task{State: tc.state}
+		if tc.killSent {
+			tk.KillSent = time.Unix(1, 0)
+		}
+		if got := tk.Failed(); got != tc.want {
+			t.Errorf("%s (kill sent %v): Failed() = %v, want %v", tc.state, tc.killSent, got, tc.want)
+		}
+	}
+}
+
+func TestTaskEnd_Describe(t *testing.T) {
+	for _, tc := range []struct {
+		end  TaskEnd
+		want string
+	}{
+		{TaskEnd{TaskID: "t", State: Failed, Reason: "REASON_CONTAINER_LAUNCH_FAILED", Message: "pull failed"},
+			"task t FAILED (REASON_CONTAINER_LAUNCH_FAILED): pull failed"},
+		{TaskEnd{TaskID: "t", State: Killed, HealthKilled: true, HealthFailures: 3, Message: "Command exited with status 0"},
+			"task t killed by Mesos after 3 failed health checks: Command exited with status 0"},
+		{TaskEnd{TaskID: "t", State: Killed, HealthKilled: true}, "task t killed by Mesos for failing its health check"},
+		{TaskEnd{TaskID: "t", State: Finished}, "task t FINISHED"},
+	} {
+		if got := tc.end.Describe(); got != tc.want {
+			t.Errorf("Describe() = %q, want %q", got, tc.want)
 		}
 	}
 }
