@@ -1,7 +1,6 @@
 package actuate
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"strings"
@@ -13,38 +12,28 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 
 	"github.com/quobyte/quobyte-mesos/controller"
-	"github.com/quobyte/quobyte-mesos/spec"
 )
 
-// Applier applies a plan. Actuator sends it to Mesos; Recorder records it
-// (the dry run and tests).
-type Applier interface {
-	Apply(ctx context.Context, plan *controller.Result, c *spec.Cluster, registryAddrs string) (Report, error)
-}
-
-// Both appliers satisfy Applier.
-var (
-	_ Applier = (*Actuator)(nil)
-	_ Applier = (*Recorder)(nil)
-)
+// The Actuator is the controller loop's Applier.
+var _ controller.Applier = (*Actuator)(nil)
 
 // Defaults for Config's durations.
 const (
-	// DefaultRefuseSeconds keeps declined offers away for an hour: when we
-	// need them again we REVIVE, which clears every filter.
-	DefaultRefuseSeconds = time.Hour
-	// DefaultPendingRefuseSeconds is the filter on offers from an agent a
-	// launch still waits for: resources freed there come back soon.
-	DefaultPendingRefuseSeconds = 5 * time.Second
-	// DefaultReviveMinInterval spaces REVIVEs (each one makes the master
+	// defaultRefuse keeps declined offers away for an hour: when we need
+	// them again we REVIVE, which clears every filter.
+	defaultRefuse = time.Hour
+	// defaultPendingRefuse is the filter on offers from an agent a launch
+	// still waits for: resources freed there come back soon.
+	defaultPendingRefuse = 5 * time.Second
+	// defaultReviveMinInterval spaces REVIVEs (each one makes the master
 	// re-offer every agent to us).
-	DefaultReviveMinInterval = time.Second
-	// DefaultKillRetryInterval spaces re-sent KILLs of one task: a kill
-	// can be lost, but the task needs its kill grace period to stop.
-	DefaultKillRetryInterval = 10 * time.Second
-	// DefaultDiscoveryInterval: while suppressed, REVIVE this often anyway,
+	defaultReviveMinInterval = time.Second
+	// defaultKillRetryInterval spaces re-sent KILLs of one task: a kill can
+	// be lost, but the task needs its kill grace period to stop.
+	defaultKillRetryInterval = 10 * time.Second
+	// defaultDiscoveryInterval: while suppressed, REVIVE this often anyway,
 	// since offers are how we learn of new agents.
-	DefaultDiscoveryInterval = 5 * time.Minute
+	defaultDiscoveryInterval = 5 * time.Minute
 )
 
 // Config configures an Actuator. Zero durations take the defaults.
@@ -63,15 +52,22 @@ type Config struct {
 	// OnLaunch is told of every task an ACCEPT carried, before Apply
 	// returns, so the observer records it as Launching.
 	OnLaunch func(taskID, agentID, kind, configHash string)
+	// OnReport, if set, sees the full report of every Apply before Apply
+	// returns (kills sent, offers used and declined: for the observer and
+	// metrics).
+	OnReport func(Report)
 
-	// FrameworkHTTPBase and FrameworkImage: see TaskParams.
+	// FrameworkHTTPBase and FrameworkImage: see taskParams.
 	FrameworkHTTPBase string
 	FrameworkImage    string
 
-	RefuseSeconds        time.Duration
-	PendingRefuseSeconds time.Duration
-	ReviveMinInterval    time.Duration
-	KillRetryInterval    time.Duration
+	// Refuse is the filter on declined offers nothing waits for (default
+	// 1h); PendingRefuse the one on offers from agents a launch waits for
+	// (default 5s).
+	Refuse            time.Duration
+	PendingRefuse     time.Duration
+	ReviveMinInterval time.Duration
+	KillRetryInterval time.Duration
 	// DiscoveryInterval < 0 disables the discovery REVIVE.
 	DiscoveryInterval time.Duration
 }
@@ -125,11 +121,11 @@ func New(cfg Config) *Actuator {
 			*d = v
 		}
 	}
-	def(&cfg.RefuseSeconds, DefaultRefuseSeconds)
-	def(&cfg.PendingRefuseSeconds, DefaultPendingRefuseSeconds)
-	def(&cfg.ReviveMinInterval, DefaultReviveMinInterval)
-	def(&cfg.KillRetryInterval, DefaultKillRetryInterval)
-	def(&cfg.DiscoveryInterval, DefaultDiscoveryInterval)
+	def(&cfg.Refuse, defaultRefuse)
+	def(&cfg.PendingRefuse, defaultPendingRefuse)
+	def(&cfg.ReviveMinInterval, defaultReviveMinInterval)
+	def(&cfg.KillRetryInterval, defaultKillRetryInterval)
+	def(&cfg.DiscoveryInterval, defaultDiscoveryInterval)
 	return &Actuator{
 		cfg:      cfg,
 		log:      cfg.Logger.Named("actuate"),
@@ -165,20 +161,6 @@ func (a *Actuator) Disconnected() {
 	a.offers = map[string]*heldOffer{}
 	a.offerState = offerState{lastRevive: a.lastRevive}
 	a.epoch++
-}
-
-// HeldOffers is the number of offers held (for metrics).
-func (a *Actuator) HeldOffers() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.offers)
-}
-
-// Suppressed reports whether offers are suppressed on this subscription.
-func (a *Actuator) Suppressed() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.suppressed
 }
 
 // randomSuffix is 13 base32 characters of crypto randomness (65 bits).

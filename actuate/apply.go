@@ -11,41 +11,41 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 
 	"github.com/quobyte/quobyte-mesos/controller"
-	"github.com/quobyte/quobyte-mesos/spec"
 )
 
 // applyRun is the state of one Apply.
 type applyRun struct {
-	a       *Actuator
-	ctx     context.Context
-	c       *spec.Cluster
-	regs    string
-	now     time.Time
-	rep     Report
-	itemErr []*ItemError
-	other   []error
+	a    *Actuator
+	ctx  context.Context
+	plan *controller.Result
+	now  time.Time
+	rep  Report
 	// gone: offers accepted or declined, to forget at the end.
 	gone []string
 }
 
-// Apply carries out plan: kills, probe requests, launches on the held
-// offers, then offer hygiene (decline, revive, suppress). It keeps going
-// after a failed call; the error joins every failure, and ItemErrors(err)
-// says which backoff items they belong to. It returns early only when ctx
-// ends.
-func (a *Actuator) Apply(ctx context.Context, plan *controller.Result, c *spec.Cluster, registryAddrs string) (Report, error) {
+// Apply carries out plan (controller.Applier): kills, probe requests,
+// launches on the held offers, then offer hygiene (decline, revive,
+// suppress). It keeps going after a failed call and reports every failed
+// action with its error, so that only their items back off. Launches are
+// built from the spec the plan carries (Result.SpecFor) with the plan's
+// RegistryAddrs. It returns early only when ctx ends. Config.OnReport sees
+// the full Report.
+func (a *Actuator) Apply(ctx context.Context, plan *controller.Result) controller.ApplyReport {
+	rep := a.apply(ctx, plan)
+	if a.cfg.OnReport != nil {
+		a.cfg.OnReport(rep)
+	}
+	return rep.ApplyReport
+}
+
+func (a *Actuator) apply(ctx context.Context, plan *controller.Result) Report {
 	a.applyMu.Lock()
 	defer a.applyMu.Unlock()
-	if plan == nil || c == nil {
-		return Report{}, fmt.Errorf("apply: plan and spec are required")
+	if plan == nil || plan.Spec == nil {
+		return Report{ApplyReport: controller.ApplyReport{Errors: []string{"apply: no plan, or a plan without its spec: nothing applied"}}}
 	}
-	if plan.SpecHash != "" && plan.SpecHash != c.Hash {
-		// The plan's config hashes name another spec than the one we
-		// would build TaskInfos from: launching would put tasks whose
-		// ID lies about their config. Plan again instead.
-		return Report{Generation: plan.Generation}, fmt.Errorf("apply generation %d: plan made for spec %s, spec in force is %s: not applied", plan.Generation, plan.SpecHash, c.Hash)
-	}
-	r := &applyRun{a: a, ctx: ctx, c: c, regs: registryAddrs, now: a.cfg.Now(), rep: Report{Generation: plan.Generation}}
+	r := &applyRun{a: a, ctx: ctx, plan: plan, now: a.cfg.Now(), rep: Report{Generation: plan.Generation}}
 
 	a.mu.Lock()
 	epoch, st := a.epoch, a.offerState
@@ -67,10 +67,11 @@ func (a *Actuator) Apply(ctx context.Context, plan *controller.Result, c *spec.C
 		case controller.Launch, controller.LaunchProber:
 			launches = append(launches, act)
 		default:
-			r.other = append(r.other, fmt.Errorf("apply: unknown action type %q for %s", act.Type, act.Item))
+			r.fail(act, fmt.Errorf("unknown action type %q", act.Type))
 		}
 		if ctx.Err() != nil {
-			return r.rep, fmt.Errorf("apply generation %d: %w", plan.Generation, ctx.Err())
+			r.rep.Errors = append(r.rep.Errors, fmt.Sprintf("apply generation %d: %v", plan.Generation, ctx.Err()))
+			return r.rep
 		}
 	}
 	a.forgetKills(plan)
@@ -79,7 +80,7 @@ func (a *Actuator) Apply(ctx context.Context, plan *controller.Result, c *spec.C
 	for i := range held {
 		offers[i] = held[i].offer
 	}
-	m := Match(launches, offers)
+	m := match(launches, offers)
 	waiting := map[string]bool{} // agents a launch still waits for
 	noOffer := false
 	for _, u := range m.Unmatched {
@@ -103,6 +104,18 @@ func (a *Actuator) Apply(ctx context.Context, plan *controller.Result, c *spec.C
 		// Offers are how we learn of new agents: look now and then.
 		r.maybeRevive(&st, "looking for new agents")
 	}
+	if len(m.Unmatched) > 0 && !r.rep.Revived {
+		// The REVIVE the waiting launches may need was held back by its
+		// rate limit (or offers in hand do not fit yet): plan again as
+		// soon as it may go, not at the next tick (measured in
+		// test/scale: waiting for the tick made a fresh cluster take
+		// 12-18 allocation intervals).
+		wait := a.cfg.ReviveMinInterval - r.now.Sub(st.lastRevive)
+		if wait <= 0 {
+			wait = a.cfg.ReviveMinInterval
+		}
+		r.rep.RequeueAfter = wait
+	}
 
 	a.mu.Lock()
 	for _, id := range r.gone {
@@ -115,12 +128,8 @@ func (a *Actuator) Apply(ctx context.Context, plan *controller.Result, c *spec.C
 	r.rep.Held = len(a.offers)
 	a.mu.Unlock()
 
-	r.rep.Errors = r.itemErr
 	a.log.Debug("applied", "summary", r.rep.String())
-	if err := errorsOf(r.itemErr, r.other); err != nil {
-		return r.rep, fmt.Errorf("apply generation %d: %w", plan.Generation, err)
-	}
-	return r.rep, nil
+	return r.rep
 }
 
 // call sends one call, with the framework ID when we know it.
@@ -136,6 +145,7 @@ func (r *applyRun) call(c *scheduler.Call) error {
 	return calls.CallNoData(r.ctx, r.a.cfg.Caller, c)
 }
 
-func (r *applyRun) fail(act controller.Action, taskID string, err error) {
-	r.itemErr = append(r.itemErr, &ItemError{Item: act.Item, Type: act.Type, TaskID: taskID, Err: err, Action: act})
+// fail reports that act failed: its item backs off.
+func (r *applyRun) fail(act controller.Action, err error) {
+	r.rep.Failed = append(r.rep.Failed, controller.FailedAction{Action: act, Error: err.Error()})
 }

@@ -31,7 +31,7 @@ func (r *applyRun) decline(held []heldOffer, used, waiting map[string]bool, gate
 	for _, g := range []struct {
 		ids    []mesos.OfferID
 		refuse time.Duration
-	}{{long, r.a.cfg.RefuseSeconds}, {short, r.a.cfg.PendingRefuseSeconds}} {
+	}{{long, r.a.cfg.Refuse}, {short, r.a.cfg.PendingRefuse}} {
 		if len(g.ids) == 0 {
 			continue
 		}
@@ -41,7 +41,7 @@ func (r *applyRun) decline(held []heldOffer, used, waiting map[string]bool, gate
 			// Kept: the next Apply declines them again, unless the
 			// subscription ended and Disconnected dropped them.
 			r.a.log.Warn("decline failed", "offers", len(g.ids), "error", err)
-			r.other = append(r.other, fmt.Errorf("decline %d offers: %w", len(g.ids), err))
+			r.rep.Errors = append(r.rep.Errors, fmt.Sprintf("decline %d offers: %v", len(g.ids), err))
 			continue
 		}
 		for _, id := range g.ids {
@@ -61,7 +61,7 @@ func (r *applyRun) maybeSuppress(st *offerState) {
 	}
 	if err := r.call(calls.Suppress()); err != nil {
 		r.a.log.Warn("suppress failed", "error", err)
-		r.other = append(r.other, fmt.Errorf("suppress offers: %w", err))
+		r.rep.Errors = append(r.rep.Errors, fmt.Sprintf("suppress offers: %v", err))
 		return
 	}
 	r.a.log.Info("suppress offers", "reason", "no launch pending")
@@ -77,7 +77,7 @@ func (r *applyRun) maybeRevive(st *offerState, why string) {
 	}
 	if err := r.call(calls.Revive()); err != nil {
 		r.a.log.Warn("revive failed", "reason", why, "error", err)
-		r.other = append(r.other, fmt.Errorf("revive offers: %w", err))
+		r.rep.Errors = append(r.rep.Errors, fmt.Sprintf("revive offers: %v", err))
 		return
 	}
 	r.a.log.Info("revive offers", "reason", why)

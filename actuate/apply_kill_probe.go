@@ -28,7 +28,7 @@ func (r *applyRun) kill(act controller.Action) {
 	}
 	if err := r.call(calls.Kill(act.TaskID, act.AgentID)); err != nil {
 		a.log.Warn("kill failed", "task_id", act.TaskID, "host", hostOf(act), "reason", act.Reason, "error", err)
-		r.fail(act, act.TaskID, fmt.Errorf("kill %s on %s: %w", act.TaskID, hostOf(act), err))
+		r.fail(act, fmt.Errorf("kill %s on %s: %w", act.TaskID, hostOf(act), err))
 		return
 	}
 	a.mu.Lock()
@@ -58,13 +58,13 @@ func (a *Actuator) forgetKills(plan *controller.Result) {
 
 // probe asks a prober to probe and report now, by a MESSAGE to its executor.
 func (r *applyRun) probe(act controller.Action) {
-	execID, err := ProberExecutorIDOfTask(act.TaskID)
+	execID, err := proberExecutorIDOfTask(act.TaskID)
 	if err == nil {
-		err = r.call(calls.Message(act.AgentID, execID, []byte(ProbeMessage)))
+		err = r.call(calls.Message(act.AgentID, execID, []byte(probeMessage)))
 	}
 	if err != nil {
 		r.a.log.Warn("probe request failed", "task_id", act.TaskID, "host", hostOf(act), "reason", act.Reason, "error", err)
-		r.fail(act, act.TaskID, fmt.Errorf("probe %s on %s: %w", act.TaskID, hostOf(act), err))
+		r.fail(act, fmt.Errorf("probe %s on %s: %w", act.TaskID, hostOf(act), err))
 		return
 	}
 	r.a.log.Debug("probe", "task_id", act.TaskID, "host", hostOf(act), "reason", act.Reason)

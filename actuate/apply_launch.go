@@ -11,10 +11,10 @@ import (
 
 // launch sends one ACCEPT per offer with a LAUNCH of all tasks assigned to
 // it, and returns the offers used.
-func (r *applyRun) launch(assigned []Assignment, waiting map[string]bool) map[string]bool {
+func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[string]bool {
 	used := map[string]bool{}
 	type pending struct {
-		as   Assignment
+		as   assignment
 		task mesos.TaskInfo
 	}
 	byOffer := map[string][]pending{}
@@ -24,19 +24,26 @@ func (r *applyRun) launch(assigned []Assignment, waiting map[string]bool) map[st
 		kind := act.Kind
 		id, err := taskid.New(kind, act.ConfigHash, r.a.cfg.NewSuffix())
 		if err != nil {
-			r.fail(act, "", fmt.Errorf("launch %s on %s: %w", kind, hostOf(act), err))
+			r.fail(act, fmt.Errorf("launch %s on %s: %w", kind, hostOf(act), err))
 			continue
 		}
-		ti, err := BuildTaskInfo(r.c, act, TaskParams{
+		// The spec whose config the launch names: the plan's own, or the
+		// previous one a revert goes back to.
+		c := r.plan.SpecFor(act)
+		if c == nil {
+			r.fail(act, fmt.Errorf("launch %s on %s: no spec of this plan has config %s for it", kind, hostOf(act), act.ConfigHash))
+			continue
+		}
+		ti, err := buildTaskInfo(c, act, taskParams{
 			AgentID: as.AgentID, TaskID: id.String(),
 			Resources: as.Task, ExecutorResources: as.Executor,
-			RegistryAddrs:     r.regs,
+			RegistryAddrs:     r.plan.RegistryAddrs,
 			FrameworkHTTPBase: r.a.cfg.FrameworkHTTPBase,
 			FrameworkImage:    r.a.cfg.FrameworkImage,
 		})
 		if err != nil {
 			r.a.log.Error("cannot build task", "kind", kind, "host", hostOf(act), "item", act.Item, "error", err)
-			r.fail(act, id.String(), err)
+			r.fail(act, err)
 			continue
 		}
 		if _, ok := byOffer[as.OfferID]; !ok {
@@ -51,9 +58,9 @@ func (r *applyRun) launch(assigned []Assignment, waiting map[string]bool) map[st
 			tasks[i] = p.task
 		}
 		// The filter applies to what is left of the offer.
-		refuse := r.a.cfg.RefuseSeconds
+		refuse := r.a.cfg.Refuse
 		if waiting[ps[0].as.AgentID] {
-			refuse = r.a.cfg.PendingRefuseSeconds
+			refuse = r.a.cfg.PendingRefuse
 		}
 		call := calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(mesos.OfferID{Value: offerID}))
 		calls.RefuseSeconds(refuse)(call)
@@ -66,7 +73,7 @@ func (r *applyRun) launch(assigned []Assignment, waiting map[string]bool) map[st
 			act, tid := p.as.Action, p.task.TaskID.Value
 			if err != nil {
 				r.a.log.Warn("launch failed", "task_id", tid, "kind", act.Kind, "host", p.as.Hostname, "reason", act.Reason, "error", err)
-				r.fail(act, tid, fmt.Errorf("launch %s on %s: %w", act.Kind, p.as.Hostname, err))
+				r.fail(act, fmt.Errorf("launch %s (task %s) on %s: %w", act.Kind, tid, p.as.Hostname, err))
 				continue
 			}
 			r.a.log.Info("launch", "task_id", tid, "kind", act.Kind, "host", p.as.Hostname, "offer", offerID, "item", act.Item, "reason", act.Reason)

@@ -40,19 +40,17 @@ quobyte { image = "quobyte/server" }
 		},
 	}})
 	reg := c.Service(spec.Registry)
-	plan := &controller.Result{Actions: []controller.Action{{
+	plan := &controller.Result{Spec: c, SpecHash: c.Hash, Actions: []controller.Action{{
 		Type: controller.Launch, AgentID: "a1", Hostname: "node1", Kind: "registry",
 		ConfigHash: reg.ConfigHash, Item: "registry@a1", Reason: "DIR_DEVICE on node1 has no registry service",
 		Resources: reg.Resources, Ports: []int{reg.Ports["rpc"], reg.Ports["http"]},
 	}}}
-	rep, err := act.Apply(context.Background(), plan, c, "")
-	if err != nil {
-		for _, ie := range actuate.ItemErrors(err) {
-			fmt.Println("back off", ie.Item)
-		}
+	rep := act.Apply(context.Background(), plan)
+	for _, f := range rep.Failed {
+		fmt.Println("back off", f.Action.Item, f.Error)
 	}
-	fmt.Println(len(rep.Launched), "launched,", len(calls.Calls()), "call")
+	fmt.Println(len(rep.Failed), "failed,", len(calls.Calls()), "call")
 	// Output:
 	// launching registry on a1
-	// 1 launched, 1 call
+	// 0 failed, 1 call
 }

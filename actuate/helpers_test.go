@@ -1,9 +1,12 @@
 package actuate
 
 import (
+	"context"
+	"sync"
 	"testing"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 
 	"github.com/quobyte/quobyte-mesos/controller"
 	"github.com/quobyte/quobyte-mesos/spec"
@@ -110,4 +113,66 @@ func portsOf(rs []mesos.Resource) []uint64 {
 		}
 	}
 	return out
+}
+
+// CallRecorder is a calls.Caller that records calls instead of sending
+// them. Fail, if set, decides the error of each call (nil: success).
+// (Exported for the examples, which are in package actuate_test.)
+type CallRecorder struct {
+	mu    sync.Mutex
+	calls []*scheduler.Call
+	Fail  func(*scheduler.Call) error
+}
+
+// Call records c and answers as Fail says.
+func (r *CallRecorder) Call(ctx context.Context, c *scheduler.Call) (mesos.Response, error) {
+	r.mu.Lock()
+	r.calls = append(r.calls, c)
+	fail := r.Fail
+	r.mu.Unlock()
+	if fail != nil {
+		if err := fail(c); err != nil {
+			return nil, err
+		}
+	}
+	return nil, ctx.Err()
+}
+
+// Calls returns the recorded calls, oldest first.
+func (r *CallRecorder) Calls() []*scheduler.Call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*scheduler.Call(nil), r.calls...)
+}
+
+// OfType returns the recorded calls of type t.
+func (r *CallRecorder) OfType(t scheduler.Call_Type) []*scheduler.Call {
+	var out []*scheduler.Call
+	for _, c := range r.Calls() {
+		if c.Type == t {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Reset forgets the recorded calls.
+func (r *CallRecorder) Reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = nil
+}
+
+// heldOffers is the number of offers held.
+func (a *Actuator) heldOffers() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.offers)
+}
+
+// suppressedNow reports whether offers are suppressed on this subscription.
+func (a *Actuator) suppressedNow() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.suppressed
 }

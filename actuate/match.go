@@ -12,9 +12,9 @@ import (
 	"github.com/quobyte/quobyte-mesos/spec"
 )
 
-// Assignment is a launch action with the offer it goes to and the exact
+// assignment is a launch action with the offer it goes to and the exact
 // resources its task (and, for the prober, its executor) takes from it.
-type Assignment struct {
+type assignment struct {
 	Action   controller.Action
 	OfferID  string
 	AgentID  string
@@ -34,19 +34,19 @@ type Unmatched struct {
 	NoOffer bool
 }
 
-// MatchResult is the outcome of Match.
-type MatchResult struct {
+// matchResult is the outcome of match.
+type matchResult struct {
 	// Assigned in the order of the actions.
-	Assigned  []Assignment
+	Assigned  []assignment
 	Unmatched []Unmatched
 }
 
-// Match assigns launch actions (Launch, LaunchProber; others are ignored) to
+// match assigns launch actions (Launch, LaunchProber; others are ignored) to
 // offers from their agent. Actions are served in order, so the plan's order
 // is its priority; each takes the first offer (by offer ID) that fits its
 // cpus, mem, disk and every fixed port, and what it takes is subtracted, so
-// several tasks share an offer without double booking. Match is pure.
-func Match(actions []controller.Action, offers []mesos.Offer) MatchResult {
+// several tasks share an offer without double booking. match is pure.
+func match(actions []controller.Action, offers []mesos.Offer) matchResult {
 	byAgent := map[string][]int{}
 	pools := make([]*pool, len(offers))
 	for i := range offers {
@@ -58,7 +58,7 @@ func Match(actions []controller.Action, offers []mesos.Offer) MatchResult {
 		sort.Slice(idx, func(a, b int) bool { return offers[idx[a]].ID.Value < offers[idx[b]].ID.Value })
 	}
 
-	var res MatchResult
+	var res matchResult
 	for _, a := range actions {
 		if a.Type != controller.Launch && a.Type != controller.LaunchProber {
 			continue
@@ -74,11 +74,11 @@ func Match(actions []controller.Action, offers []mesos.Offer) MatchResult {
 		assigned := false
 		for _, oi := range cands {
 			o := &offers[oi]
-			if a.Type == controller.LaunchProber && hasExecutor(o, ProberExecutorID(a.ConfigHash)) {
+			if a.Type == controller.LaunchProber && hasExecutor(o, proberExecutorID(a.ConfigHash)) {
 				// The executor of an earlier prober is still up: Mesos would
 				// run the new task in it, and its ExecutorInfo (the
 				// framework URL, resources) need not equal ours any more.
-				why = fmt.Sprintf("prober executor %s still runs on %s", ProberExecutorID(a.ConfigHash), hostOf(a))
+				why = fmt.Sprintf("prober executor %s still runs on %s", proberExecutorID(a.ConfigHash), hostOf(a))
 				continue
 			}
 			trial := pools[oi].clone()
@@ -96,7 +96,7 @@ func Match(actions []controller.Action, offers []mesos.Offer) MatchResult {
 				continue
 			}
 			pools[oi] = trial
-			res.Assigned = append(res.Assigned, Assignment{
+			res.Assigned = append(res.Assigned, assignment{
 				Action: a, OfferID: o.ID.Value, AgentID: a.AgentID, Hostname: o.Hostname,
 				Task: taskRes, Executor: execRes,
 			})

@@ -25,7 +25,7 @@ func BenchmarkMatch_5000Agents(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if m := Match(acts, offers); len(m.Assigned) != len(acts) {
+		if m := match(acts, offers); len(m.Assigned) != len(acts) {
 			b.Fatalf("assigned %d of %d", len(m.Assigned), len(acts))
 		}
 	}

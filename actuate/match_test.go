@@ -113,7 +113,7 @@ func TestMatch_Table(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Match(tt.actions, tt.offers)
+			got := match(tt.actions, tt.offers)
 			var offers []string
 			for _, a := range got.Assigned {
 				offers = append(offers, a.OfferID)
@@ -154,7 +154,7 @@ func TestMatch_ResourcesKeepReservations(t *testing.T) {
 		allocated(ports([2]uint64{7000, 8000}), "quobyte"),
 	)
 	a := launch("a1", "node1", spec.Registry, spec.Resources{CPUs: 2, Mem: 2048, Disk: 64}, 7861, 7871)
-	got := Match([]controller.Action{a}, []mesos.Offer{o})
+	got := match([]controller.Action{a}, []mesos.Offer{o})
 	if len(got.Assigned) != 1 {
 		t.Fatalf("not assigned: %+v", got.Unmatched)
 	}
@@ -207,7 +207,7 @@ func TestMatch_ExactExhaustion(t *testing.T) {
 	for range 11 {
 		acts = append(acts, launch("a1", "node1", spec.API, spec.Resources{CPUs: 0.1, Mem: 100}))
 	}
-	got := Match(acts, []mesos.Offer{o})
+	got := match(acts, []mesos.Offer{o})
 	if len(got.Assigned) != 10 || len(got.Unmatched) != 1 {
 		t.Fatalf("assigned %d, unmatched %d; want 10 and 1", len(got.Assigned), len(got.Unmatched))
 	}
@@ -225,7 +225,7 @@ func TestMatch_ExactExhaustion(t *testing.T) {
 func TestMatch_Prober(t *testing.T) {
 	c := dockerCluster(t)
 	a := launchProber("a1", "node1", c)
-	got := Match([]controller.Action{a}, []mesos.Offer{bigOffer("o1", "a1", "node1")})
+	got := match([]controller.Action{a}, []mesos.Offer{bigOffer("o1", "a1", "node1")})
 	if len(got.Assigned) != 1 {
 		t.Fatalf("unmatched: %+v", got.Unmatched)
 	}
@@ -239,8 +239,8 @@ func TestMatch_Prober(t *testing.T) {
 	}
 
 	busy := bigOffer("o2", "a1", "node1")
-	busy.ExecutorIDs = []mesos.ExecutorID{{Value: ProberExecutorID(c.Prober.ConfigHash)}}
-	got = Match([]controller.Action{a}, []mesos.Offer{busy})
+	busy.ExecutorIDs = []mesos.ExecutorID{{Value: proberExecutorID(c.Prober.ConfigHash)}}
+	got = match([]controller.Action{a}, []mesos.Offer{busy})
 	if len(got.Unmatched) != 1 || !strings.Contains(got.Unmatched[0].Reason, "still runs on node1") {
 		t.Errorf("prober matched although its executor runs: %+v", got)
 	}

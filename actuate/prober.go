@@ -11,32 +11,32 @@ import (
 	"github.com/quobyte/quobyte-mesos/spec"
 )
 
-// ProberExecutorPrefix starts the executor ID of every prober executor.
-const ProberExecutorPrefix = "quobyte-prober-"
+// proberExecutorPrefix starts the executor ID of every prober executor.
+const proberExecutorPrefix = "quobyte-prober-"
 
 // ProberArtifactPath is where the framework's HTTP server serves its own
 // binary for agents to fetch (prober.artifact = "framework").
 const ProberArtifactPath = "/artifacts/quobyte-mesos"
 
-// ProbeMessage is the data of the MESSAGE asking a prober to probe now.
-const ProbeMessage = "probe"
+// probeMessage is the data of the MESSAGE asking a prober to probe now.
+const probeMessage = "probe"
 
-// ProberExecutorID is the executor ID of probers of the given config hash.
+// proberExecutorID is the executor ID of probers of the given config hash.
 // Mesos requires every ExecutorInfo with one ID to be identical on an
 // agent, so the ID changes with everything the ExecutorInfo is made of that
 // the spec controls; a changed config is a new executor.
-func ProberExecutorID(proberConfigHash string) string {
-	return ProberExecutorPrefix + proberConfigHash
+func proberExecutorID(proberConfigHash string) string {
+	return proberExecutorPrefix + proberConfigHash
 }
 
-// ProberExecutorIDOfTask is the executor ID a prober task runs under, read
+// proberExecutorIDOfTask is the executor ID a prober task runs under, read
 // from its task ID (the task may be of an older config than the spec's).
-func ProberExecutorIDOfTask(taskID string) (string, error) {
+func proberExecutorIDOfTask(taskID string) (string, error) {
 	id, ok := taskid.Parse(taskID)
 	if !ok || id.Kind != taskid.ProberKind {
 		return "", fmt.Errorf("task %q is not a prober task", taskID)
 	}
-	return ProberExecutorID(id.ConfigHash), nil
+	return proberExecutorID(id.ConfigHash), nil
 }
 
 // proberArgs are the prober subcommand's flags, from the prober config only.
@@ -50,7 +50,7 @@ func proberArgs(c *spec.Cluster) []string {
 }
 
 // buildProberTask builds the prober's task and its custom executor.
-func buildProberTask(c *spec.Cluster, a controller.Action, p TaskParams) (mesos.TaskInfo, error) {
+func buildProberTask(c *spec.Cluster, a controller.Action, p taskParams) (mesos.TaskInfo, error) {
 	if a.ConfigHash == "" {
 		return mesos.TaskInfo{}, fmt.Errorf("prober task on %s: the action has no config hash", hostOf(a))
 	}
@@ -59,10 +59,10 @@ func buildProberTask(c *spec.Cluster, a controller.Action, p TaskParams) (mesos.
 	}
 	exec := mesos.ExecutorInfo{
 		Type:       mesos.ExecutorInfo_CUSTOM,
-		ExecutorID: mesos.ExecutorID{Value: ProberExecutorID(a.ConfigHash)},
+		ExecutorID: mesos.ExecutorID{Value: proberExecutorID(a.ConfigHash)},
 		Name:       strPtr("quobyte prober"),
 		Resources:  p.ExecutorResources,
-		Labels:     &mesos.Labels{Labels: []mesos.Label{{Key: LabelKind, Value: strPtr(taskid.ProberKind)}, {Key: LabelConfigHash, Value: strPtr(a.ConfigHash)}}},
+		Labels:     &mesos.Labels{Labels: []mesos.Label{{Key: labelKind, Value: strPtr(taskid.ProberKind)}, {Key: labelConfigHash, Value: strPtr(a.ConfigHash)}}},
 	}
 	switch c.Prober.Artifact {
 	case spec.ProberArtifactFramework:

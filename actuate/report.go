@@ -1,19 +1,19 @@
 package actuate
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/quobyte/quobyte-mesos/controller"
 )
 
-// Report says what one Apply did, for logs, the status API and tests.
+// Report says what one Apply did, for logs, the observer, metrics and
+// tests. Its controller.ApplyReport (failed actions, other errors, when to
+// plan again) is what Apply returns to the loop.
 type Report struct {
+	controller.ApplyReport
 	// Generation of the plan's snapshot.
 	Generation uint64 `json:"generation"`
-	// DryRun is true when nothing was sent (Recorder).
-	DryRun bool `json:"dry_run,omitempty"`
 	// Launched are the tasks of every ACCEPT Mesos took.
 	Launched []LaunchedTask `json:"launched,omitempty"`
 	// Killed are the tasks a KILL was sent for.
@@ -32,8 +32,6 @@ type Report struct {
 	// Revived or Suppressed: whether a REVIVE or SUPPRESS was sent.
 	Revived    bool `json:"revived,omitempty"`
 	Suppressed bool `json:"suppressed,omitempty"`
-	// Errors of actions that failed, each with its backoff item.
-	Errors []*ItemError `json:"-"`
 }
 
 // LaunchedTask is a task sent to Mesos in an ACCEPT.
@@ -63,61 +61,6 @@ func taskRef(a controller.Action) TaskRef {
 	return TaskRef{TaskID: a.TaskID, AgentID: a.AgentID, Hostname: a.Hostname, Item: a.Item, Reason: a.Reason}
 }
 
-// ItemError is the failure of one action; Item is the backoff item it
-// belongs to, so the loop can back off that item alone.
-type ItemError struct {
-	Item   string
-	Type   controller.ActionType
-	TaskID string
-	Err    error
-	// Action is the action that failed.
-	Action controller.Action
-}
-
-func (e *ItemError) Error() string {
-	s := fmt.Sprintf("%s %s", e.Type, e.Item)
-	if e.TaskID != "" {
-		s += " (task " + e.TaskID + ")"
-	}
-	return s + ": " + e.Err.Error()
-}
-
-func (e *ItemError) Unwrap() error { return e.Err }
-
-// ItemErrors lists every *ItemError in err, however deeply joined or wrapped.
-func ItemErrors(err error) []*ItemError {
-	var out []*ItemError
-	var walk func(error)
-	walk = func(e error) {
-		if e == nil {
-			return
-		}
-		if ie, ok := e.(*ItemError); ok {
-			out = append(out, ie)
-			return
-		}
-		switch u := e.(type) {
-		case interface{ Unwrap() []error }:
-			for _, x := range u.Unwrap() {
-				walk(x)
-			}
-		case interface{ Unwrap() error }:
-			walk(u.Unwrap())
-		}
-	}
-	walk(err)
-	return out
-}
-
-// errorsOf joins a report's item errors and other errors into one.
-func errorsOf(items []*ItemError, other []error) error {
-	all := make([]error, 0, len(items)+len(other))
-	for _, e := range items {
-		all = append(all, e)
-	}
-	return errors.Join(append(all, other...)...)
-}
-
 // String sums the report up in one line, for logs.
 func (r Report) String() string {
 	s := fmt.Sprintf("generation %d: launched %d, killed %d (%d waiting), probed %d, unmatched %d, declined %d, held %d",
@@ -128,11 +71,11 @@ func (r Report) String() string {
 	if r.Suppressed {
 		s += ", suppressed"
 	}
-	if len(r.Errors) > 0 {
-		s += fmt.Sprintf(", %d failed", len(r.Errors))
+	if len(r.Failed) > 0 {
+		s += fmt.Sprintf(", %d failed", len(r.Failed))
 	}
-	if r.DryRun {
-		s += " (dry run)"
+	if len(r.Errors) > 0 {
+		s += fmt.Sprintf(", %d other errors", len(r.Errors))
 	}
 	return s
 }

@@ -23,7 +23,6 @@ const milli = 1000
 func toMilli(v float64) int64                   { return int64(math.Round(v * milli)) }
 func fromMilli(m int64) float64                 { return float64(m) / milli }
 func fmtMilli(m int64) string                   { return strconv.FormatFloat(fromMilli(m), 'g', -1, 64) }
-func fmtFloat(v float64) string                 { return strconv.FormatFloat(v, 'g', -1, 64) }
 func scalarValue(v float64) *mesos.Value_Scalar { return &mesos.Value_Scalar{Value: v} }
 
 // entry is one usable resource of an offer with what is left of it. tmpl

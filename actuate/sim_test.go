@@ -27,6 +27,7 @@ type simSched struct {
 	caller calls.Caller
 	fwID   string
 	act    *actuate.Actuator
+	last   actuate.Report // the last Apply's full report
 
 	mu      sync.Mutex
 	states  map[string]mesos.TaskState
@@ -69,6 +70,7 @@ func startSim(t *testing.T, agents ...mesossim.AgentConfig) (*mesossim.Cluster, 
 		Caller:            calls.CallerFunc(s.call),
 		FrameworkID:       func() string { s.mu.Lock(); defer s.mu.Unlock(); return s.fwID },
 		FrameworkHTTPBase: "http://127.0.0.1:1",
+		OnReport:          func(r actuate.Report) { s.last = r }, // Apply's goroutine: read after it returns
 	})
 	go func() {
 		for {
@@ -187,7 +189,7 @@ quobyte {
 	}
 	prober := controller.Action{Type: controller.LaunchProber, AgentID: agents["node2"], Hostname: "node2", Kind: "prober",
 		ConfigHash: c.Prober.ConfigHash, Item: "prober@node2", Reason: "test", Resources: c.Prober.Resources}
-	plan := &controller.Result{Actions: []controller.Action{
+	plan := &controller.Result{Spec: c, SpecHash: c.Hash, Actions: []controller.Action{
 		act(spec.Registry, "node1"), act(spec.Metadata, "node1"), act(spec.Data, "node1"),
 		act(spec.API, "node2"), act(spec.Webconsole, "node2"), prober,
 	}}
@@ -197,10 +199,10 @@ quobyte {
 		if i > 100 {
 			t.Fatalf("launched %d of %d", len(launched), len(plan.Actions))
 		}
-		rep, err := s.act.Apply(context.Background(), plan, c, "")
-		if err != nil {
-			t.Fatalf("apply: %v", err)
+		if rep := s.act.Apply(context.Background(), plan); len(rep.Failed)+len(rep.Errors) > 0 {
+			t.Fatalf("apply: %+v", rep)
 		}
+		rep := s.last
 		launched = append(launched, rep.Launched...)
 		// Launched actions leave the plan, as the observer records them.
 		var rest []controller.Action
@@ -227,13 +229,15 @@ quobyte {
 	}
 
 	// Converged: the next plans decline what is held and suppress.
+	suppressed := false
 	for range 3 {
-		if _, err := s.act.Apply(context.Background(), &controller.Result{}, c, ""); err != nil {
-			t.Fatal(err)
+		if rep := s.act.Apply(context.Background(), &controller.Result{Spec: c, SpecHash: c.Hash}); len(rep.Failed)+len(rep.Errors) > 0 {
+			t.Fatalf("apply: %+v", rep)
 		}
+		suppressed = suppressed || s.last.Suppressed
 		time.Sleep(60 * time.Millisecond)
 	}
-	if !s.act.Suppressed() {
+	if !suppressed {
 		t.Error("not suppressed when converged")
 	}
 	// The tasks on node1 used the resources reserved for our role first.

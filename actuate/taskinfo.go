@@ -10,9 +10,9 @@ import (
 	"github.com/quobyte/quobyte-mesos/spec"
 )
 
-// TaskParams is what BuildTaskInfo needs beyond the spec and the action:
+// taskParams is what buildTaskInfo needs beyond the spec and the action:
 // where the task goes, what it takes, and how it reaches the rest.
-type TaskParams struct {
+type taskParams struct {
 	AgentID string
 	TaskID  string
 	// Resources the task takes (from Match).
@@ -35,16 +35,16 @@ type TaskParams struct {
 // reconciliation drops them, so the framework never relies on them (the
 // task ID carries kind and config hash).
 const (
-	LabelKind       = "quobyte.kind"
-	LabelConfigHash = "quobyte.config-hash"
-	LabelSpecHash   = "quobyte.spec-hash"
-	LabelVersion    = "quobyte.version"
+	labelKind       = "quobyte.kind"
+	labelConfigHash = "quobyte.config-hash"
+	labelSpecHash   = "quobyte.spec-hash"
+	labelVersion    = "quobyte.version"
 	taskNamePrefix  = "quobyte-"
 )
 
-// BuildTaskInfo builds the TaskInfo for a Launch or LaunchProber action.
+// buildTaskInfo builds the TaskInfo for a Launch or LaunchProber action.
 // It is pure: equal inputs give equal TaskInfos.
-func BuildTaskInfo(c *spec.Cluster, a controller.Action, p TaskParams) (mesos.TaskInfo, error) {
+func buildTaskInfo(c *spec.Cluster, a controller.Action, p taskParams) (mesos.TaskInfo, error) {
 	if p.AgentID == "" || p.TaskID == "" {
 		return mesos.TaskInfo{}, fmt.Errorf("task info for %s on %s: agent ID and task ID are required", a.Kind, hostOf(a))
 	}
@@ -57,7 +57,7 @@ func BuildTaskInfo(c *spec.Cluster, a controller.Action, p TaskParams) (mesos.Ta
 	return mesos.TaskInfo{}, fmt.Errorf("task info for %s on %s: action %q launches nothing", a.Kind, hostOf(a), a.Type)
 }
 
-func buildServiceTask(c *spec.Cluster, a controller.Action, p TaskParams) (mesos.TaskInfo, error) {
+func buildServiceTask(c *spec.Cluster, a controller.Action, p taskParams) (mesos.TaskInfo, error) {
 	kind, ok := spec.ParseKind(a.Kind)
 	if !ok {
 		return mesos.TaskInfo{}, fmt.Errorf("task info on %s: unknown service kind %q", hostOf(a), a.Kind)
@@ -196,9 +196,9 @@ func durationInfo(d time.Duration) *mesos.DurationInfo {
 
 func labels(c *spec.Cluster, kind, hash string) *mesos.Labels {
 	return &mesos.Labels{Labels: []mesos.Label{
-		{Key: LabelKind, Value: strPtr(kind)},
-		{Key: LabelConfigHash, Value: strPtr(hash)},
-		{Key: LabelSpecHash, Value: strPtr(c.Hash)},
-		{Key: LabelVersion, Value: strPtr(c.Quobyte.Version)},
+		{Key: labelKind, Value: strPtr(kind)},
+		{Key: labelConfigHash, Value: strPtr(hash)},
+		{Key: labelSpecHash, Value: strPtr(c.Hash)},
+		{Key: labelVersion, Value: strPtr(c.Quobyte.Version)},
 	}}
 }

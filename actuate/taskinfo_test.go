@@ -34,7 +34,7 @@ func serviceTask(t *testing.T, c *spec.Cluster, kind spec.Kind, regs string) mes
 	svc := c.Service(kind)
 	a := launch("a1", "node1", kind, svc.Resources)
 	a.ConfigHash = svc.ConfigHash
-	ti, err := BuildTaskInfo(c, a, TaskParams{
+	ti, err := buildTaskInfo(c, a, taskParams{
 		AgentID: "a1", TaskID: "quobyte." + string(kind) + "." + svc.ConfigHash + ".x1",
 		Resources: []mesos.Resource{scalar("cpus", 1)}, RegistryAddrs: regs,
 	})
@@ -99,7 +99,7 @@ func TestBuildTaskInfo_Docker(t *testing.T) {
 	for _, l := range ti.Labels.Labels {
 		labels[l.Key] = l.GetValue()
 	}
-	if labels[LabelKind] != "data" || labels[LabelConfigHash] != c.Service(spec.Data).ConfigHash || labels[LabelSpecHash] != c.Hash || labels[LabelVersion] != "3.14" {
+	if labels[labelKind] != "data" || labels[labelConfigHash] != c.Service(spec.Data).ConfigHash || labels[labelSpecHash] != c.Hash || labels[labelVersion] != "3.14" {
 		t.Errorf("labels = %v", labels)
 	}
 }
@@ -186,19 +186,19 @@ command = "bin/quobyte-standin --flag"`, `service "registry" {
 
 func TestBuildTaskInfo_Errors(t *testing.T) {
 	c := dockerCluster(t)
-	ok := TaskParams{AgentID: "a1", TaskID: "t1"}
+	ok := taskParams{AgentID: "a1", TaskID: "t1"}
 	for name, tc := range map[string]struct {
 		a controller.Action
-		p TaskParams
+		p taskParams
 	}{
-		"no task id":   {launch("a1", "n", spec.Data, spec.Resources{}), TaskParams{AgentID: "a1"}},
+		"no task id":   {launch("a1", "n", spec.Data, spec.Resources{}), taskParams{AgentID: "a1"}},
 		"unknown kind": {launch("a1", "n", "nfs", spec.Resources{}), ok},
 		"kill":         {controller.Action{Type: controller.Kill, Kind: "data"}, ok},
 		"prober without HTTP base": {launchProber("a1", "n", c),
-			TaskParams{AgentID: "a1", TaskID: "t1", ExecutorResources: []mesos.Resource{scalar("cpus", 1)}}},
-		"prober without executor resources": {launchProber("a1", "n", c), TaskParams{AgentID: "a1", TaskID: "t1", FrameworkHTTPBase: "http://f"}},
+			taskParams{AgentID: "a1", TaskID: "t1", ExecutorResources: []mesos.Resource{scalar("cpus", 1)}}},
+		"prober without executor resources": {launchProber("a1", "n", c), taskParams{AgentID: "a1", TaskID: "t1", FrameworkHTTPBase: "http://f"}},
 	} {
-		if _, err := BuildTaskInfo(c, tc.a, tc.p); err == nil {
+		if _, err := buildTaskInfo(c, tc.a, tc.p); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -207,7 +207,7 @@ func TestBuildTaskInfo_Errors(t *testing.T) {
 func proberTask(t *testing.T, c *spec.Cluster, taskID, base string) mesos.TaskInfo {
 	t.Helper()
 	a := launchProber("a1", "node1", c)
-	ti, err := BuildTaskInfo(c, a, TaskParams{
+	ti, err := buildTaskInfo(c, a, taskParams{
 		AgentID: "a1", TaskID: taskID,
 		Resources:         []mesos.Resource{scalar("cpus", 0.01), scalar("mem", 8)},
 		ExecutorResources: []mesos.Resource{scalar("cpus", 0.09), scalar("mem", 56)},
@@ -291,10 +291,10 @@ device_root = "/mnt/q"`, `prober {
 }
 
 func TestProberExecutorIDOfTask(t *testing.T) {
-	if id, err := ProberExecutorIDOfTask("quobyte.prober.abc123.s1"); err != nil || id != "quobyte-prober-abc123" {
+	if id, err := proberExecutorIDOfTask("quobyte.prober.abc123.s1"); err != nil || id != "quobyte-prober-abc123" {
 		t.Errorf("= %q, %v", id, err)
 	}
-	if _, err := ProberExecutorIDOfTask("quobyte.data.abc123.s1"); err == nil {
+	if _, err := proberExecutorIDOfTask("quobyte.data.abc123.s1"); err == nil {
 		t.Error("a data task is no prober")
 	}
 }

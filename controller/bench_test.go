@@ -49,7 +49,7 @@ func benchmarkPlan(b *testing.B, c *spec.Cluster, s *snapshot.Snapshot) {
 	cpu0, cpuOK := threadCPU()
 	var r *Result
 	for i := 0; i < b.N; i++ {
-		r = Plan(c, s)
+		r = Plan(Input{Spec: c, Snapshot: s, Now: s.Time})
 	}
 	cpu1, _ := threadCPU()
 	b.StopTimer()

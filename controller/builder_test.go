@@ -80,24 +80,27 @@ func withNewConfig(c *spec.Cluster, hashSuffix string, kinds ...spec.Kind) *spec
 	return &n
 }
 
-// world builds snapshots: agents with prober reports, tasks, holds.
+// world builds snapshots and plan inputs: agents with prober reports,
+// tasks, failure histories, holds.
 type world struct {
-	now      time.Time
-	gen      uint64
-	sub      snapshot.Subscription
-	agents   map[string]*snapshot.Agent
-	tasks    map[string]*snapshot.Task
-	backoffs map[string]snapshot.Backoff
-	seq      int
+	now    time.Time
+	gen    uint64
+	sub    snapshot.Subscription
+	agents map[string]*snapshot.Agent
+	tasks  map[string]*snapshot.Task
+	items  map[string]snapshot.ItemHistory
+	holds  map[string]Hold
+	seq    int
 }
 
 func newWorld() *world {
 	return &world{
-		now:      t0,
-		sub:      snapshot.Subscription{State: snapshot.Subscribed, FrameworkID: "fw", Reconciled: true, Since: t0},
-		agents:   map[string]*snapshot.Agent{},
-		tasks:    map[string]*snapshot.Task{},
-		backoffs: map[string]snapshot.Backoff{},
+		now:    t0,
+		sub:    snapshot.Subscription{State: snapshot.Subscribed, FrameworkID: "fw", Reconciled: true, Since: t0},
+		agents: map[string]*snapshot.Agent{},
+		tasks:  map[string]*snapshot.Task{},
+		items:  map[string]snapshot.ItemHistory{},
+		holds:  map[string]Hold{},
 	}
 }
 
@@ -163,11 +166,39 @@ func (w *world) snap() *snapshot.Snapshot {
 		cp := *t
 		tasks = append(tasks, &cp)
 	}
-	b := make(map[string]snapshot.Backoff, len(w.backoffs))
-	for k, v := range w.backoffs {
-		b[k] = v
+	items := make(map[string]snapshot.ItemHistory, len(w.items))
+	for k, v := range w.items {
+		items[k] = v
 	}
-	return snapshot.New(w.gen, w.now, w.sub, agents, tasks, b)
+	return snapshot.New(w.gen, w.now, w.sub, agents, tasks, items)
+}
+
+// input is a plan input of the world now with its holds.
+func input(c *spec.Cluster, w *world) Input {
+	return Input{Spec: c, Snapshot: w.snap(), Now: w.now, Holds: w.holds}
+}
+
+// end ends live task t in state st (with Mesos' reason and message) as the
+// observer would record it: a failure is counted against its item.
+func (w *world) end(t *snapshot.Task, st snapshot.TaskState, reason, msg string) {
+	ran := time.Duration(0)
+	if !t.RunningSince.IsZero() {
+		ran = w.now.Sub(t.RunningSince)
+	}
+	healthy := time.Duration(0)
+	if t.Healthy != nil && *t.Healthy && !t.HealthySince.IsZero() {
+		healthy = w.now.Sub(t.HealthySince)
+	}
+	t.State, t.Reason, t.Message, t.UpdatedAt, t.Healthy, t.HealthySince = st, reason, msg, w.now, nil, time.Time{}
+	if !t.Failed() {
+		return
+	}
+	item := snapshot.ItemKey(t.Kind, t.AgentID)
+	h := w.items[item]
+	h.Failures++
+	h.Last = snapshot.TaskEnd{TaskID: t.ID, Config: t.Config, State: st, Reason: reason, Message: msg, At: w.now,
+		RanFor: ran, HealthyFor: healthy, HealthKilled: t.HealthKilled, HealthFailures: t.HealthFailures}
+	w.items[item] = h
 }
 
 // render writes a plan as lines, one per action and blocked item, in order:
@@ -272,7 +303,7 @@ func (f *fakeCluster) apply(r *Result) {
 func (f *fakeCluster) settle(c *spec.Cluster, step time.Duration, maxRounds int) (*Result, int) {
 	var r *Result
 	for i := 0; i < maxRounds; i++ {
-		r = Plan(c, f.w.snap())
+		r = Plan(input(c, f.w))
 		if len(r.Actions) == 0 {
 			return r, i
 		}

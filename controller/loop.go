@@ -25,13 +25,6 @@ type Source interface {
 // returns; the reloader then calls Loop.Kick.
 type SpecSource func() *spec.Cluster
 
-// Applier carries a plan out: it is the actuator in `run` and a recorder in
-// tests and in the dry run. It returns an *ApplyError for actions that
-// failed, so that only their items back off; any other error is logged.
-type Applier interface {
-	Apply(ctx context.Context, r *Result) error
-}
-
 // LoopConfig wires a Loop.
 type LoopConfig struct {
 	Spec    SpecSource
@@ -45,30 +38,41 @@ type LoopConfig struct {
 	// 10,000-agent cluster costs ~12 ms of CPU; a busy event stream must not
 	// keep a core planning). Default 100ms.
 	MinInterval time.Duration
-	// OnPlan, if set, sees every plan after it was applied, with the apply
-	// error (status page, metrics). It runs on the loop's goroutine.
-	OnPlan func(*Result, error)
+	// Now is the clock (default time.Now). The loop's pacing reads it; it
+	// waits with timers of the differences.
+	Now func() time.Time
+	// OnPlan, if set, sees every plan after it was applied, with what it was
+	// made from and the apply's report (status page, metrics). It runs on
+	// the loop's goroutine.
+	OnPlan func(Input, *Result, ApplyReport)
 	Logger hclog.Logger
 }
 
-// Loop is the thin goroutine shell around Step: it owns the ticker and
+// Loop is the thin goroutine shell around Step: it owns the timers and
 // channels, and decides when to plan. Its ordering rules:
 //
-//  1. Events (a new snapshot, a spec reload, a tick) only mark work dirty;
-//     one iteration plans once for all of them.
+//  1. Events (a new snapshot, a spec reload, a tick, a requeue) only mark
+//     work dirty; one iteration plans once for all of them.
 //  2. Every iteration plans from the latest snapshot and the spec in force,
 //     then applies that plan; a plan is never retried: after a failed or
 //     half-done apply, the next iteration observes and plans again.
 //  3. Failed actions are handed to the next Step, which backs off their
 //     items; the loop then plans again at once (once), so the holds show.
-//  4. A panic in planning or applying is logged and the loop goes on.
+//  4. An apply's RequeueAfter schedules the next plan then, if no news
+//     comes first; every plan replaces the schedule with its own.
+//  5. A panic in planning or applying is logged and the loop goes on.
 type Loop struct {
 	cfg  LoopConfig
 	kick chan struct{}
-	// failures of the last apply, for the next Step.
-	failures []ActionError
-	last     atomic.Pointer[Result]
-	lastSnap atomic.Pointer[snapshot.Snapshot]
+	// failed are the failed actions of the last apply, for the next Step.
+	failed []FailedAction
+	last   atomic.Pointer[planned]
+}
+
+// planned is a plan with what it was made from.
+type planned struct {
+	in Input
+	r  *Result
 }
 
 // NewLoop returns a loop; Run starts it.
@@ -79,8 +83,11 @@ func NewLoop(cfg LoopConfig) *Loop {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.Step == nil {
-		cfg.Step = NewStep(StepConfig{})
+		cfg.Step = NewStep(StepConfig{Now: cfg.Now})
 	}
 	if cfg.MinInterval <= 0 {
 		cfg.MinInterval = 100 * time.Millisecond
@@ -98,85 +105,99 @@ func (l *Loop) Kick() {
 
 // Run plans and applies until ctx ends, then returns ctx's error.
 func (l *Loop) Run(ctx context.Context) error {
-	ticker := time.NewTicker(l.cfg.Tick)
-	defer ticker.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	dirty, retried := true, false
-	var lastStart time.Time
+	var lastStart, requeueAt time.Time
 	for {
 		if dirty {
-			if wait := l.cfg.MinInterval - time.Since(lastStart); wait > 0 {
+			if wait := l.cfg.MinInterval - l.cfg.Now().Sub(lastStart); wait > 0 {
+				timer.Reset(wait)
 				select {
 				case <-ctx.Done():
 					return ctx.Err()
-				case <-time.After(wait):
+				case <-timer.C:
 				}
 			}
-			lastStart = time.Now()
+			lastStart = l.cfg.Now()
+			rep := l.iterate(ctx)
+			requeueAt = time.Time{}
+			if rep.RequeueAfter > 0 {
+				requeueAt = lastStart.Add(rep.RequeueAfter)
+			}
 			// After failed actions, plan again at once (once: a kill that
 			// keeps failing must not spin), so their holds take effect.
-			if l.iterate(ctx) && !retried {
+			if len(rep.Failed) > 0 && !retried && ctx.Err() == nil {
 				retried = true
 				continue
 			}
 			retried = false
 		}
+		next := lastStart.Add(l.cfg.Tick)
+		if !requeueAt.IsZero() && requeueAt.Before(next) {
+			next = requeueAt
+		}
+		timer.Reset(max(next.Sub(l.cfg.Now()), 0))
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-l.cfg.Source.Changed():
 		case <-l.kick:
-		case <-ticker.C:
+		case <-timer.C:
 		}
 		dirty = true
 	}
 }
 
-// iterate runs one plan-and-apply, recovering panics. It reports whether
-// actions failed, in which case the caller plans again at once.
-func (l *Loop) iterate(ctx context.Context) (again bool) {
+// iterate runs one plan-and-apply, recovering panics, and returns the
+// apply's report.
+func (l *Loop) iterate(ctx context.Context) (rep ApplyReport) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.cfg.Logger.Error("controller iteration panicked; continuing", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			again = false
+			rep = ApplyReport{}
 		}
 	}()
 	if ctx.Err() != nil {
-		return false
+		return ApplyReport{}
 	}
-	_, failed := l.RunOnce(ctx)
-	return failed > 0 && ctx.Err() == nil
+	_, rep = l.runOnce(ctx)
+	return rep
 }
 
-// LastPlan returns the last plan applied (nil before the first). Safe to
-// call from any goroutine; the plan must not be modified.
-func (l *Loop) LastPlan() *Result { return l.last.Load() }
+// Last returns the last plan applied and what it was made from (a nil
+// Result before the first). Safe to call from any goroutine; neither may
+// be modified.
+func (l *Loop) Last() (Input, *Result) {
+	p := l.last.Load()
+	if p == nil {
+		return Input{}, nil
+	}
+	return p.in, p.r
+}
 
-// LastPlanned returns the snapshot the last plan was made from, with the
-// backoff holds in force then (nil before the first). Safe to call from any
-// goroutine; it must not be modified.
-func (l *Loop) LastPlanned() *snapshot.Snapshot { return l.lastSnap.Load() }
-
-// RunOnce plans once from the latest snapshot and applies the plan. It
-// returns the plan (nil without a snapshot or spec) and how many actions
-// failed. Tests and the status page's dry run drive the loop through it.
-func (l *Loop) RunOnce(ctx context.Context) (*Result, int) {
+// runOnce plans once from the latest snapshot and applies the plan. It
+// returns the plan (nil without a snapshot or spec) and the apply's report.
+// Only Run and tests call it: it is not safe beside Run.
+func (l *Loop) runOnce(ctx context.Context) (*Result, ApplyReport) {
 	c := l.cfg.Spec()
 	s := l.cfg.Source.Latest()
 	if c == nil || s == nil {
-		return nil, 0
+		return nil, ApplyReport{}
 	}
-	r := l.cfg.Step.Next(c, s, l.failures)
-	l.lastSnap.Store(l.cfg.Step.Planned())
-	l.failures = nil
-	err := l.cfg.Applier.Apply(ctx, r)
-	l.last.Store(r)
+	in, r := l.cfg.Step.Next(c, s, l.failed)
+	rep := l.cfg.Applier.Apply(ctx, r)
+	l.failed = rep.Failed
+	l.last.Store(&planned{in: in, r: r})
 	if l.cfg.OnPlan != nil {
-		l.cfg.OnPlan(r, err)
+		l.cfg.OnPlan(in, r, rep)
 	}
-	if err != nil {
-		l.failures = actionErrors(err)
-		l.cfg.Logger.Warn("applying the plan failed", "generation", r.Generation, "failed_actions", len(l.failures), "error", err)
-		return r, len(l.failures)
+	for _, f := range rep.Failed {
+		l.cfg.Logger.Warn("action failed; its item backs off", "generation", r.Generation, "type", f.Action.Type,
+			"kind", f.Action.Kind, "host", f.Action.Hostname, "item", f.Action.Item, "error", f.Error)
 	}
-	return r, 0
+	for _, e := range rep.Errors {
+		l.cfg.Logger.Warn("applying the plan", "generation", r.Generation, "error", e)
+	}
+	return r, rep
 }

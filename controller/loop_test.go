@@ -38,26 +38,27 @@ func (s *chanSource) publish(snap *snapshot.Snapshot) {
 	}
 }
 
-// recorder is an Applier that records plans and fails or panics on demand.
+// recorder is an Applier that records plans and reports failures (or
+// panics) on demand.
 type recorder struct {
 	mu      sync.Mutex
 	plans   []*Result
 	applied chan *Result
-	fail    func(*Result) error // nil: succeed
+	report  func(*Result) ApplyReport // nil: all done
 }
 
 func newRecorder() *recorder { return &recorder{applied: make(chan *Result, 100)} }
 
-func (r *recorder) Apply(ctx context.Context, res *Result) error {
+func (r *recorder) Apply(ctx context.Context, res *Result) ApplyReport {
 	r.mu.Lock()
 	r.plans = append(r.plans, res)
-	fail := r.fail
+	report := r.report
 	r.mu.Unlock()
 	r.applied <- res
-	if fail != nil {
-		return fail(res)
+	if report != nil {
+		return report(res)
 	}
-	return nil
+	return ApplyReport{}
 }
 
 func (r *recorder) next(t *testing.T) *Result {
@@ -97,8 +98,8 @@ func TestLoop_NewSnapshot_PlansAndApplies(t *testing.T) {
 	onPlan := make(chan *Result, 10)
 	stop := startLoop(t, LoopConfig{
 		Spec: func() *spec.Cluster { return c }, Source: src, Applier: rec, Tick: time.Hour,
-		Step:   NewStep(StepConfig{Clock: &testClock{now: w.now}}),
-		OnPlan: func(r *Result, err error) { onPlan <- r },
+		Step:   NewStep(StepConfig{Now: fixedNow(w.now)}),
+		OnPlan: func(_ Input, r *Result, _ ApplyReport) { onPlan <- r },
 	})
 	src.publish(w.snap())
 	res := rec.next(t)
@@ -119,21 +120,18 @@ func TestLoop_ApplyFailure_HoldShowsInTheNextPlan(t *testing.T) {
 	w, _ := dataNode(c)
 	src := newChanSource()
 	rec := newRecorder()
-	rec.fail = func(r *Result) error {
-		var failed []ActionError
+	rec.report = func(r *Result) ApplyReport {
+		var rep ApplyReport
 		for _, a := range r.Actions {
 			if a.Type == Launch {
-				failed = append(failed, ActionError{Action: a, Err: errors.New("no such image")})
+				rep.Failed = append(rep.Failed, FailedAction{Action: a, Error: "no such image"})
 			}
 		}
-		if len(failed) == 0 {
-			return nil
-		}
-		return &ApplyError{Failed: failed}
+		return rep
 	}
 	stop := startLoop(t, LoopConfig{
 		Spec: func() *spec.Cluster { return c }, Source: src, Applier: rec, Tick: time.Hour,
-		Step: NewStep(StepConfig{Clock: &testClock{now: w.now}}),
+		Step: NewStep(StepConfig{Now: fixedNow(w.now), Random: half}),
 	})
 	defer stop()
 	src.publish(w.snap())
@@ -152,12 +150,12 @@ func TestLoop_Panic_IsRecoveredAndTheLoopGoesOn(t *testing.T) {
 	src := newChanSource()
 	rec := newRecorder()
 	calls := 0
-	rec.fail = func(*Result) error {
+	rec.report = func(*Result) ApplyReport {
 		calls++
 		if calls == 1 {
 			panic("actuator bug")
 		}
-		return nil
+		return ApplyReport{}
 	}
 	stop := startLoop(t, LoopConfig{
 		Spec: func() *spec.Cluster { return c }, Source: src, Applier: rec, Tick: 10 * time.Millisecond,
@@ -193,9 +191,9 @@ func TestLoop_Kick_PlansWithTheNewSpec(t *testing.T) {
 	mu.Lock()
 	current = stopped
 	mu.Unlock()
-	for deadline := time.Now().Add(5 * time.Second); l.LastPlan() == nil; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); lastPlan(l) == nil; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) { // stored right after Apply returns
-			t.Fatalf("LastPlan is nil after a plan was applied")
+			t.Fatalf("no last plan after a plan was applied")
 		}
 	}
 	l.Kick()
@@ -221,11 +219,11 @@ type clusterApplier struct {
 	src *chanSource
 }
 
-func (a *clusterApplier) Apply(ctx context.Context, r *Result) error {
+func (a *clusterApplier) Apply(ctx context.Context, r *Result) ApplyReport {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if r.IsNoOp() {
-		return nil // nothing changes, no new snapshot: the loop goes idle
+		return ApplyReport{} // nothing changes, no new snapshot: the loop goes idle
 	}
 	a.f.apply(r)
 	a.f.advance(10 * time.Second)
@@ -235,7 +233,7 @@ func (a *clusterApplier) Apply(ctx context.Context, r *Result) error {
 		}
 	}
 	a.src.publish(a.f.w.snap())
-	return nil
+	return ApplyReport{}
 }
 
 func TestLoop_FakeCluster_ConvergesAndHealsAKilledService(t *testing.T) {
@@ -250,8 +248,8 @@ func TestLoop_FakeCluster_ConvergesAndHealsAKilledService(t *testing.T) {
 	l := NewLoop(LoopConfig{
 		Spec: func() *spec.Cluster { return c }, Source: src, Applier: app,
 		Tick: time.Hour, MinInterval: time.Millisecond,
-		Step:   NewStep(StepConfig{Clock: clockOf(app)}),
-		OnPlan: func(r *Result, err error) { plans <- r },
+		Step:   NewStep(StepConfig{Now: nowOf(app), Random: half}),
+		OnPlan: func(_ Input, r *Result, _ ApplyReport) { plans <- r },
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -269,7 +267,7 @@ func TestLoop_FakeCluster_ConvergesAndHealsAKilledService(t *testing.T) {
 					return
 				}
 			case <-deadline:
-				t.Fatalf("%s: no empty plan within 10s; last: %v", what, render(l.LastPlan()))
+				t.Fatalf("%s: no empty plan within 10s; last: %v", what, render(lastPlan(l)))
 			}
 		}
 	}
@@ -286,8 +284,7 @@ func TestLoop_FakeCluster_ConvergesAndHealsAKilledService(t *testing.T) {
 		app.mu.Unlock()
 		t.Fatalf("converged with %d live services, want 8", n)
 	}
-	dead := w.liveOn("data", "a-node2")[0]
-	dead.State, dead.UpdatedAt = snapshot.Failed, w.now
+	w.end(w.liveOn("data", "a-node2")[0], snapshot.Failed, "", "exit 1")
 	failedAt := w.snap()
 	src.publish(failedAt)
 	app.mu.Unlock()
@@ -300,11 +297,43 @@ func TestLoop_FakeCluster_ConvergesAndHealsAKilledService(t *testing.T) {
 	}
 }
 
-// clockOf makes the Step read the fake cluster's time.
-func clockOf(a *clusterApplier) Clock {
-	return clockFunc(func() time.Time {
+// nowOf makes the Step read the fake cluster's time.
+func nowOf(a *clusterApplier) func() time.Time {
+	return func() time.Time {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		return a.f.w.now
-	})
+	}
+}
+
+func lastPlan(l *Loop) *Result {
+	_, r := l.Last()
+	return r
+}
+
+// An apply's RequeueAfter brings the next plan without news: the loop, not
+// the actuator, owns that timing.
+func TestLoop_RequeueAfter_PlansAgainWithoutNews(t *testing.T) {
+	c := testCluster()
+	w, _ := dataNode(c)
+	src := newChanSource()
+	rec := newRecorder()
+	n := 0
+	rec.report = func(*Result) ApplyReport {
+		n++
+		if n == 1 {
+			return ApplyReport{RequeueAfter: 20 * time.Millisecond}
+		}
+		return ApplyReport{}
+	}
+	stop := startLoop(t, LoopConfig{Spec: func() *spec.Cluster { return c }, Source: src, Applier: rec, Tick: time.Hour})
+	defer stop()
+	src.publish(w.snap())
+	rec.next(t)
+	rec.next(t) // the requeue, with no new snapshot and an hour's tick
+	select {
+	case r := <-rec.applied:
+		t.Fatalf("a third plan (generation %d) without news or requeue", r.Generation)
+	case <-time.After(100 * time.Millisecond):
+	}
 }

@@ -8,9 +8,9 @@ import (
 	"github.com/quobyte/quobyte-mesos/spec"
 )
 
-// Plan computes what must change for the cluster described by s to become
-// the one c describes. It is pure: the result depends only on c and s (the
-// time is s.Time), it performs no I/O and modifies neither argument. Equal
+// Plan computes what must change for the cluster in.Snapshot to become the
+// one in.Spec describes. It is pure: the result depends only on in (the time
+// is in.Now), it performs no I/O and modifies nothing it is given. Equal
 // inputs give equal results, action for action.
 //
 // The plan is made in phases, each appending to the result in a fixed order:
@@ -19,16 +19,22 @@ import (
 //     be incomplete after a restart);
 //  2. probers: one on every eligible reachable agent, whatever the state;
 //  3. services: with state = "running", each kind in upgrade order (the
-//     spec's Upgrade.Order, then the other kinds in start order): desired
-//     placement, launches and kills, then the rolling-upgrade step; with
-//     state = "stopped", the stop groups in reverse start order;
+//     spec's Upgrade.Order, then the other kinds in start order): failed
+//     replacements and reverts, desired placement, launches and kills, then
+//     the rolling-upgrade step; with state = "stopped", the stop groups in
+//     reverse start order;
 //  4. probes: ask probers with stale reports to report.
-func Plan(c *spec.Cluster, s *snapshot.Snapshot) *Result {
+func Plan(in Input) *Result {
+	c, s := in.Spec, in.Snapshot
 	p := &planner{
-		c:   c,
-		s:   s,
-		now: s.Time,
-		res: &Result{Generation: s.Generation, SpecHash: c.Hash, Actions: []Action{}, Blocked: []Blocked{}},
+		c:        c,
+		s:        s,
+		now:      in.Now,
+		holds:    in.Holds,
+		reverts:  in.Reverts,
+		previous: in.Previous,
+		res: &Result{Generation: s.Generation, SpecHash: c.Hash, Actions: []Action{}, Blocked: []Blocked{},
+			Spec: c},
 	}
 	p.compute()
 	return p.res
@@ -36,11 +42,14 @@ func Plan(c *spec.Cluster, s *snapshot.Snapshot) *Result {
 
 // planner holds one Plan call's inputs and the result being built.
 type planner struct {
-	c   *spec.Cluster
-	s   *snapshot.Snapshot
-	now time.Time
-	ix  *index
-	res *Result
+	c        *spec.Cluster
+	s        *snapshot.Snapshot
+	now      time.Time
+	holds    map[string]Hold
+	reverts  map[string]Revert
+	previous []*spec.Cluster
+	ix       *index
+	res      *Result
 }
 
 func (p *planner) compute() {
@@ -54,6 +63,7 @@ func (p *planner) compute() {
 		return
 	}
 	p.ix = buildIndex(p.c, p.s)
+	p.res.RegistryAddrs = p.registryAddrs()
 	p.computeProbers()
 	if p.c.Quobyte.State == spec.Stopped {
 		p.computeStop()
@@ -65,9 +75,15 @@ func (p *planner) compute() {
 
 // --- emitting actions and blocked items ---
 
-// emitKill plans to kill t; av may be nil (a task on an agent the snapshot
-// does not know: the host is then named by the agent ID).
+// emitKill plans to kill t, unless we cannot see t (unknownTask): Mesos
+// cannot deliver a kill to a task on an unreachable agent (the master
+// answers with a reconciliation), so none is sent, and the task is decided
+// on again when it is back. This is the one place that rule is kept. av
+// is nil for a task on an agent the snapshot does not know.
 func (p *planner) emitKill(kind string, av *agentView, t *snapshot.Task, reason, replaces string) {
+	if unknownTask(av, t) {
+		return
+	}
 	host := t.AgentID
 	if av != nil {
 		host = av.host()
@@ -94,15 +110,25 @@ func (p *planner) block(kind string, av *agentView, item, reason string) {
 	p.res.Blocked = append(p.res.Blocked, b)
 }
 
-// heldBack reports whether item is backing off at this snapshot's time and,
-// if so, records why as a blocked item.
-func (p *planner) heldBack(kind string, av *agentView, item string) bool {
-	b, ok := p.s.Backoffs[item]
-	if !ok || !b.Until.After(p.now) {
-		return false
+// held returns item's hold if it keeps a launch of config hash back now. A
+// hold after failures of another config does not: a spec change (or a
+// revert) clears the backoff of the items whose configuration it changes.
+func (p *planner) held(item, hash string) (Hold, bool) {
+	h, ok := p.holds[item]
+	if !ok || !h.Until.After(p.now) || (h.Config != "" && hash != "" && h.Config != hash) {
+		return Hold{}, false
 	}
-	p.block(kind, av, item, reasonBackingOff(b.Until.Sub(p.now), b))
-	return true
+	return h, true
+}
+
+// heldBack reports whether item is held back from launching config hash
+// now and, if so, records why as a blocked item.
+func (p *planner) heldBack(kind string, av *agentView, item, hash string) bool {
+	h, ok := p.held(item, hash)
+	if ok {
+		p.block(kind, av, item, reasonBackingOff(h.Until.Sub(p.now), h))
+	}
+	return ok
 }
 
 // maybeLaunch emits a launch of kind on av unless its item backs off. A
@@ -111,7 +137,7 @@ func (p *planner) heldBack(kind string, av *agentView, item string) bool {
 // which resources are missing, so an operator sees why nothing starts.
 func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash string, res spec.Resources, ports []int, reason string) bool {
 	item := snapshot.ItemKey(kind, av.agent.ID)
-	if p.heldBack(kind, av, item) {
+	if p.heldBack(kind, av, item, hash) {
 		return false
 	}
 	a := Action{
@@ -126,7 +152,7 @@ func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash s
 		Ports:      ports,
 	}
 	if k := kindIdx(kind); k >= 0 {
-		if old := av.lastGone[k]; old != nil && old.Config != hash && !old.KillSent.IsZero() {
+		if old := av.replaced[k]; old != nil && old.Config != hash {
 			// We killed a task of another config here and it is gone: this
 			// launch completes its replacement.
 			a.Replaces = old.ID
@@ -222,7 +248,7 @@ func (p *planner) computeProbes() {
 			continue
 		}
 		item := ProbeItem(av.agent.ID)
-		if b, ok := p.s.Backoffs[item]; ok && b.Until.After(p.now) {
+		if _, ok := p.held(item, ""); ok {
 			continue // asked recently
 		}
 		p.res.Actions = append(p.res.Actions, Action{
@@ -241,6 +267,12 @@ func (p *planner) computeProbes() {
 // holds it for a probe interval after each request, so that a prober that
 // does not answer is asked once an interval, not on every plan.
 func ProbeItem(agentID string) string { return snapshot.ItemKey("probe", agentID) }
+
+// KindItem is the item of a kind that runs anywhere as a whole: every
+// failure of one of its instances counts against it too, and while it is
+// held no instance is placed anew, so a crashing service's launch rate
+// does not grow with the number of agents.
+func KindItem(kind string) string { return snapshot.ItemKey(kind, "*") }
 
 // pickBest chooses which of the live tasks of one kind on one agent holds
 // the agent's slot: a task not being killed before others, then a running
@@ -310,8 +342,9 @@ func stopGroups() [][]spec.Kind {
 }
 
 // computeStop kills every service task, group by group: a group's kills go
-// out only once every task of the groups before it is terminal. Probers
-// and devices are left alone.
+// out only once every task of the groups before it is terminal. A task we
+// cannot see is not sent a kill (Mesos cannot deliver it): the stop waits
+// for its agent. Probers and devices are left alone.
 func (p *planner) computeStop() {
 	var waitFor []spec.Kind // the first group with tasks left: its kinds that have some
 	left := 0
@@ -327,7 +360,16 @@ func (p *planner) computeStop() {
 				p.block(string(k), nil, string(k), reasonStopWaits(k, waitFor, left))
 			} else {
 				for _, t := range tasks {
-					p.emitKill(string(k), p.ix.byID[t.AgentID], t, reasonStopped, "")
+					av := p.ix.byID[t.AgentID]
+					if unknownTask(av, t) {
+						host := t.AgentID
+						if av != nil {
+							host = av.host()
+						}
+						p.block(string(k), av, snapshot.ItemKey(string(k), t.AgentID), reasonStopWaitsForUnknown(k, host))
+						continue
+					}
+					p.emitKill(string(k), av, t, reasonStopped, "")
 				}
 			}
 			groupKinds = append(groupKinds, k)

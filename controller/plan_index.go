@@ -63,9 +63,10 @@ type agentView struct {
 	eligible bool
 	// live are our non-terminal tasks by kind index, sorted by task ID.
 	live [numKinds][]*snapshot.Task
-	// lastGone is the most recently updated terminal task per kind: a
-	// relaunch names it in Replaces so a rolling upgrade reads as one step.
-	lastGone [numKinds]*snapshot.Task
+	// replaced is, per kind, the most recently updated terminal task we
+	// killed: a launch of another config names it in Replaces, so a rolling
+	// upgrade reads as one step, and a failed replacement reverts to it.
+	replaced [numKinds]*snapshot.Task
 	// load counts our live tasks here; anywhere kinds go to the least loaded.
 	load int
 	// deviceTypes holds a bit per device type the latest report found
@@ -165,8 +166,8 @@ func buildIndex(c *spec.Cluster, s *snapshot.Snapshot) *index {
 		switch {
 		case k < 0:
 		case t.State.Terminal():
-			if av != nil && (av.lastGone[k] == nil || t.UpdatedAt.After(av.lastGone[k].UpdatedAt)) {
-				av.lastGone[k] = t
+			if av != nil && !t.KillSent.IsZero() && (av.replaced[k] == nil || t.UpdatedAt.After(av.replaced[k].UpdatedAt)) {
+				av.replaced[k] = t
 			}
 		case av == nil:
 			ix.orphans[k] = append(ix.orphans[k], t)

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"sort"
+	"time"
 
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
 	"github.com/quobyte/quobyte-mesos/spec"
@@ -25,6 +26,16 @@ import (
 // ports would clash otherwise), on the best agent for anywhere kinds (we
 // chose the same kill-then-launch for them rather than a surge: one rule,
 // and no spare agent needed).
+//
+// A placement change that leaves hosts out is paced the same way: their
+// tasks are excluded slots, removed within the same budget, in upgrade
+// order, one registry at a time.
+//
+// A replacement fails when a task of the new config on a host ends before
+// it has settled, or is not available HealthyDeadline after its launch
+// (replacementFailed: the one rule). The rollout then pauses with the
+// reason; with auto_revert, the host also goes back to the configuration it
+// ran before (maybeRevert), and stays there until the spec changes.
 
 // maxDown is how many slots of kind k may be down at once during an upgrade.
 func (p *planner) maxDown(k spec.Kind) int {
@@ -92,11 +103,84 @@ func (p *planner) pastDeadline(s slot, svc *spec.Service) bool {
 	return d > 0 && !s.unknown && !t.LaunchedAt.IsZero() && !p.available(s, svc) && p.now.Sub(t.LaunchedAt) >= d
 }
 
+// settledRun reports whether a task that ended had settled before: it ran
+// (or, with a health check, was healthy without a break) for
+// MinHealthyTime, and for some time at all.
+func (p *planner) settledRun(e snapshot.TaskEnd, svc *spec.Service) bool {
+	d := e.RanFor
+	if svc.Health.Path != "" {
+		d = e.HealthyFor
+	}
+	return d > 0 && d >= p.c.Upgrade.MinHealthyTime
+}
+
+// replacementFailed says how the service's current config failed on av
+// ("" when it has not): its task there is not available HealthyDeadline
+// after its launch, or its latest task there ended (after since) before it
+// had settled. This is the one rule by which a rollout pauses, and by which
+// auto_revert sends a host back.
+func (p *planner) replacementFailed(k spec.Kind, svc *spec.Service, av *agentView, since time.Time) string {
+	hash := svc.ConfigHash
+	if live := pickBest(withConfig(av.live[kindIdx(string(k))], hash), hash); live != nil {
+		s := slot{av: av, task: live}
+		switch {
+		case p.settled(s, svc):
+			return ""
+		case p.pastDeadline(s, svc):
+			return whyNotHealthy(p.c.Upgrade.HealthyDeadline)
+		}
+	}
+	h, ok := p.s.Items[snapshot.ItemKey(string(k), av.agent.ID)]
+	if ok && h.Last.Config == hash && h.Last.At.After(since) && !p.settledRun(h.Last, svc) {
+		return whyFailed(h.Last)
+	}
+	return ""
+}
+
+// maybeRevert returns the revert in force for kind k on av, deciding a new
+// one when the replacement of the config av ran before (the task we killed
+// there) has failed and auto_revert is on for k. A revert stays while the
+// spec's config is the one that failed; nil when there is none.
+func (p *planner) maybeRevert(k spec.Kind, svc *spec.Service, av *agentView) *Revert {
+	if !p.c.Upgrade.AutoRevertsKind(k) {
+		return nil
+	}
+	item := snapshot.ItemKey(string(k), av.agent.ID)
+	rv, ok := p.reverts[item]
+	if !ok || rv.From != svc.ConfigHash || rv.Spec == nil || rv.Spec.Service(k) == nil {
+		old := av.replaced[kindIdx(string(k))]
+		if old == nil || old.Config == svc.ConfigHash {
+			return nil
+		}
+		prev := p.specWithConfig(k, old.Config)
+		why := p.replacementFailed(k, svc, av, old.UpdatedAt)
+		if prev == nil || why == "" {
+			return nil
+		}
+		rv = Revert{Item: item, Kind: string(k), AgentID: av.agent.ID, Hostname: av.host(),
+			From: svc.ConfigHash, To: old.Config, Reason: why, Spec: prev}
+	}
+	p.res.Reverts = append(p.res.Reverts, rv)
+	return &rv
+}
+
+// specWithConfig returns the newest previous spec in which kind k has
+// config hash, nil when none.
+func (p *planner) specWithConfig(k spec.Kind, hash string) *spec.Cluster {
+	for _, c := range p.previous {
+		if svc := c.Service(k); svc != nil && svc.ConfigHash == hash {
+			return c
+		}
+	}
+	return nil
+}
+
 // needsRollout reports whether any slot holds a task of another config or
-// one with a kill sent: only then has computeRollout anything to do.
+// one with a kill sent, or is to go: only then has computeRollout anything
+// to do.
 func needsRollout(slots []slot, hash string) bool {
 	for _, s := range slots {
-		if s.task != nil && (s.task.Config != hash || !s.task.KillSent.IsZero()) {
+		if s.excluded || s.reverted != nil || (s.task != nil && (s.task.Config != hash || !s.task.KillSent.IsZero())) {
 			return true
 		}
 	}
@@ -110,87 +194,149 @@ func slotHost(s slot) string {
 	return s.task.AgentID
 }
 
+// rollout is what classifyRollout finds in the slots of one kind.
+type rollout struct {
+	down, inFlight int
+	// outdated counts the slots to change: an old config, or excluded.
+	outdated int
+	// carried are kills sent before, which go out again whatever the gates
+	// say (a half-killed task must finish dying), in slot order.
+	carried []carriedKill
+	// candidates may be killed now, within the budget.
+	candidates []slot
+	unknownOld []slot
+	// paused are why no further replacement may start (failed ones).
+	paused []pausedSlot
+	// unsettled is the first current-config slot not yet settled.
+	unsettled *slot
+}
+
+type carriedKill struct {
+	s                slot
+	reason, replaces string
+}
+
+type pausedSlot struct {
+	s      slot // av nil: the kind as a whole
+	reason string
+}
+
 // computeRollout advances the rolling upgrade of kind k by one step and
-// reports whether k still has tasks of an old config. A non-empty hold
-// says why no new replacement may start now (an earlier kind in upgrade
-// order has old tasks left, or the core does not run).
-// Kills already sent are re-issued whatever the gates say: a half-killed
-// task must finish dying.
+// reports whether k still has tasks to change (old config, or on excluded
+// hosts). A non-empty hold says why no new replacement may start now (an
+// earlier kind in upgrade order is not done, or the core does not run).
 func (p *planner) computeRollout(k spec.Kind, svc *spec.Service, slots []slot, hold string) bool {
-	kind := string(k)
-	hash := svc.ConfigHash
-	limit := p.maxDown(k)
-	if !needsRollout(slots, hash) {
+	if !needsRollout(slots, svc.ConfigHash) {
 		return false // the common case: nothing old, no kill to carry through
 	}
+	ro := p.classifyRollout(k, svc, slots)
+	for _, c := range ro.carried {
+		p.emitKill(string(k), c.s.av, c.s.task, c.reason, c.replaces)
+	}
+	if ro.outdated == 0 {
+		return false
+	}
+	p.selectReplacements(k, svc, ro, hold)
+	return true
+}
 
-	down, inFlight, outdated := 0, 0, 0
-	var candidates []slot
-	var unknownOld, paused []slot
-	var unsettled *slot
+// classifyRollout counts a kind's slots as down, in flight, outdated, and
+// sorts out which may be replaced, which wait, and which failed. It emits
+// nothing.
+func (p *planner) classifyRollout(k spec.Kind, svc *spec.Service, slots []slot) *rollout {
+	hash := svc.ConfigHash
+	ro := &rollout{}
 	for j := range slots {
 		s := slots[j]
 		switch {
+		case s.reverted != nil:
+			ro.outdated++
+			ro.paused = append(ro.paused, pausedSlot{s, reasonUpgradeReverted(k, s.av.host(), s.reverted.To, s.reverted.Reason)})
 		case s.task == nil:
-			down++
-			inFlight++
-		case s.task.Config != hash:
-			outdated++
+			ro.down++
+			ro.inFlight++
+			if s.av != nil {
+				if why := p.replacementFailed(k, svc, s.av, time.Time{}); why != "" {
+					ro.paused = append(ro.paused, pausedSlot{s, reasonUpgradePaused(k, s.av.host(), why)})
+				}
+			}
+		case s.task.Config != hash || s.excluded:
+			ro.outdated++
+			reason, replaces := reasonReplacedBy(hash), s.task.ID
+			if s.excluded {
+				reason, replaces = reasonOutsidePlacement(slotHost(s)), ""
+			}
 			switch {
 			case s.unknown:
-				down++
-				inFlight++
-				unknownOld = append(unknownOld, s)
+				ro.down++
+				ro.inFlight++
+				ro.unknownOld = append(ro.unknownOld, s)
 			case !s.task.KillSent.IsZero() || s.task.State == snapshot.Killing:
-				down++
-				inFlight++
-				p.emitKill(kind, s.av, s.task, reasonReplacedBy(hash), s.task.ID)
+				ro.down++
+				ro.inFlight++
+				ro.carried = append(ro.carried, carriedKill{s, reason, replaces})
 			default:
 				if !p.available(s, svc) {
-					down++
+					ro.down++
 				}
-				candidates = append(candidates, s)
+				ro.candidates = append(ro.candidates, s)
 			}
 		case !s.task.KillSent.IsZero() && !s.unknown:
 			// A task of the current config we once asked to die (say, the
 			// spec said stopped, then running again): a kill is carried
 			// through, never taken back; its slot is then filled anew.
-			down++
-			inFlight++
-			p.emitKill(kind, s.av, s.task, reasonFinishKill(p.now.Sub(s.task.KillSent)), "")
+			ro.down++
+			ro.inFlight++
+			ro.carried = append(ro.carried, carriedKill{s, reasonFinishKill(p.now.Sub(s.task.KillSent)), ""})
 		default:
 			if p.settled(s, svc) {
 				continue
 			}
-			down++
-			inFlight++
-			if unsettled == nil {
-				unsettled = &slots[j]
+			ro.down++
+			ro.inFlight++
+			if ro.unsettled == nil {
+				ro.unsettled = &slots[j]
 			}
-			if p.pastDeadline(s, svc) {
-				paused = append(paused, s)
+			if s.av != nil && !s.unknown {
+				if why := p.replacementFailed(k, svc, s.av, time.Time{}); why != "" {
+					ro.paused = append(ro.paused, pausedSlot{s, reasonUpgradePaused(k, s.av.host(), why)})
+				}
 			}
 		}
 	}
-	if outdated == 0 {
-		return false
+	// An anywhere kind whose instances fail backs off as a whole.
+	if !k.DeviceBound() && k != spec.Client {
+		if h, ok := p.held(KindItem(string(k)), hash); ok {
+			ro.paused = append(ro.paused, pausedSlot{slot{}, reasonUpgradePausedKind(k, h.LastError)})
+		}
 	}
+	return ro
+}
+
+// selectReplacements applies the gates to a classified rollout and kills
+// what the budget allows: tasks down anyway first, then by host.
+func (p *planner) selectReplacements(k spec.Kind, svc *spec.Service, ro *rollout, hold string) {
+	kind, hash := string(k), svc.ConfigHash
+	limit := p.maxDown(k)
 	switch {
 	case hold != "":
 		p.block(kind, nil, kind, hold)
-		return true
-	case len(paused) > 0:
-		for _, s := range paused {
-			p.block(kind, s.av, snapshot.ItemKey(kind, s.task.AgentID),
-				reasonUpgradePaused(k, slotHost(s), p.c.Upgrade.HealthyDeadline))
+		return
+	case len(ro.paused) > 0:
+		for _, ps := range ro.paused {
+			item := kind
+			if ps.s.av != nil {
+				item = snapshot.ItemKey(kind, ps.s.av.agent.ID)
+			}
+			p.block(kind, ps.s.av, item, ps.reason)
 		}
-		return true
+		return
 	}
-	for _, s := range unknownOld {
+	for _, s := range ro.unknownOld {
 		p.block(kind, s.av, snapshot.ItemKey(kind, s.task.AgentID), reasonUpgradeWaitsForUnknown(k, slotHost(s)))
 	}
 
-	// Replace the tasks that are down anyway first, then by host.
+	candidates := ro.candidates
 	sort.SliceStable(candidates, func(a, b int) bool {
 		aa, ba := p.available(candidates[a], svc), p.available(candidates[b], svc)
 		if aa != ba {
@@ -201,24 +347,27 @@ func (p *planner) computeRollout(k spec.Kind, svc *spec.Service, slots []slot, h
 	waiting := 0
 	for _, s := range candidates {
 		switch {
-		case !p.available(s, svc) && inFlight < limit:
-			inFlight++
-		case p.available(s, svc) && down < limit && inFlight < limit:
-			down++
-			inFlight++
+		case !p.available(s, svc) && ro.inFlight < limit:
+			ro.inFlight++
+		case p.available(s, svc) && ro.down < limit && ro.inFlight < limit:
+			ro.down++
+			ro.inFlight++
 		default:
 			waiting++
 			continue
 		}
-		p.emitKill(kind, s.av, s.task, reasonReplacedBy(hash), s.task.ID)
-	}
-	if waiting > 0 {
-		if unsettled != nil && unsettled.task != nil {
-			p.block(kind, unsettled.av, snapshot.ItemKey(kind, unsettled.task.AgentID),
-				reasonUpgradeWaitsForHealthy(k, slotHost(*unsettled), p.c.Upgrade.MinHealthyTime))
+		if s.excluded {
+			p.emitKill(kind, s.av, s.task, reasonOutsidePlacement(slotHost(s)), "")
 		} else {
-			p.block(kind, nil, kind, reasonUpgradeWaitsForSlot(k, down, limit))
+			p.emitKill(kind, s.av, s.task, reasonReplacedBy(hash), s.task.ID)
 		}
 	}
-	return true
+	if waiting > 0 {
+		if u := ro.unsettled; u != nil && u.task != nil {
+			p.block(kind, u.av, snapshot.ItemKey(kind, u.task.AgentID),
+				reasonUpgradeWaitsForHealthy(k, slotHost(*u), p.c.Upgrade.MinHealthyTime))
+		} else {
+			p.block(kind, nil, kind, reasonUpgradeWaitsForSlot(k, ro.down, limit))
+		}
+	}
 }

@@ -242,7 +242,7 @@ func TestPlan_Upgrade_RollsThroughOneHostAtATime(t *testing.T) {
 	var finished []spec.Kind
 	kills := 0
 	for round := 0; round < 200; round++ {
-		r := Plan(c, w.snap())
+		r := Plan(input(c, w))
 		if r.IsNoOp() {
 			t.Logf("converged after %d rounds, %d kills sent", round, kills)
 			break
@@ -278,7 +278,7 @@ func TestPlan_Upgrade_RollsThroughOneHostAtATime(t *testing.T) {
 		}
 		f.advance(20 * time.Second)
 	}
-	if r := Plan(c, w.snap()); !r.IsNoOp() {
+	if r := Plan(input(c, w)); !r.IsNoOp() {
 		t.Fatalf("rollout did not converge; last plan:\n%v", render(r))
 	}
 	want := []spec.Kind{spec.Registry, spec.API, spec.Webconsole, spec.Metadata, spec.Data}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"sort"
+	"time"
 
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
 	"github.com/quobyte/quobyte-mesos/spec"
@@ -16,6 +17,20 @@ type slot struct {
 	// unknown is true when we cannot see the task's state (unreachable
 	// agent) or cannot tell whether it is still wanted (no prober report).
 	unknown bool
+	// excluded is true for a task on an agent a placement change left
+	// out: it goes, paced like a rollout.
+	excluded bool
+	// reverted is set when auto_revert sent the slot's host back to its
+	// previous configuration.
+	reverted *Revert
+}
+
+// unknownTask reports whether t may be alive although we cannot see it: on
+// an agent the snapshot does not know or marks unreachable, or itself
+// UNREACHABLE or UNKNOWN. Such a task is never sent a kill (Mesos cannot
+// deliver it); it is decided on again when it is back.
+func unknownTask(av *agentView, t *snapshot.Task) bool {
+	return av == nil || !av.reachable() || t.State.MaybeAlive()
 }
 
 // upgradeOrder returns the kinds in the order a rolling upgrade visits
@@ -168,11 +183,14 @@ func notWantedReason(w wantState, k spec.Kind, av *agentView) string {
 // computePerAgentKind places a device-bound kind (or the client): one task
 // on each agent whose prober found the device type (or the client mount
 // point). Such services never move: on an agent we cannot see, whatever
-// runs there is left alone and nothing replaces it elsewhere.
+// runs there is left alone and nothing replaces it elsewhere. A task on an
+// agent the placement no longer allows becomes an excluded slot, which the
+// rollout removes at its pace (computeRollout); a task whose device is gone
+// is killed at once. On an agent sent back to its previous configuration
+// (auto_revert), that configuration is what runs.
 func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 	i := kindIdx(string(k))
 	kind := string(k)
-	ports := servicePorts(svc)
 	var slots []slot
 	for _, av := range p.ix.agents {
 		tasks := av.live[i]
@@ -183,32 +201,51 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 				slots = append(slots, slot{av: av, task: pickBest(tasks, svc.ConfigHash), unknown: true})
 			}
 			continue
+		case wantNoOutside:
+			if len(tasks) > 0 {
+				keep := pickBest(tasks, svc.ConfigHash)
+				p.killDuplicates(kind, av, tasks, keep, svc.ConfigHash, "")
+				slots = append(slots, slot{av: av, task: keep, excluded: true})
+			}
+			continue
 		default:
 			for _, t := range tasks {
 				p.emitKill(kind, av, t, notWantedReason(want, k, av), "")
 			}
 			continue
 		}
-		keep := pickBest(tasks, svc.ConfigHash)
-		p.killDuplicates(kind, av, tasks, keep, svc.ConfigHash)
-		slots = append(slots, slot{av: av, task: keep})
-		if keep == nil {
-			reason := reasonLaunchDeviceService(k, av.host())
-			if k == spec.Client {
-				reason = reasonLaunchClient(av.host())
-			}
-			p.maybeLaunch(Launch, kind, av, svc.ConfigHash, svc.Resources, ports, reason)
+		target, tsvc, reason := svc.ConfigHash, svc, reasonLaunchDeviceService(k, av.host())
+		if k == spec.Client {
+			reason = reasonLaunchClient(av.host())
+		}
+		keep := pickBest(tasks, target)
+		rv := p.maybeRevert(k, svc, av)
+		oldReason := ""
+		if rv != nil {
+			// Only the previous configuration may stay; it is launched once
+			// the failed one is gone (the fixed ports allow one at a time).
+			target, tsvc = rv.To, rv.Spec.Service(k)
+			keep = pickBest(withConfig(tasks, target), target)
+			reason, oldReason = reasonLaunchRevert(k, av.host(), rv.To), reasonRevert(rv.To, rv.Reason)
+		}
+		p.killDuplicates(kind, av, tasks, keep, target, oldReason)
+		slots = append(slots, slot{av: av, task: keep, reverted: rv})
+		if len(tasks) == 0 {
+			p.maybeLaunch(Launch, kind, av, target, tsvc.Resources, servicePorts(tsvc), reason)
 		}
 	}
 	return slots
 }
 
 // killDuplicates kills every task in tasks but keep (at most one task of a
-// kind per agent: the fixed ports allow no more).
-func (p *planner) killDuplicates(kind string, av *agentView, tasks []*snapshot.Task, keep *snapshot.Task, hash string) {
+// kind per agent: the fixed ports allow no more). Tasks of another config
+// than hash are killed as replaced (or for oldReason, when given).
+func (p *planner) killDuplicates(kind string, av *agentView, tasks []*snapshot.Task, keep *snapshot.Task, hash, oldReason string) {
 	for _, t := range tasks {
 		switch {
 		case t == keep:
+		case t.Config != hash && oldReason != "":
+			p.emitKill(kind, av, t, oldReason, t.ID)
 		case t.Config != hash:
 			p.emitKill(kind, av, t, reasonReplacedBy(hash), t.ID)
 		default:
@@ -222,26 +259,29 @@ func (p *planner) killDuplicates(kind string, av *agentView, tasks []*snapshot.T
 // agents with the fewest of our tasks. New instances start only once the
 // core runs; running ones are kept when it stops.
 //
-// A task on an agent we cannot see counts as running until
-// Placement.UnreachableTimeout after its last update; then it is replaced
-// elsewhere (and killed, should its agent come back).
+// A task we cannot see counts as running until Placement.UnreachableTimeout
+// after it became unreachable; then another instance is placed elsewhere.
+// It is never sent a kill (Mesos cannot deliver it): once it is back, it is
+// one more candidate and the excess is killed then.
 func (p *planner) computeAnywhereKind(k spec.Kind, svc *spec.Service, coreWhy string) []slot {
 	i := kindIdx(string(k))
 	kind := string(k)
 	timeout := p.c.Placement.UnreachableTimeout
 
 	var candidates []slot
+	var lost string // an instance given up for unreachable, for the launch reason
 	consider := func(av *agentView, tasks []*snapshot.Task) {
 		var visible []*snapshot.Task
 		for _, t := range tasks {
-			unknown := av == nil || !av.reachable() || t.State.MaybeAlive()
-			switch {
-			case unknown && p.now.Sub(t.UpdatedAt) >= timeout:
-				host := t.AgentID
-				if av != nil {
-					host = av.host()
+			switch unknown := unknownTask(av, t); {
+			case unknown && p.unreachableFor(av, t) >= timeout:
+				if lost == "" {
+					host := t.AgentID
+					if av != nil {
+						host = av.host()
+					}
+					lost = reasonLostInstance(host, p.unreachableFor(av, t))
 				}
-				p.emitKill(kind, av, t, reasonReplacedElsewhere(host, p.now.Sub(t.UpdatedAt)), "")
 			case unknown:
 				candidates = append(candidates, slot{av: av, task: t, unknown: true})
 			case !av.eligible || !hostMatches(svc.Hosts, av.agent.Hostname):
@@ -252,7 +292,7 @@ func (p *planner) computeAnywhereKind(k spec.Kind, svc *spec.Service, coreWhy st
 		}
 		if len(visible) > 0 {
 			keep := pickBest(visible, svc.ConfigHash)
-			p.killDuplicates(kind, av, visible, keep, svc.ConfigHash)
+			p.killDuplicates(kind, av, visible, keep, svc.ConfigHash, "")
 			candidates = append(candidates, slot{av: av, task: keep})
 		}
 	}
@@ -286,12 +326,26 @@ func (p *planner) computeAnywhereKind(k spec.Kind, svc *spec.Service, coreWhy st
 	} else {
 		// Instances no agent can take are not "down" for the rolling
 		// upgrade: counting them would stall it for good.
-		missing = p.placeAnywhere(k, svc, len(candidates), missing)
+		missing = p.placeAnywhere(k, svc, len(candidates), missing, lost)
 	}
 	for ; missing > 0; missing-- {
 		candidates = append(candidates, slot{})
 	}
 	return candidates
+}
+
+// unreachableFor is how long a task we cannot see has been out of sight:
+// since the task became unreachable, else since its agent did, else (a
+// task on an agent the snapshot does not know) since its last update.
+func (p *planner) unreachableFor(av *agentView, t *snapshot.Task) time.Duration {
+	since := t.UnreachableSince
+	if since.IsZero() && av != nil && !av.reachable() {
+		since = av.agent.UnreachableSince
+	}
+	if since.IsZero() {
+		since = t.UpdatedAt
+	}
+	return p.now.Sub(since)
 }
 
 // slotRank orders candidate slots of an anywhere kind: lower is kept first.
@@ -315,11 +369,18 @@ func (p *planner) slotRank(s slot, svc *spec.Service) int {
 // then fewer of our tasks, then hostname and ID (deterministic). Each pick
 // raises the agent's load, so instances spread. It returns how many
 // instances have an agent (launched now, or waiting for a backoff there).
-func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing int) (placeable int) {
+//
+// While the kind as a whole backs off (its instances failed, on whatever
+// agents), nothing is placed: a crashing service would otherwise move from
+// agent to agent, its launch rate growing with the number of agents.
+func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing int, lost string) (placeable int) {
 	i := kindIdx(string(k))
 	kind := string(k)
 	ports := servicePorts(svc)
 	wanted := placed + missing
+	if p.heldBack(kind, nil, KindItem(kind), svc.ConfigHash) {
+		return missing
+	}
 	excluded := map[*agentView]bool{}
 	var heldBack []*agentView
 	for ; missing > 0; missing-- {
@@ -340,7 +401,7 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 		}
 		excluded[best] = true
 		item := snapshot.ItemKey(kind, best.agent.ID)
-		if b, ok := p.s.Backoffs[item]; ok && b.Until.After(p.now) {
+		if _, ok := p.held(item, svc.ConfigHash); ok {
 			heldBack = append(heldBack, best)
 			if len(heldBack) >= wanted+maxPassedOver {
 				break // do not scan a big cluster once per agent backing off
@@ -349,7 +410,7 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 			continue
 		}
 		p.maybeLaunch(Launch, kind, best, svc.ConfigHash, svc.Resources, ports,
-			reasonLaunchAnywhere(k, placed, wanted, best.host()))
+			reasonLaunchAnywhere(k, placed, wanted, best.host(), lost))
 		placed++
 		placeable++
 	}
@@ -359,7 +420,7 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 			if j >= missing {
 				break
 			}
-			p.heldBack(kind, av, snapshot.ItemKey(kind, av.agent.ID))
+			p.heldBack(kind, av, snapshot.ItemKey(kind, av.agent.ID), svc.ConfigHash)
 		}
 		if len(heldBack) < missing {
 			p.block(kind, nil, kind, reasonNoEligibleAgent(k, placed, wanted))

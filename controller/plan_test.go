@@ -31,7 +31,7 @@ func runPlanCases(t *testing.T, cases []planCase) {
 			}
 			w := newWorld()
 			tc.world(c, w)
-			got := render(Plan(c, w.snap()))
+			got := render(Plan(input(c, w)))
 			if tc.filter != nil {
 				got = only(got, tc.filter...)
 			}
@@ -387,7 +387,7 @@ func TestPlan_Anywhere_StartedOnceTheCoreRuns(t *testing.T) {
 			want:   nil,
 		},
 		{
-			name: "unreachable past the timeout: replaced elsewhere",
+			name: "unreachable past the timeout: replaced elsewhere, never killed",
 			world: func(c *spec.Cluster, w *world) {
 				a := w.agent("node1", spec.DirDevice)
 				w.prober(c, a)
@@ -396,13 +396,42 @@ func TestPlan_Anywhere_StartedOnceTheCoreRuns(t *testing.T) {
 				b := w.agent("node2")
 				b.Reachable = false
 				api := w.task(string(spec.API), "api1", b, snapshot.Unreachable)
-				api.UpdatedAt = w.now.Add(-10 * time.Minute)
+				api.UnreachableSince = w.now.Add(-10 * time.Minute)
 			},
 			filter: []string{"launch", "kill"},
 			want: []string{
-				"kill quobyte.api.api1.s0004 on node2: replaced elsewhere: node2 unreachable for 10m0s",
-				"launch api on node1 config api1: 0 of 1 api placed; node1 has the fewest of our tasks",
+				"launch api on node1 config api1: 0 of 1 api placed (the one on node2 unreachable for 10m0s); node1 has the fewest of our tasks",
 			},
+		},
+		{
+			// Issue 10, bug 1: the task's last update was long ago (it ran
+			// quietly), but it became unreachable only a minute ago.
+			name: "unreachable measured from when it became unreachable, not its last update",
+			world: func(c *spec.Cluster, w *world) {
+				a := w.agent("node1", spec.DirDevice)
+				w.prober(c, a)
+				w.service(c, spec.Registry, a)
+				w.service(c, spec.Webconsole, a)
+				b := w.agent("node2")
+				b.Reachable, b.UnreachableSince = false, w.now.Add(-time.Minute)
+				api := w.service(c, spec.API, b) // RUNNING at its last update, an hour ago
+				api.UpdatedAt = w.now.Add(-time.Hour)
+			},
+			filter: []string{"launch", "kill"},
+			want:   nil,
+		},
+		{
+			name: "back after being replaced: decided again, the excess killed",
+			world: func(c *spec.Cluster, w *world) {
+				a := w.agent("node1", spec.DirDevice)
+				w.prober(c, a)
+				w.service(c, spec.Registry, a)
+				w.service(c, spec.Webconsole, a)
+				w.service(c, spec.API, a)                // the replacement
+				w.service(c, spec.API, w.agent("node2")) // back, healthy
+			},
+			filter: []string{"launch api", "kill"},
+			want:   []string{"kill quobyte.api.api1.s0005 on node2: not wanted: only 1 api wanted"},
 		},
 	})
 }
@@ -461,7 +490,7 @@ func TestPlan_Kill_CarriesKillSent(t *testing.T) {
 	a := w.agent("node1", spec.DirDevice)
 	r := w.service(c, spec.Registry, a)
 	r.KillSent = w.now.Add(-time.Minute)
-	got := Plan(c, w.snap())
+	got := Plan(input(c, w))
 	var kills []Action
 	for _, act := range got.Actions {
 		if act.Type == Kill {
@@ -480,7 +509,7 @@ func TestPlan_Backoff_HoldsTheLaunch(t *testing.T) {
 			world: func(c *spec.Cluster, w *world) {
 				a := w.agent("node1", spec.DataDevice)
 				w.prober(c, a)
-				w.backoffs[snapshot.ItemKey("data", a.ID)] = snapshot.Backoff{
+				w.holds[snapshot.ItemKey("data", a.ID)] = Hold{
 					Failures: 3, Until: w.now.Add(40 * time.Second), LastError: "task quobyte.data.data1.x FAILED: exit 1",
 				}
 			},
@@ -492,7 +521,7 @@ func TestPlan_Backoff_HoldsTheLaunch(t *testing.T) {
 			world: func(c *spec.Cluster, w *world) {
 				a := w.agent("node1", spec.DataDevice)
 				w.prober(c, a)
-				w.backoffs[snapshot.ItemKey("data", a.ID)] = snapshot.Backoff{Failures: 3, Until: w.now}
+				w.holds[snapshot.ItemKey("data", a.ID)] = Hold{Failures: 3, Until: w.now}
 			},
 			filter: []string{"launch", "blocked data"},
 			want:   []string{"launch data on node1 config data1: DATA_DEVICE on node1 has no data service"},
@@ -505,7 +534,7 @@ func TestPlan_Backoff_HoldsTheLaunch(t *testing.T) {
 				w.service(c, spec.Registry, a)
 				w.service(c, spec.Webconsole, a)
 				w.prober(c, w.agent("node2"))
-				w.backoffs[snapshot.ItemKey("api", "a-node2")] = snapshot.Backoff{Failures: 1, Until: w.now.Add(1500 * time.Millisecond)}
+				w.holds[snapshot.ItemKey("api", "a-node2")] = Hold{Failures: 1, Until: w.now.Add(1500 * time.Millisecond)}
 			},
 			filter: []string{"launch", "blocked api"},
 			want:   []string{"launch api on node1 config api1: 0 of 1 api placed; node1 has the fewest of our tasks"},
@@ -517,7 +546,7 @@ func TestPlan_Backoff_HoldsTheLaunch(t *testing.T) {
 				w.prober(c, a)
 				w.service(c, spec.Registry, a)
 				w.service(c, spec.Webconsole, a)
-				w.backoffs[snapshot.ItemKey("api", "a-node1")] = snapshot.Backoff{Failures: 1, Until: w.now.Add(1500 * time.Millisecond), LastError: "boom"}
+				w.holds[snapshot.ItemKey("api", "a-node1")] = Hold{Failures: 1, Until: w.now.Add(1500 * time.Millisecond), LastError: "boom"}
 			},
 			filter: []string{"launch", "blocked api"},
 			want: []string{
@@ -573,9 +602,9 @@ func TestPlan_Determinism_SameInputSamePlan(t *testing.T) {
 		w.agent(h, spec.DirDevice, spec.DataDevice)
 	}
 	converged(c, w, "n1", "n1", "n2")
-	first := Plan(c, w.snap())
+	first := Plan(input(c, w))
 	for i := 0; i < 20; i++ { // map-ordered builders shuffle the input every time
-		if diff := cmp.Diff(first, Plan(c, w.snap()), cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "Generation" }, cmp.Ignore())); diff != "" {
+		if diff := cmp.Diff(first, Plan(input(c, w)), cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "Generation" }, cmp.Ignore())); diff != "" {
 			t.Fatalf("plan differs on run %d (-first +now):\n%s", i, diff)
 		}
 	}
@@ -587,7 +616,7 @@ func TestPlan_Converged_IsNoOp(t *testing.T) {
 	w.agent("node1", spec.DirDevice, spec.MetadataDevice)
 	w.agent("node2", spec.DataDevice)
 	converged(c, w, "node1", "node1", "node2")
-	if r := Plan(c, w.snap()); !r.IsNoOp() {
+	if r := Plan(input(c, w)); !r.IsNoOp() {
 		t.Fatalf("converged cluster: plan not empty:\n%v", render(r))
 	}
 }
@@ -612,11 +641,11 @@ func TestPlan_Gate_MarksThePlanGated(t *testing.T) {
 	c := testCluster()
 	w, _ := dataNode(c)
 	s := w.snap()
-	if r := Plan(c, s); r.Gated {
+	if r := Plan(Input{Spec: c, Snapshot: s, Now: s.Time}); r.Gated {
 		t.Fatalf("a reconciled subscription gives a gated plan: %+v", r)
 	}
 	s.Subscription.Reconciled = false
-	if r := Plan(c, s); !r.Gated || len(r.Actions) != 0 {
+	if r := Plan(Input{Spec: c, Snapshot: s, Now: s.Time}); !r.Gated || len(r.Actions) != 0 {
 		t.Fatalf("before reconciliation: gated %v, %d actions", r.Gated, len(r.Actions))
 	}
 }

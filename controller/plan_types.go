@@ -1,10 +1,101 @@
 package controller
 
 import (
+	"context"
 	"time"
 
+	"github.com/quobyte/quobyte-mesos/observe/snapshot"
 	"github.com/quobyte/quobyte-mesos/spec"
 )
+
+// Input is everything Plan reads. Step builds it; a dry run may build one
+// by hand (the holds and reverts then come from the last plan's Input).
+type Input struct {
+	// Spec is the spec in force.
+	Spec *spec.Cluster
+	// Snapshot is what was observed, as the observer built it.
+	Snapshot *snapshot.Snapshot
+	// Now is the time of planning: the only clock Plan reads.
+	Now time.Time
+	// Holds are the items held back, by item key (see Hold).
+	Holds map[string]Hold
+	// Reverts are the hosts sent back to their previous configuration by
+	// auto_revert, by item key; Plan keeps those whose From is still the
+	// spec's config and returns them in Result.Reverts.
+	Reverts map[string]Revert
+	// Previous are earlier specs in force, newest first: a host reverts to
+	// the configuration of one of them.
+	Previous []*spec.Cluster
+}
+
+// ForSpec returns the input a dry run of candidate spec c plans from at
+// now: this input's snapshot, holds and reverts, with the spec in force
+// joining the earlier ones. Plan(in.ForSpec(c, now)) is what `run` would do
+// if c were in force. in is not modified.
+func (in Input) ForSpec(c *spec.Cluster, now time.Time) Input {
+	out := in
+	out.Spec, out.Now = c, now
+	if in.Spec != nil && in.Spec.Hash != c.Hash {
+		out.Previous = append([]*spec.Cluster{in.Spec}, in.Previous...)
+	}
+	return out
+}
+
+// Hold keeps an item from launching until Until: a backoff after failures,
+// or a probe request's wait.
+type Hold struct {
+	Failures int       `json:"failures"`
+	Until    time.Time `json:"until"`
+	// LastError says what failed last (for plan reasons).
+	LastError string `json:"last_error,omitempty"`
+	// Config is the config hash that failed ("" for failures of no config:
+	// kills, probes). A launch of another config is not held: a spec
+	// change (or a revert) clears the backoff of what it changes.
+	Config string `json:"config,omitempty"`
+}
+
+// Revert is one host sent back to its previous configuration after the
+// replacement by the new one failed (auto_revert).
+type Revert struct {
+	Item     string `json:"item"`
+	Kind     string `json:"kind"`
+	AgentID  string `json:"agent_id"`
+	Hostname string `json:"hostname"`
+	// From is the config that failed; To the one the host runs again.
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Reason says how the replacement failed.
+	Reason string `json:"reason"`
+	// Spec is the spec To was the config of: launches of To are built
+	// from it.
+	Spec *spec.Cluster `json:"-"`
+}
+
+// Applier carries a plan out: the actuator in `run`, a recording fake in
+// tests. It reports what failed as data.
+type Applier interface {
+	Apply(ctx context.Context, r *Result) ApplyReport
+}
+
+// ApplyReport is what an apply tells the loop.
+type ApplyReport struct {
+	// Failed are the actions that failed: only their items back off.
+	// Actions not listed are done or under way.
+	Failed []FailedAction `json:"failed,omitempty"`
+	// Errors are failures of no single action (a DECLINE, a REVIVE): the
+	// loop logs them, and the next plan goes on as usual.
+	Errors []string `json:"errors,omitempty"`
+	// RequeueAfter, when positive, asks the loop to plan again after this
+	// long even without news (say, when a REVIVE that launches wait for
+	// may go).
+	RequeueAfter time.Duration `json:"requeue_after,omitempty"`
+}
+
+// FailedAction is one action that failed, with why.
+type FailedAction struct {
+	Action Action `json:"action"`
+	Error  string `json:"error"`
+}
 
 // ActionType says what an Action asks the actuator to do.
 type ActionType string
@@ -56,17 +147,51 @@ type Blocked struct {
 	Reason   string `json:"reason"`
 }
 
-// Result is a plan: what to do now, in order, and what waits.
+// Result is a plan: what to do now, in order, and what waits. It carries
+// everything an Applier needs.
 type Result struct {
 	// Generation of the snapshot and Hash of the spec the plan was made from.
-	Generation uint64    `json:"generation"`
-	SpecHash   string    `json:"spec_hash"`
-	Actions    []Action  `json:"actions"`
-	Blocked    []Blocked `json:"blocked"`
+	Generation uint64 `json:"generation"`
+	SpecHash   string `json:"spec_hash"`
+	// RegistryAddrs is QUOBYTE_REGISTRY for the services this plan launches
+	// (unless the spec names an external registry): host:rpcport of every
+	// host RegistryHosts names in the planned snapshot, comma separated.
+	RegistryAddrs string    `json:"registry_addrs,omitempty"`
+	Actions       []Action  `json:"actions"`
+	Blocked       []Blocked `json:"blocked"`
+	// Reverts are the hosts that run their previous configuration after a
+	// failed replacement (auto_revert), new ones and those kept.
+	Reverts []Revert `json:"reverts,omitempty"`
 	// Gated is true while the plan waits for the subscription and its
 	// reconciliation: it then says nothing about what is wanted, so the
 	// actuator must neither refuse offers for long nor suppress them.
 	Gated bool `json:"gated,omitempty"`
+	// Spec is the spec the plan was made for: launches are built from it,
+	// or (a revert) from the Revert's Spec; see SpecFor.
+	Spec *spec.Cluster `json:"-"`
+}
+
+// SpecFor returns the spec a launch action is to be built from: the plan's
+// own, or for a revert the previous spec whose config the action names;
+// nil when none has it (the action must then fail).
+func (r *Result) SpecFor(a Action) *spec.Cluster {
+	if a.Type == LaunchProber {
+		if r.Spec != nil && ProberConfigHash(r.Spec) == a.ConfigHash {
+			return r.Spec
+		}
+		return nil
+	}
+	if r.Spec != nil {
+		if svc := r.Spec.Service(spec.Kind(a.Kind)); svc != nil && svc.ConfigHash == a.ConfigHash {
+			return r.Spec
+		}
+	}
+	for _, rv := range r.Reverts {
+		if rv.Item == a.Item && rv.To == a.ConfigHash {
+			return rv.Spec
+		}
+	}
+	return nil
 }
 
 // Counts sums up a plan by action type; Blocked counts blocked items.

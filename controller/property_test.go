@@ -3,6 +3,7 @@ package controller
 import (
 	"fmt"
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,7 +101,7 @@ func genWorld(rng *rand.Rand, c *spec.Cluster) *world {
 				}
 			}
 			if k != taskid.ProberKind && rng.Intn(10) == 0 {
-				w.backoffs[snapshot.ItemKey(k, a.ID)] = snapshot.Backoff{Failures: 2, Until: w.now.Add(time.Minute), LastError: "boom"}
+				w.holds[snapshot.ItemKey(k, a.ID)] = Hold{Failures: 2, Until: w.now.Add(time.Minute), LastError: "boom"}
 			}
 		}
 	}
@@ -116,8 +117,9 @@ func kindNames() []string {
 }
 
 // checkSafety asserts the rules every single plan keeps.
-func checkSafety(t *testing.T, c *spec.Cluster, s *snapshot.Snapshot, r *Result) {
+func checkSafety(t *testing.T, in Input, r *Result) {
 	t.Helper()
+	c, s := in.Spec, in.Snapshot
 	if sub := s.Subscription; (sub.State != snapshot.Subscribed || !sub.Reconciled) && len(r.Actions) > 0 {
 		t.Fatalf("actions before reconciliation: %v", render(r))
 	}
@@ -143,6 +145,9 @@ func checkSafety(t *testing.T, c *spec.Cluster, s *snapshot.Snapshot, r *Result)
 			if tk == nil || tk.State.Terminal() {
 				t.Fatalf("kill of a task not live: %s", a.TaskID)
 			}
+			if ag := s.Agent(tk.AgentID); ag == nil || !ag.Reachable || tk.State.MaybeAlive() {
+				t.Fatalf("kill of %s, which we cannot see (Mesos cannot deliver it): %s", a.TaskID, a.Reason)
+			}
 			if tk.Kind == taskid.ProberKind && c.Quobyte.State == spec.Stopped && a.Replaces == "" && a.Reason == reasonStopped {
 				t.Fatalf("prober killed because of state = stopped")
 			}
@@ -150,7 +155,10 @@ func checkSafety(t *testing.T, c *spec.Cluster, s *snapshot.Snapshot, r *Result)
 			svc := c.Service(spec.Kind(tk.Kind))
 			// A replacement that takes a serving slot down: the only task of
 			// its kind on the agent (killing a duplicate frees no slot).
-			if a.Replaces != "" && svc != nil && tk.KillSent.IsZero() && tk.State == snapshot.Running &&
+			// Removing a device-bound task a placement change left out takes
+			// one down as well.
+			paced := a.Replaces != "" || (spec.Kind(tk.Kind).DeviceBound() && strings.HasSuffix(a.Reason, "outside the placement"))
+			if paced && svc != nil && tk.KillSent.IsZero() && tk.State == snapshot.Running &&
 				ag != nil && ag.Reachable && healthOK(tk, svc) && live[snapshot.ItemKey(tk.Kind, tk.AgentID)] == 1 {
 				newKillsOfAvailable[tk.Kind]++
 			}
@@ -166,7 +174,7 @@ func checkSafety(t *testing.T, c *spec.Cluster, s *snapshot.Snapshot, r *Result)
 			if ag == nil || !ag.Reachable || !placementAllows(c.Placement, ag) {
 				t.Fatalf("launch on an agent not eligible or unreachable: %s", a.Hostname)
 			}
-			if b, ok := s.Backoffs[a.Item]; ok && b.Until.After(s.Time) {
+			if b, ok := in.Holds[a.Item]; ok && b.Until.After(in.Now) && (b.Config == "" || b.Config == a.ConfigHash) {
 				t.Fatalf("launch of %s while it backs off", a.Item)
 			}
 			k := spec.Kind(a.Kind)
@@ -259,8 +267,8 @@ func TestPlan_Property_SafetyOverGeneratedSnapshots(t *testing.T) {
 		rng := rand.New(rand.NewSource(seed))
 		c := genCluster(rng)
 		w := genWorld(rng, c)
-		s := w.snap()
-		r := Plan(c, s)
+		in := input(c, w)
+		r := Plan(in)
 		n := r.Counts()
 		total.Launches, total.Kills, total.Probes, total.Blocked = total.Launches+n.Launches, total.Kills+n.Kills, total.Probes+n.Probes, total.Blocked+n.Blocked
 		for _, a := range r.Actions {
@@ -269,8 +277,8 @@ func TestPlan_Property_SafetyOverGeneratedSnapshots(t *testing.T) {
 			}
 		}
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			checkSafety(t, c, s, r)
-			if again := Plan(c, s); !cmp.Equal(r, again) {
+			checkSafety(t, in, r)
+			if again := Plan(in); !cmp.Equal(r, again) {
 				t.Fatalf("same input, different plan:\n%s", cmp.Diff(r, again))
 			}
 		})
@@ -294,7 +302,7 @@ func TestPlan_Property_ApplyAndPlanAgainConverges(t *testing.T) {
 			c.Placement.Hosts = nil
 			w := genWorld(rng, c)
 			w.sub.Reconciled = true
-			w.backoffs = map[string]snapshot.Backoff{}
+			w.holds = map[string]Hold{}
 			for _, a := range w.agents {
 				a.Reachable = true // unknown tasks never resolve in the fake
 				a.LastOffer = nil
@@ -318,9 +326,9 @@ func TestPlan_Property_ApplyAndPlanAgainConverges(t *testing.T) {
 						a.Probe.ReceivedAt = w.now
 					}
 				}
-				s := w.snap()
-				r := Plan(c, s)
-				checkSafety(t, c, s, r)
+				in := input(c, w)
+				r := Plan(in)
+				checkSafety(t, in, r)
 				if r.Counts().Launches+r.Counts().Kills == 0 {
 					// Converged when nothing waits but what cannot change:
 					// more anywhere instances wanted than agents, or no

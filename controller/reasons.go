@@ -55,8 +55,21 @@ func reasonLaunchClient(host string) string {
 	return "client mount point on " + host + " has no client"
 }
 
-func reasonLaunchAnywhere(kind spec.Kind, placed, wanted int, host string) string {
+func reasonLaunchAnywhere(kind spec.Kind, placed, wanted int, host, lost string) string {
+	if lost != "" {
+		return fmt.Sprintf("%d of %d %s placed (%s); %s has the fewest of our tasks", placed, wanted, kind, lost, host)
+	}
 	return fmt.Sprintf("%d of %d %s placed; %s has the fewest of our tasks", placed, wanted, kind, host)
+}
+
+// reasonLostInstance says why an instance no longer counts: its agent has
+// been out of sight for the unreachable timeout.
+func reasonLostInstance(host string, unreachableFor time.Duration) string {
+	return fmt.Sprintf("the one on %s unreachable for %s", host, unreachableFor.Round(time.Second))
+}
+
+func reasonLaunchRevert(kind spec.Kind, host, config string) string {
+	return fmt.Sprintf("auto-revert: %s on %s back to config %s", kind, host, config)
 }
 
 func reasonLaunchReplacement(oldTaskID, hash string) string {
@@ -95,8 +108,8 @@ func reasonExcess(kind spec.Kind, wanted int) string {
 	return fmt.Sprintf("not wanted: only %d %s wanted", wanted, kind)
 }
 
-func reasonReplacedElsewhere(host string, unreachableFor time.Duration) string {
-	return fmt.Sprintf("replaced elsewhere: %s unreachable for %s", host, unreachableFor.Round(time.Second))
+func reasonRevert(config, why string) string {
+	return fmt.Sprintf("auto-revert to config %s: %s", config, why)
 }
 
 func reasonFinishKill(sentAgo time.Duration) string {
@@ -105,7 +118,7 @@ func reasonFinishKill(sentAgo time.Duration) string {
 
 // --- blocked items ---
 
-func reasonBackingOff(remaining time.Duration, b snapshot.Backoff) string {
+func reasonBackingOff(remaining time.Duration, b Hold) string {
 	r := fmt.Sprintf("backing off %s after %d failures", roundUp(remaining), b.Failures)
 	if b.Failures == 1 {
 		r = fmt.Sprintf("backing off %s after 1 failure", roundUp(remaining))
@@ -184,8 +197,27 @@ func reasonStopWaits(kind spec.Kind, before []spec.Kind, left int) string {
 	return fmt.Sprintf("stopping %s after %s (%d %s left)", kind, strings.Join(names, " and "), left, tasks)
 }
 
-func reasonUpgradePaused(kind spec.Kind, host string, deadline time.Duration) string {
-	return fmt.Sprintf("upgrade paused: %s on %s not healthy after %s", kind, host, deadline)
+// whyNotHealthy and whyFailed say how a replacement failed.
+func whyNotHealthy(deadline time.Duration) string {
+	return fmt.Sprintf("not healthy after %s", deadline)
+}
+
+func whyFailed(e snapshot.TaskEnd) string { return "failed: " + e.Describe() }
+
+func reasonUpgradePaused(kind spec.Kind, host, why string) string {
+	return fmt.Sprintf("upgrade paused: %s on %s %s", kind, host, why)
+}
+
+func reasonUpgradePausedKind(kind spec.Kind, lastErr string) string {
+	return fmt.Sprintf("upgrade paused: %s instances fail: %s", kind, lastErr)
+}
+
+func reasonUpgradeReverted(kind spec.Kind, host, config, why string) string {
+	return fmt.Sprintf("upgrade paused: %s on %s reverted to config %s after it %s", kind, host, config, why)
+}
+
+func reasonStopWaitsForUnknown(kind spec.Kind, host string) string {
+	return fmt.Sprintf("%s on %s is out of sight (agent unreachable): it is stopped once it is back", kind, host)
 }
 
 func reasonUpgradeWaitsForKind(kind, earlier spec.Kind) string {

@@ -1,44 +1,60 @@
 package controller
 
 import (
+	"net"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
 	"github.com/quobyte/quobyte-mesos/spec"
 )
 
-// RegistryHosts lists, sorted, the hosts where a registry runs or is to
-// run: every agent with a registry task that is or may be alive and is not
-// being killed, and every reachable agent the placement allows whose prober
-// found a DIR_DEVICE. Services get it as QUOBYTE_REGISTRY: listing the
-// registries to be, not just the running ones, gives the services launched
-// together with the first registries the whole list (they retry until one
-// answers), and keeps the list stable while registries restart. Registries
-// never move, so a host is right even while its agent is unreachable.
-func RegistryHosts(c *spec.Cluster, s *snapshot.Snapshot) []string {
+// registryAddrs is QUOBYTE_REGISTRY for the services a plan launches:
+// host:rpcport of every host registryHosts names, comma separated ("" when
+// the spec has no registry service with an RPC port). The spec's external
+// registry, when set, wins over it in the actuator.
+func (p *planner) registryAddrs() string {
+	svc := p.c.Service(spec.Registry)
+	if svc == nil || svc.Ports[spec.PortRPC] <= 0 {
+		return ""
+	}
+	port := strconv.Itoa(svc.Ports[spec.PortRPC])
+	hosts := registryHosts(p.c, p.ix)
+	for i, h := range hosts {
+		hosts[i] = net.JoinHostPort(h, port)
+	}
+	return strings.Join(hosts, ",")
+}
+
+// registryHosts lists, sorted, the hosts where a registry runs or is to
+// run: every known agent with a registry task that is or may be alive and
+// is not being killed, and every reachable agent the placement allows whose
+// prober found a DIR_DEVICE. Listing the registries to be, not just the
+// running ones, gives the services launched together with the first
+// registries the whole list (they retry until one answers), and keeps the
+// list stable while registries restart. Registries never move, so a host
+// is right even while its agent is unreachable.
+func registryHosts(c *spec.Cluster, ix *index) []string {
 	svc := c.Service(spec.Registry)
-	if svc == nil || s == nil {
+	if svc == nil {
 		return nil
 	}
 	seen := map[string]bool{}
 	var hosts []string
-	add := func(a *snapshot.Agent) {
-		if a != nil && a.Hostname != "" && !seen[a.Hostname] {
-			seen[a.Hostname] = true
-			hosts = append(hosts, a.Hostname)
+	for _, av := range ix.agents {
+		h := av.agent.Hostname
+		if h == "" || seen[h] {
+			continue
 		}
-	}
-	for _, t := range s.Tasks {
-		if t.Kind == string(spec.Registry) && !t.State.Terminal() && t.State != snapshot.Killing && t.KillSent.IsZero() {
-			add(s.Agent(t.AgentID))
+		want := svc.Enabled && av.reachable() && av.eligible && av.hasDevice(spec.DirDevice) &&
+			hostMatches(svc.Hosts, h)
+		for _, t := range av.live[idxRegistry] {
+			want = want || (t.State != snapshot.Killing && t.KillSent.IsZero())
 		}
-	}
-	if svc.Enabled {
-		for _, a := range s.Agents {
-			if a.Reachable && a.Probe != nil && a.Probe.Report.HasType(spec.DirDevice) &&
-				placementAllows(c.Placement, a) && hostMatches(svc.Hosts, a.Hostname) {
-				add(a)
-			}
+		if want {
+			seen[h] = true
+			hosts = append(hosts, h)
 		}
 	}
 	sort.Strings(hosts)

@@ -24,19 +24,37 @@ func TestRegistryHosts_RunningAndToBe(t *testing.T) {
 		{ID: "a4", Hostname: "node4", Reachable: false, Probe: dir}, // unreachable with a task: stays
 		{ID: "a5", Hostname: "other5", Reachable: true, Probe: dir}, // outside the placement
 		{ID: "a6", Hostname: "node6", Reachable: true, Probe: data}, // registry being killed
+		{ID: "a7", Hostname: "node7", Reachable: true, Probe: data}, // registry launching
 	}
 	tasks := []*snapshot.Task{
 		{ID: "r4", Kind: "registry", AgentID: "a4", State: snapshot.Unreachable},
 		{ID: "r6", Kind: "registry", AgentID: "a6", State: snapshot.Running, KillSent: time.Unix(1, 0)},
+		{ID: "r7", Kind: "registry", AgentID: "a7", State: snapshot.Launching},
+		{ID: "r7b", Kind: "registry", AgentID: "a7", State: snapshot.Failed},
+		{ID: "rx", Kind: "registry", AgentID: "gone", State: snapshot.Running}, // agent unknown: no hostname
 		{ID: "d2", Kind: "data", AgentID: "a2", State: snapshot.Running},
 	}
 	s := snapshot.New(1, time.Unix(2, 0), snapshot.Subscription{}, agents, tasks, nil)
-	if got, want := RegistryHosts(c, s), []string{"node1", "node4"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("RegistryHosts = %v, want %v", got, want)
+	if got, want := registryHosts(c, buildIndex(c, s)), []string{"node1", "node4", "node7"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("registryHosts = %v, want %v", got, want)
 	}
 	// A disabled registry (an external one is used) adds no hosts to be.
 	c.Services[spec.Registry].Enabled = false
-	if got, want := RegistryHosts(c, s), []string{"node4"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("disabled registry: RegistryHosts = %v, want %v", got, want)
+	if got, want := registryHosts(c, buildIndex(c, s)), []string{"node4", "node7"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("disabled registry: registryHosts = %v, want %v", got, want)
+	}
+}
+
+// The plan carries QUOBYTE_REGISTRY computed from the snapshot it planned
+// from, so the actuator needs no snapshot of its own.
+func TestPlan_RegistryAddrs(t *testing.T) {
+	c := testCluster()
+	w := newWorld()
+	w.agent("node2", spec.DirDevice)
+	w.service(c, spec.Registry, w.agent("node1", spec.DirDevice))
+	w.agent("node3", spec.DataDevice)
+	r := Plan(input(c, w))
+	if got, want := r.RegistryAddrs, "node1:7861,node2:7861"; got != want {
+		t.Errorf("RegistryAddrs = %q, want %q", got, want)
 	}
 }

@@ -71,7 +71,7 @@ func runScenario(t *testing.T, file string) {
 	w := newWorld()
 	clock := &testClock{now: w.now}
 	sc := &scenario{t: t, c: testCluster(), w: w, f: &fakeCluster{w: w, slow: true}, clock: clock,
-		step: NewStep(StepConfig{Clock: clock})}
+		step: NewStep(StepConfig{Now: clock.Now, Random: half})}
 	var out strings.Builder
 	stanzas := strings.Split(strings.TrimSpace(string(src)), "\n\n")
 	for i, stanza := range stanzas {
@@ -137,14 +137,14 @@ func (sc *scenario) run(line string) []string {
 		}
 		tk := live[0]
 		if f[0] == "fail" {
-			tk.State, tk.UpdatedAt, tk.Message = snapshot.Failed, sc.w.now, strings.Join(args[2:], " ")
+			sc.w.end(tk, snapshot.Failed, "", strings.Join(args[2:], " "))
 		} else {
 			no := false
 			tk.Healthy, tk.HealthySince = &no, time.Time{}
 		}
 	case "plan":
 		sc.clock.now = sc.w.now
-		sc.last = sc.step.Next(sc.c, sc.w.snap(), nil)
+		_, sc.last = sc.step.Next(sc.c, sc.w.snap(), nil)
 		lines := render(sc.last)
 		if lines == nil {
 			lines = []string{}

@@ -1,54 +1,18 @@
 package controller
 
 import (
-	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
+	"github.com/quobyte/quobyte-mesos/observe/taskid"
 	"github.com/quobyte/quobyte-mesos/spec"
 )
-
-// Clock tells the time. The loop's is the wall clock; tests advance their own.
-type Clock interface {
-	Now() time.Time
-}
-
-// WallClock is the real clock.
-type WallClock struct{}
-
-// Now returns the wall-clock time.
-func (WallClock) Now() time.Time { return time.Now() }
-
-// ActionError is the failure of one action when a plan was applied. An
-// Applier returns them inside an *ApplyError, so the loop can back off the
-// failed items and no others.
-type ActionError struct {
-	Action Action
-	Err    error
-}
-
-func (e ActionError) Error() string {
-	return fmt.Sprintf("%s %s on %s: %v", e.Action.Type, e.Action.Kind, e.Action.Hostname, e.Err)
-}
-
-func (e ActionError) Unwrap() error { return e.Err }
-
-// ApplyError collects the actions of a plan that failed. Actions not listed
-// are taken as done (or under way).
-type ApplyError struct {
-	Failed []ActionError
-}
-
-func (e *ApplyError) Error() string {
-	if len(e.Failed) == 1 {
-		return "apply: " + e.Failed[0].Error()
-	}
-	return fmt.Sprintf("apply: %d actions failed, first: %v", len(e.Failed), e.Failed[0])
-}
 
 // Default restart policy for items whose kind has none in the spec (the
 // prober) or whose spec leaves a field zero.
@@ -75,77 +39,103 @@ const (
 
 // StepConfig configures a Step.
 type StepConfig struct {
-	// Clock is the time source (default WallClock{}). Plans are made at
-	// Clock.Now(), not at the snapshot's time: a periodic tick must see
-	// holds expire even when no new snapshot came.
-	Clock Clock
-	// Random returns a number in [0, 1) for jitter (default: 0.5, i.e. no
-	// jitter). Production passes rand.Float64 of a private source.
+	// Now is the clock (default time.Now). Plans are made at Now(), not at
+	// the snapshot's time: a periodic tick must see holds expire even when
+	// no new snapshot came.
+	Now func() time.Time
+	// Random returns a number in [0, 1) for jitter (default: a private
+	// source seeded at random). Tests pass a fixed one.
 	Random func() float64
 }
 
+// maxPrevious bounds how many earlier specs a Step keeps for auto_revert.
+const maxPrevious = 4
+
 // Step is the synchronous middle layer of the controller: snapshot in,
-// plan out, with the per-item failure memory between calls. It is not
-// safe for concurrent use; Loop calls it from one goroutine.
+// plan out, with the controller's memory between calls: per-item failures
+// and their holds, probe requests, reverts, earlier specs. It is not safe
+// for concurrent use; Loop calls it from one goroutine.
 type Step struct {
-	clock  Clock
+	now    func() time.Time
 	random func() float64
 	items  map[string]*itemState
-	// counted holds IDs of failed tasks already counted, so a terminal task
-	// seen in many snapshots is one failure.
-	counted map[string]bool
+	// counted holds, per item, how many of the snapshot's failures
+	// (snapshot.ItemHistory.Failures) have been counted already.
+	counted map[string]int
 	// probeAsked holds, per probe item, until when not to ask again.
 	probeAsked map[string]time.Time
-	// planned is the snapshot the last Next planned from.
-	planned *snapshot.Snapshot
+	// reverts are those of the last plan (Result.Reverts), by item.
+	reverts map[string]Revert
+	// current is the spec of the last plan; previous the ones before it,
+	// newest first.
+	current  *spec.Cluster
+	previous []*spec.Cluster
 }
 
 // itemState is the failure memory of one item.
 type itemState struct {
-	kind     string
+	kind string
+	// config is the config hash that failed ("" for failures of no config).
+	config   string
 	failures int
 	policy   *backoff.ExponentialBackOff
 	until    time.Time
 	lastErr  string
 }
 
-// Planned returns the snapshot the last Next planned from: the observed one
-// with the holds (backoffs) and time of that plan. Nil before the first.
-func (st *Step) Planned() *snapshot.Snapshot { return st.planned }
-
 // NewStep returns a Step with no failures remembered.
 func NewStep(cfg StepConfig) *Step {
-	if cfg.Clock == nil {
-		cfg.Clock = WallClock{}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.Random == nil {
-		cfg.Random = func() float64 { return 0.5 }
+		cfg.Random = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())).Float64
 	}
-	return &Step{clock: cfg.Clock, random: cfg.Random, items: map[string]*itemState{}, counted: map[string]bool{},
-		probeAsked: map[string]time.Time{}}
+	return &Step{now: cfg.Now, random: cfg.Random, items: map[string]*itemState{}, counted: map[string]int{},
+		probeAsked: map[string]time.Time{}, reverts: map[string]Revert{}}
 }
 
-// Next records the failures seen in s and in applyFailures (the failed
-// actions of the previous apply), forgets items that have run stably, and
-// returns the plan for (c, s) at the clock's time with the current holds.
-func (st *Step) Next(c *spec.Cluster, s *snapshot.Snapshot, applyFailures []ActionError) *Result {
-	now := st.clock.Now()
+// Next records the failures seen in s and in failed (the failed actions of
+// the previous apply), forgets items that have run stably or whose config
+// the spec changed, and plans for (c, s) at the clock's time. It returns
+// the plan and the Input it was made from.
+func (st *Step) Next(c *spec.Cluster, s *snapshot.Snapshot, failed []FailedAction) (Input, *Result) {
+	now := st.now()
 	if s.Time.After(now) {
 		now = s.Time // never plan in the snapshot's past
 	}
+	st.rememberSpec(c)
 	st.observeTaskFailures(c, s, now)
-	for _, f := range applyFailures {
-		st.fail(c, f.Action.Kind, f.Action.Item, now, f.Error())
+	for _, f := range failed {
+		cfg := ""
+		if f.Action.Type == Launch || f.Action.Type == LaunchProber {
+			cfg = f.Action.ConfigHash
+		}
+		st.fail(c, f.Action.Kind, f.Action.Item, cfg, now, fmt.Sprintf("%s %s on %s: %s", f.Action.Type, f.Action.Kind, f.Action.Hostname, f.Error))
 	}
 	st.forgetStable(c, s, now)
+	st.forgetChanged(c)
 
-	holds := make(map[string]snapshot.Backoff, len(s.Backoffs)+len(st.items))
-	for k, b := range s.Backoffs {
-		holds[k] = b
+	in := Input{Spec: c, Snapshot: s, Now: now, Holds: st.holds(now), Reverts: st.reverts, Previous: st.previous}
+	r := Plan(in)
+	for _, a := range r.Actions {
+		if a.Type == Probe && c.Prober.Interval > 0 {
+			st.probeAsked[a.Item] = now.Add(c.Prober.Interval)
+		}
 	}
+	st.reverts = make(map[string]Revert, len(r.Reverts))
+	for _, rv := range r.Reverts {
+		st.reverts[rv.Item] = rv
+	}
+	return in, r
+}
+
+// holds returns the holds in force at now, pruning expired probe requests.
+func (st *Step) holds(now time.Time) map[string]Hold {
+	holds := make(map[string]Hold, len(st.items)+len(st.probeAsked))
 	for k, it := range st.items {
 		if it.until.After(now) {
-			holds[k] = snapshot.Backoff{Failures: it.failures, Until: it.until, LastError: it.lastErr}
+			holds[k] = Hold{Failures: it.failures, Until: it.until, LastError: it.lastErr, Config: it.config}
 		}
 	}
 	for k, until := range st.probeAsked {
@@ -153,55 +143,57 @@ func (st *Step) Next(c *spec.Cluster, s *snapshot.Snapshot, applyFailures []Acti
 		case !until.After(now):
 			delete(st.probeAsked, k)
 		case !holds[k].Until.After(until):
-			holds[k] = snapshot.Backoff{Until: until}
+			holds[k] = Hold{Until: until}
 		}
 	}
-	planned := s.WithBackoffs(holds)
-	planned.Time = now // planned is a copy; s is untouched
-	st.planned = planned
-	r := Plan(c, planned)
-	for _, a := range r.Actions {
-		if a.Type == Probe && c.Prober.Interval > 0 {
-			st.probeAsked[a.Item] = now.Add(c.Prober.Interval)
+	return holds
+}
+
+// rememberSpec keeps the specs in force before c, newest first, for
+// auto_revert.
+func (st *Step) rememberSpec(c *spec.Cluster) {
+	if st.current != nil && st.current.Hash != c.Hash {
+		prev := []*spec.Cluster{st.current}
+		for _, p := range st.previous {
+			if p.Hash != c.Hash && p.Hash != st.current.Hash && len(prev) < maxPrevious {
+				prev = append(prev, p)
+			}
 		}
+		st.previous = prev
 	}
-	return r
+	st.current = c
 }
 
-// failedState reports whether a task that ended in state ts without a kill
-// from us failed: a service is never meant to end, so FINISHED counts, and
-// so does KILLED (Mesos kills a task that fails its health check). GONE
-// does not: the agent was removed, which says nothing about the service.
-func failedState(ts snapshot.TaskState) bool {
-	switch ts {
-	case snapshot.Failed, snapshot.Error, snapshot.Lost, snapshot.Dropped, snapshot.Finished, snapshot.Killed:
-		return true
-	}
-	return false
-}
-
-// observeTaskFailures counts each task that failed since the last call
-// as a failure of its item (kind on agent).
+// observeTaskFailures counts the task failures the observer recorded since
+// the last call (snapshot.Snapshot.Items) as failures of their items; a
+// failure of an instance of a kind that runs anywhere counts against the
+// kind as a whole too (KindItem).
 func (st *Step) observeTaskFailures(c *spec.Cluster, s *snapshot.Snapshot, now time.Time) {
-	seen := make(map[string]bool, len(st.counted))
-	for _, t := range s.Tasks {
-		if kindIdx(t.Kind) < 0 || !failedState(t.State) || !t.KillSent.IsZero() {
-			continue
-		}
-		seen[t.ID] = true
-		if st.counted[t.ID] {
-			continue
-		}
-		why := fmt.Sprintf("task %s %s", t.ID, t.State)
-		if t.Reason != "" {
-			why += " (" + t.Reason + ")"
-		}
-		if t.Message != "" {
-			why += ": " + t.Message
-		}
-		st.fail(c, t.Kind, snapshot.ItemKey(t.Kind, t.AgentID), now, why)
+	items := make([]string, 0, len(s.Items))
+	for item := range s.Items {
+		items = append(items, item)
 	}
-	st.counted = seen // forget tasks the observer has dropped
+	sort.Strings(items) // the random source is drawn in a fixed order
+	for _, item := range items {
+		h := s.Items[item]
+		n := h.Failures - st.counted[item]
+		if n < 0 { // a new observer counts from zero
+			n = h.Failures
+		}
+		st.counted[item] = h.Failures
+		kind, _, _ := strings.Cut(item, "@")
+		if kindIdx(kind) < 0 {
+			continue
+		}
+		k := spec.Kind(kind)
+		wholeKind := kind != taskid.ProberKind && !k.DeviceBound() && k != spec.Client
+		for ; n > 0; n-- {
+			st.fail(c, kind, item, h.Last.Config, now, h.Last.Describe())
+			if wholeKind {
+				st.fail(c, kind, KindItem(kind), h.Last.Config, now, h.Last.Describe())
+			}
+		}
+	}
 }
 
 func restartPolicy(c *spec.Cluster, kind string) spec.Restart {
@@ -226,21 +218,22 @@ type clockFunc func() time.Time
 
 func (f clockFunc) Now() time.Time { return f() }
 
-// fail records one failure of item and sets its hold.
-func (st *Step) fail(c *spec.Cluster, kind, item string, now time.Time, why string) {
+// fail records one failure of item (of config, "" when none) and sets its
+// hold. A failure of another config than the remembered one starts afresh.
+func (st *Step) fail(c *spec.Cluster, kind, item, config string, now time.Time, why string) {
 	if item == "" {
 		return
 	}
 	it := st.items[item]
-	if it == nil {
+	if it == nil || (config != "" && it.config != config) {
 		r := restartPolicy(c, kind)
-		it = &itemState{kind: kind, policy: backoff.NewExponentialBackOff(
+		it = &itemState{kind: kind, config: config, policy: backoff.NewExponentialBackOff(
 			backoff.WithInitialInterval(r.InitialDelay),
 			backoff.WithMaxInterval(r.MaxDelay),
 			backoff.WithMultiplier(backoffMultiplier),
 			backoff.WithRandomizationFactor(0),
 			backoff.WithMaxElapsedTime(0), // never give up
-			backoff.WithClockProvider(clockFunc(st.clock.Now)),
+			backoff.WithClockProvider(clockFunc(st.now)),
 		)}
 		st.items[item] = it
 	}
@@ -278,21 +271,29 @@ func (st *Step) forgetStable(c *spec.Cluster, s *snapshot.Snapshot, now time.Tim
 	}
 }
 
-// Holds returns the items currently backing off, sorted, for status pages.
-func (st *Step) Holds() []string {
-	out := make([]string, 0, len(st.items))
-	for k := range st.items {
-		out = append(out, k)
+// forgetChanged drops the memory of items whose failed config is no longer
+// wanted: neither the spec's config for the kind nor the one a revert runs.
+// A spec change thus clears the backoff of the items it changes (a version
+// put back after a bad one starts at once).
+func (st *Step) forgetChanged(c *spec.Cluster) {
+	for item, it := range st.items { // deletion only: order irrelevant
+		if it.config == "" || it.config == wantedConfig(c, it.kind) {
+			continue
+		}
+		if rv, ok := st.reverts[item]; ok && rv.To == it.config {
+			continue
+		}
+		delete(st.items, item)
 	}
-	sort.Strings(out)
-	return out
 }
 
-// actionErrors extracts per-action failures from an Apply error.
-func actionErrors(err error) []ActionError {
-	var ae *ApplyError
-	if errors.As(err, &ae) {
-		return ae.Failed
+// wantedConfig is the config hash the spec wants for kind.
+func wantedConfig(c *spec.Cluster, kind string) string {
+	if kind == taskid.ProberKind {
+		return ProberConfigHash(c)
 	}
-	return nil
+	if svc := c.Service(spec.Kind(kind)); svc != nil {
+		return svc.ConfigHash
+	}
+	return ""
 }

@@ -105,7 +105,7 @@ func (o *Observer) setReachable(id string, v bool) {
 	a.Reachable = v
 	a.UnreachableSince = time.Time{}
 	if !v {
-		a.UnreachableSince = o.cfg.Clock()
+		a.UnreachableSince = o.cfg.Now()
 	}
 	o.agents[id] = a
 	o.dirty = true
@@ -121,7 +121,7 @@ func (o *Observer) foldOffer(of *mesos.Offer) {
 	a.Hostname = of.GetHostname()
 	a.Attributes = attributes(of.GetAttributes())
 	a.Reachable, a.UnreachableSince = true, time.Time{}
-	a.LastOffer = summarize(of.GetResources(), o.cfg.Clock())
+	a.LastOffer = summarize(of.GetResources(), o.cfg.Now())
 	o.agents[id] = a
 	o.dirty = true
 }
@@ -250,9 +250,9 @@ func (o *Observer) foldUpdate(st *mesos.TaskStatus) {
 		meta.remember(st.GetUUID())
 	}
 	// Any update answers an outstanding explicit reconciliation.
-	o.rec.answered(tid, o.cfg.Clock(), reconciliation)
+	o.rec.answered(tid, o.cfg.Now(), reconciliation)
 
-	now := o.cfg.Clock()
+	now := o.cfg.Now()
 	var t snapshot.Task
 	if old := o.tasks[tid]; old != nil {
 		t = *old

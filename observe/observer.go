@@ -19,8 +19,8 @@ import (
 type Config struct {
 	// Caller sends ACKNOWLEDGE and RECONCILE (mesosconn.Conn.Caller()).
 	Caller calls.Caller
-	// Clock is the only time source (default time.Now).
-	Clock func() time.Time
+	// Now is the only time source (default time.Now).
+	Now func() time.Time
 	// Logger; nil: none.
 	Logger hclog.Logger
 	// OnOffers hands every OFFERS event's offers to the actuator, after the
@@ -48,8 +48,8 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.Clock == nil {
-		c.Clock = time.Now
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
@@ -85,11 +85,11 @@ type Observer struct {
 	meta   map[string]taskMeta
 	// items counts failures per item; a snapshot gets a copy.
 	items map[string]snapshot.ItemHistory
-	sub    snapshot.Subscription
-	subs   int // mesosconn subscriptions seen (to notice a new one)
-	gen    uint64
-	dirty  bool
-	rec    reconcileState
+	sub   snapshot.Subscription
+	subs  int // mesosconn subscriptions seen (to notice a new one)
+	gen   uint64
+	dirty bool
+	rec   reconcileState
 
 	// latest is the last snapshot built; a new one is built by Latest when
 	// dirty (see publish).
@@ -154,12 +154,12 @@ func New(cfg Config) *Observer {
 		tasks:   map[string]*snapshot.Task{},
 		meta:    map[string]taskMeta{},
 		items:   map[string]snapshot.ItemHistory{},
-		sub:     snapshot.Subscription{State: snapshot.Disconnected, Since: cfg.Clock()},
+		sub:     snapshot.Subscription{State: snapshot.Disconnected, Since: cfg.Now()},
 		changed: make(chan struct{}, 1),
 		acks:    make(chan ack, 4096),
 		wake:    make(chan struct{}, 1),
 	}
-	o.latest = snapshot.New(0, cfg.Clock(), o.sub, nil, nil, nil)
+	o.latest = snapshot.New(0, cfg.Now(), o.sub, nil, nil, nil)
 	return o
 }
 
@@ -207,7 +207,7 @@ func (o *Observer) build() {
 	for k, v := range o.items {
 		items[k] = v
 	}
-	o.latest = snapshot.New(o.gen, o.cfg.Clock(), o.sub, agents, tasks, items)
+	o.latest = snapshot.New(o.gen, o.cfg.Now(), o.sub, agents, tasks, items)
 }
 
 func (o *Observer) kick() {
@@ -227,7 +227,7 @@ func (o *Observer) RecordLaunch(taskID, agentID string) error {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	now := o.cfg.Clock()
+	now := o.cfg.Now()
 	t := o.tasks[taskID]
 	var c snapshot.Task
 	if t != nil {
@@ -253,7 +253,7 @@ func (o *Observer) RecordKillSent(taskID string) {
 		return
 	}
 	c := *t
-	c.KillSent = o.cfg.Clock()
+	c.KillSent = o.cfg.Now()
 	o.tasks[taskID] = &c
 	o.dirty = true
 	o.publish()
@@ -263,7 +263,7 @@ func (o *Observer) RecordKillSent(taskID string) {
 // subscription starts a reconciliation round.
 func (o *Observer) HandleStatus(st mesosconn.Status) {
 	o.mu.Lock()
-	now := o.cfg.Clock()
+	now := o.cfg.Now()
 	if o.sub.State != st.State {
 		o.sub.Since = now
 	}

@@ -75,7 +75,7 @@ func newObserver(t *testing.T) (*Observer, *clock, *callRecorder) {
 	t.Helper()
 	clk := newClock()
 	rec := &callRecorder{}
-	o := New(Config{Caller: rec, Clock: clk.Now, ImplicitSettle: 3 * time.Second, ReconcileInitial: 2 * time.Second, ReconcileMax: 10 * time.Second})
+	o := New(Config{Caller: rec, Now: clk.Now, ImplicitSettle: 3 * time.Second, ReconcileInitial: 2 * time.Second, ReconcileMax: 10 * time.Second})
 	return o, clk, rec
 }
 
@@ -133,7 +133,7 @@ func TestHandleEvent_Offers_RecordAgentsThenForward(t *testing.T) {
 	clk := newClock()
 	var o *Observer
 	var forwarded []mesos.Offer
-	o = New(Config{Caller: &callRecorder{}, Clock: clk.Now, OnOffers: func(_ context.Context, offers []mesos.Offer) {
+	o = New(Config{Caller: &callRecorder{}, Now: clk.Now, OnOffers: func(_ context.Context, offers []mesos.Offer) {
 		// The snapshot already describes the offered agent.
 		if o.Latest().Agent("agent-1") == nil {
 			t.Error("offer forwarded before its agent was in the snapshot")
@@ -419,7 +419,7 @@ func TestRun_AcknowledgesAfterRecording(t *testing.T) {
 			}
 		}
 	}
-	o = New(Config{Caller: rec, Clock: clk.Now})
+	o = New(Config{Caller: rec, Now: clk.Now})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go o.Run(ctx)

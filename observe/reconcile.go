@@ -63,7 +63,7 @@ func (o *Observer) startRound(now time.Time) {
 // and returns the call to send (nil: none) and when to look again. It does
 // no I/O. Caller holds o.mu.
 func (o *Observer) reconcileStep() (call *scheduler.Call, wakeAt time.Time) {
-	now := o.cfg.Clock()
+	now := o.cfg.Now()
 	o.pruneTerminal(now)
 	r := &o.rec
 	switch r.phase {
@@ -162,7 +162,7 @@ func (o *Observer) Run(ctx context.Context) {
 			o.mu.Unlock()
 		}
 		// wakeAt is in the injected clock's time: wait the difference.
-		d := wakeAt.Sub(o.cfg.Clock())
+		d := wakeAt.Sub(o.cfg.Now())
 		if d < 10*time.Millisecond {
 			d = 10 * time.Millisecond
 		}
@@ -180,7 +180,7 @@ func (o *Observer) Run(ctx context.Context) {
 // changing state. Caller holds o.mu.
 func (o *Observer) peekWake() time.Time {
 	r := o.rec
-	now := o.cfg.Clock()
+	now := o.cfg.Now()
 	switch r.phase {
 	case phaseIdle:
 		return now.Add(time.Minute)
@@ -201,7 +201,7 @@ func (o *Observer) send(ctx context.Context, call *scheduler.Call) {
 	if err != nil {
 		o.log.Warn("reconcile call failed; will retry", "tasks", n, "error", err)
 		o.mu.Lock()
-		o.retryAfterFailure(o.cfg.Clock())
+		o.retryAfterFailure(o.cfg.Now())
 		o.mu.Unlock()
 		return
 	}

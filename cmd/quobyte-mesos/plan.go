@@ -130,7 +130,8 @@ func planOffline(c *spec.Cluster, file string) (*controller.Result, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("snapshot %s is not a saved /v1/snapshot: %w", file, err)
 	}
-	// New re-sorts and re-indexes what JSON cannot carry.
-	snap := snapshot.New(s.Generation, s.Time, s.Subscription, s.Agents, s.Tasks, s.Backoffs)
-	return controller.Plan(c, snap), nil
+	// New re-sorts and re-indexes what JSON cannot carry. The plan is made
+	// at the snapshot's time, with no backoff holds.
+	snap := snapshot.New(s.Generation, s.Time, s.Subscription, s.Agents, s.Tasks, s.Items)
+	return controller.Plan(controller.Input{Spec: c, Snapshot: snap, Now: snap.Time}), nil
 }

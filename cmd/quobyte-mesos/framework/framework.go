@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -52,11 +52,9 @@ type Framework struct {
 	metrics *statusapi.Metrics
 	conn    *observe.Connection
 	act     *actuate.Actuator
+	step    *controller.Step
 	loop    *controller.Loop
 	ln      net.Listener
-
-	// kickPending: a re-plan is scheduled for when a deferred REVIVE may go.
-	kickPending atomic.Bool
 
 	mu           sync.Mutex
 	blockedSince time.Time
@@ -133,25 +131,30 @@ func New(cfg Config) (*Framework, error) {
 				f.log.Error("recording a launch", "task_id", taskID, "error", err)
 			}
 		},
+		OnReport:          f.onReport,
 		FrameworkHTTPBase: advertise,
 		FrameworkImage:    cfg.FrameworkImage,
 	})
+	f.step = newStep()
 	f.loop = controller.NewLoop(controller.LoopConfig{
-		Spec:   specs.Current,
-		Source: obs,
-		Applier: &actuate.LoopApplier{
-			Applier:  f.act,
-			Spec:     specs.Current,
-			Snapshot: obs.Latest,
-			OnReport: f.onReport,
-		},
-		Step:   controller.NewStep(controller.StepConfig{}),
-		Tick:   cfg.Tick,
-		OnPlan: f.onPlan,
-		Logger: cfg.Logger.Named("controller"),
+		Spec:    specs.Current,
+		Source:  obs,
+		Applier: f.act,
+		Step:    f.step,
+		Tick:    cfg.Tick,
+		OnPlan:  f.onPlan,
+		Logger:  cfg.Logger.Named("controller"),
 	})
 	f.log.Info("framework ready", "spec", cfg.SpecFile, "spec_hash", c.Hash, "listen", ln.Addr().String(), "advertise", advertise)
 	return f, nil
+}
+
+// newStep is production's Step: the wall clock, and a random source of its
+// own for the backoff jitter, so that items failing together (every data
+// service on a bad image) do not retry in lockstep.
+func newStep() *controller.Step {
+	rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	return controller.NewStep(controller.StepConfig{Now: time.Now, Random: rng.Float64})
 }
 
 // advertiseURL is how agents reach a listener: its own address unless it
@@ -251,11 +254,8 @@ func (f *Framework) onSubscriptionStatus(st mesosconn.Status) {
 	}
 }
 
-func (f *Framework) onPlan(r *controller.Result, err error) {
-	if err != nil || r == nil {
-		return
-	}
-	s := f.conn.Observer.Latest()
+func (f *Framework) onPlan(in controller.Input, r *controller.Result, _ controller.ApplyReport) {
+	s := in.Snapshot
 	f.metrics.ObserveSnapshot(s)
 	f.metrics.ObservePlan(r)
 	f.mu.Lock()
@@ -263,7 +263,7 @@ func (f *Framework) onPlan(r *controller.Result, err error) {
 	switch {
 	case len(r.Actions) == 0 && len(r.Blocked) > 0:
 		if f.blockedSince.IsZero() {
-			f.blockedSince = s.Time
+			f.blockedSince = in.Now
 		}
 	default:
 		f.blockedSince = time.Time{}
@@ -274,8 +274,9 @@ func (f *Framework) onPlan(r *controller.Result, err error) {
 	}
 }
 
-// onReport records what an apply did. The actuator has already logged each
-// launch, kill and waiting launch with its reason and task ID.
+// onReport records what an apply did (the actuator's full report; the loop
+// gets its failures and when to plan again). The actuator has already
+// logged each launch, kill and waiting launch with its reason and task ID.
 func (f *Framework) onReport(r actuate.Report) {
 	for _, k := range r.Killed {
 		f.conn.Observer.RecordKillSent(k.TaskID)
@@ -286,33 +287,32 @@ func (f *Framework) onReport(r actuate.Report) {
 		used[l.OfferID] = true
 	}
 	f.metrics.OffersUsed.Add(float64(len(used)))
-	if len(r.Unmatched) > 0 && !r.Revived && f.kickPending.CompareAndSwap(false, true) {
-		// Launches wait for offers and the REVIVE they need may have been
-		// held back by its rate limit: plan again as soon as it may go, not
-		// at the next tick (measured in test/scale: waiting for the tick
-		// made a fresh cluster take 12-18 allocation intervals).
-		time.AfterFunc(actuate.DefaultReviveMinInterval, func() {
-			f.kickPending.Store(false)
-			f.loop.Kick()
-		})
+}
+
+// lastInput is what the last plan was made from; before the first, the
+// spec in force and the observer's snapshot now, with no holds.
+func (f *Framework) lastInput() controller.Input {
+	if in, r := f.loop.Last(); r != nil {
+		return in
 	}
+	return controller.Input{Spec: f.specs.Current(), Snapshot: f.conn.Observer.Latest(), Now: time.Now()}
 }
 
 // Snapshot implements statusapi.Source: the snapshot the last plan was made
-// from, which carries the backoff holds then in force (the observer's own
-// snapshot before the first plan).
-func (f *Framework) Snapshot() *snapshot.Snapshot {
-	if s := f.loop.LastPlanned(); s != nil {
-		return s
-	}
-	return f.conn.Observer.Latest()
-}
+// from (the observer's own before the first plan).
+func (f *Framework) Snapshot() *snapshot.Snapshot { return f.lastInput().Snapshot }
+
+// Holds implements statusapi.Source: the holds the last plan was made with.
+func (f *Framework) Holds() map[string]controller.Hold { return f.lastInput().Holds }
 
 // Spec implements statusapi.Source.
 func (f *Framework) Spec() *spec.Cluster { return f.specs.Current() }
 
 // Plan implements statusapi.Source.
-func (f *Framework) Plan() *controller.Result { return f.loop.LastPlan() }
+func (f *Framework) Plan() *controller.Result {
+	_, r := f.loop.Last()
+	return r
+}
 
 // PlanBlockedSince implements statusapi.Source.
 func (f *Framework) PlanBlockedSince() time.Time {
@@ -324,12 +324,13 @@ func (f *Framework) PlanBlockedSince() time.Time {
 // LastReload implements statusapi.Source.
 func (f *Framework) LastReload() statusapi.Reload { return f.specs.LastReload() }
 
-// DryRun implements statusapi.Source: the candidate spec planned against the
-// current snapshot; nothing is applied.
+// DryRun implements statusapi.Source: the candidate spec planned as `run`
+// would plan it now, from what the last plan was made from (its snapshot,
+// holds and reverts); nothing is applied.
 func (f *Framework) DryRun(src []byte, filename string) (*controller.Result, error) {
 	c, diags := spec.LoadBytes(src, filename)
 	if diags.HasErrors() {
 		return nil, statusapi.InvalidSpecError(spec.DiagnosticsText(map[string][]byte{filename: src}, diags))
 	}
-	return controller.Plan(c, f.Snapshot()), nil
+	return controller.Plan(f.lastInput().ForSpec(c, time.Now())), nil
 }

@@ -43,6 +43,8 @@ func InvalidSpecError(diagnostics string) error {
 // for concurrent use and return values the caller must not modify.
 type Source interface {
 	Snapshot() *snapshot.Snapshot // nil before the first
+	// Holds are the items held back (backoff) when the last plan was made.
+	Holds() map[string]controller.Hold
 	Spec() *spec.Cluster
 	Plan() *controller.Result // the last plan the loop made; nil before the first
 	// PlanBlockedSince is when the plan last became "only blocked items"
@@ -304,7 +306,7 @@ func BuildStatus(src Source, now time.Time) Status {
 		st.Upgrade = append(st.Upgrade, *kp)
 	}
 	sort.Slice(st.Upgrade, func(i, j int) bool { return st.Upgrade[i].Kind < st.Upgrade[j].Kind })
-	for item, b := range s.Backoffs {
+	for item, b := range src.Holds() {
 		st.Backoffs = append(st.Backoffs, BackoffStatus{Item: item, Failures: b.Failures, Until: b.Until, LastError: b.LastError})
 	}
 	sort.Slice(st.Backoffs, func(i, j int) bool { return st.Backoffs[i].Item < st.Backoffs[j].Item })

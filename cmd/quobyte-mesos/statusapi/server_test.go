@@ -20,6 +20,7 @@ var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 type fakeSource struct {
 	snap         *snapshot.Snapshot
+	holds        map[string]controller.Hold
 	cluster      *spec.Cluster
 	plan         *controller.Result
 	blockedSince time.Time
@@ -27,11 +28,12 @@ type fakeSource struct {
 	dryRun       func([]byte, string) (*controller.Result, error)
 }
 
-func (f *fakeSource) Snapshot() *snapshot.Snapshot { return f.snap }
-func (f *fakeSource) Spec() *spec.Cluster          { return f.cluster }
-func (f *fakeSource) Plan() *controller.Result     { return f.plan }
-func (f *fakeSource) PlanBlockedSince() time.Time  { return f.blockedSince }
-func (f *fakeSource) LastReload() Reload           { return f.reload }
+func (f *fakeSource) Snapshot() *snapshot.Snapshot      { return f.snap }
+func (f *fakeSource) Holds() map[string]controller.Hold { return f.holds }
+func (f *fakeSource) Spec() *spec.Cluster               { return f.cluster }
+func (f *fakeSource) Plan() *controller.Result          { return f.plan }
+func (f *fakeSource) PlanBlockedSince() time.Time       { return f.blockedSince }
+func (f *fakeSource) LastReload() Reload                { return f.reload }
 func (f *fakeSource) DryRun(src []byte, name string) (*controller.Result, error) {
 	return f.dryRun(src, name)
 }
@@ -48,9 +50,9 @@ func newFake() *fakeSource {
 		{ID: "quobyte.data.cold.1", Kind: "data", Config: "cold", AgentID: "a1", State: snapshot.Running, Healthy: &healthy},
 		{ID: "quobyte.data.cnew.2", Kind: "data", Config: "cnew", AgentID: "a1", State: snapshot.Finished},
 	}
-	s := snapshot.New(3, t0, snapshot.Subscription{State: snapshot.Subscribed, FrameworkID: "fw"}, agents, tasks,
-		map[string]snapshot.Backoff{"data@a1": {Failures: 2, Until: t0.Add(time.Minute), LastError: "TASK_FAILED"}})
-	return &fakeSource{snap: s, cluster: c, plan: &controller.Result{}}
+	s := snapshot.New(3, t0, snapshot.Subscription{State: snapshot.Subscribed, FrameworkID: "fw"}, agents, tasks, nil)
+	holds := map[string]controller.Hold{"data@a1": {Failures: 2, Until: t0.Add(time.Minute), LastError: "TASK_FAILED"}}
+	return &fakeSource{snap: s, holds: holds, cluster: c, plan: &controller.Result{}}
 }
 
 func get(t *testing.T, h http.Handler, method, path, body string) (int, string) {
