@@ -35,6 +35,7 @@ func testCluster() *spec.Cluster {
 		Upgrade: spec.Upgrade{
 			Order:       []spec.Kind{spec.Registry, spec.API, spec.Webconsole, spec.Metadata, spec.Data},
 			MaxParallel: 1, MinHealthyTime: time.Minute, HealthyDeadline: 5 * time.Minute,
+			AutoRevert: []spec.Kind{spec.Registry, spec.Metadata},
 		},
 		Placement: spec.Placement{UnreachableTimeout: 10 * time.Minute},
 		Services:  map[spec.Kind]*spec.Service{},

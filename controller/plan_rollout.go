@@ -131,7 +131,7 @@ func (p *planner) replacementFailed(k spec.Kind, svc *spec.Service, av *agentVie
 		}
 	}
 	h, ok := p.s.Items[snapshot.ItemKey(string(k), av.agent.ID)]
-	if ok && h.Last.Config == hash && h.Last.At.After(since) && !p.settledRun(h.Last, svc) {
+	if ok && h.Last.Config == hash && !h.Last.At.Before(since) && !p.settledRun(h.Last, svc) {
 		return whyFailed(h.Last)
 	}
 	return ""

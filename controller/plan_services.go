@@ -391,7 +391,9 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 				!hostMatches(svc.Hosts, av.agent.Hostname) {
 				continue
 			}
-			fit := offerRank(av, svc.Resources, ports)
+			// Agents where the kind failed come last, then by offer fit,
+			// then by load.
+			fit := offerRank(av, svc.Resources, ports) + 4*p.failures(snapshot.ItemKey(kind, av.agent.ID), svc.ConfigHash)
 			if best == nil || fit < bestFit || (fit == bestFit && lessLoaded(av, best)) {
 				best, bestFit = av, fit
 			}
@@ -427,6 +429,16 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 		}
 	}
 	return placeable + min(len(heldBack), missing)
+}
+
+// failures is how many failures of config hash item has had (0 when its
+// hold is for another config).
+func (p *planner) failures(item, hash string) int {
+	h, ok := p.holds[item]
+	if !ok || (h.Config != "" && h.Config != hash) {
+		return 0
+	}
+	return h.Failures
 }
 
 // maxPassedOver bounds how many agents backing off placeAnywhere passes

@@ -17,7 +17,8 @@ type Input struct {
 	Snapshot *snapshot.Snapshot
 	// Now is the time of planning: the only clock Plan reads.
 	Now time.Time
-	// Holds are the items held back, by item key (see Hold).
+	// Holds are the items that failed, by item key (see Hold); an item is
+	// held back while now is before its Until.
 	Holds map[string]Hold
 	// Reverts are the hosts sent back to their previous configuration by
 	// auto_revert, by item key; Plan keeps those whose From is still the

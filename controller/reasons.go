@@ -213,7 +213,7 @@ func reasonUpgradePausedKind(kind spec.Kind, lastErr string) string {
 }
 
 func reasonUpgradeReverted(kind spec.Kind, host, config, why string) string {
-	return fmt.Sprintf("upgrade paused: %s on %s reverted to config %s after it %s", kind, host, config, why)
+	return fmt.Sprintf("upgrade paused: %s on %s reverted to config %s: %s", kind, host, config, why)
 }
 
 func reasonStopWaitsForUnknown(kind spec.Kind, host string) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
+	"github.com/quobyte/quobyte-mesos/observe/taskid"
 	"github.com/quobyte/quobyte-mesos/spec"
 )
 
@@ -26,13 +28,20 @@ import (
 //
 //	spec key=value...        change the spec: state, api.count, webconsole.count,
 //	                         s3, client (true/false), max_parallel, min_healthy_time,
-//	                         healthy_deadline, hosts (glob,glob), config.<kind> (hash)
+//	                         healthy_deadline, unreachable_timeout, hosts (glob,glob),
+//	                         auto_revert (kind,kind or none), config.<kind> (hash)
 //	agent host [TYPE...] [client] [noreport] [unreachable]
 //	report host [TYPE...] [client]     the prober's new report
-//	reachable host true|false
+//	reachable host true|false          the agent is partitioned, or back
+//	task kind host config [state]      a task appears (default RUNNING, healthy)
 //	fail kind host [message]           the live task of kind on host fails
+//	healthkill kind host               Mesos kills it after 3 failed health checks
 //	unhealthy kind host                it runs but fails its health check
+//	restart                  the framework restarts: its memory (Step, failure
+//	                         counts) is gone and the subscription not reconciled
+//	reconciled               reconciliation has finished
 //	plan                     plan through a Step (so failures back off)
+//	world                    print the world: agents, live tasks, failure counts
 //	apply                    apply the last plan to the fake cluster (launches
 //	                         stage, kills take until the next advance)
 //	advance duration         time passes; staged tasks run healthy, kills end
@@ -129,16 +138,41 @@ func (sc *scenario) run(line string) []string {
 	case "report":
 		sc.setReport(sc.agent(args[0]), args[1:])
 	case "reachable":
-		sc.agent(args[0]).Reachable = args[1] == "true"
-	case "fail", "unhealthy":
+		a := sc.agent(args[0])
+		a.Reachable, a.UnreachableSince = args[1] == "true", time.Time{}
+		if !a.Reachable {
+			a.UnreachableSince = sc.w.now
+		}
+	case "task":
+		st := snapshot.Running
+		if len(args) > 3 {
+			st = snapshot.TaskState(args[3])
+		}
+		sc.w.task(args[0], args[2], sc.agent(args[1]), st)
+	case "restart":
+		sc.step = NewStep(StepConfig{Now: sc.clock.Now, Random: half})
+		sc.w.sub.Reconciled = false
+		sc.w.items = map[string]snapshot.ItemHistory{}
+		for _, tk := range sc.w.tasks { // reconciliation does not say when
+			tk.LaunchedAt, tk.KillSent = time.Time{}, time.Time{}
+		}
+	case "reconciled":
+		sc.w.sub.Reconciled = true
+	case "world":
+		return sc.w.describe()
+	case "fail", "unhealthy", "healthkill":
 		live := sc.w.liveOn(args[0], sc.agent(args[1]).ID)
 		if len(live) != 1 {
 			t.Fatalf("%s: %d live %s tasks on %s", line, len(live), args[0], args[1])
 		}
 		tk := live[0]
-		if f[0] == "fail" {
+		switch f[0] {
+		case "fail":
 			sc.w.end(tk, snapshot.Failed, "", strings.Join(args[2:], " "))
-		} else {
+		case "healthkill":
+			tk.HealthKilled, tk.HealthFailures = true, 3
+			sc.w.end(tk, snapshot.Killed, "", "Command exited with status 0")
+		default:
 			no := false
 			tk.Healthy, tk.HealthySince = &no, time.Time{}
 		}
@@ -231,6 +265,15 @@ func (sc *scenario) specChange(args []string) {
 			c.Upgrade.HealthyDeadline, err = time.ParseDuration(val)
 		case key == "hosts":
 			c.Placement.Hosts = strings.Split(val, ",")
+		case key == "unreachable_timeout":
+			c.Placement.UnreachableTimeout, err = time.ParseDuration(val)
+		case key == "auto_revert":
+			c.Upgrade.AutoRevert = nil
+			for _, k := range strings.Split(val, ",") {
+				if k != "none" {
+					c.Upgrade.AutoRevert = append(c.Upgrade.AutoRevert, spec.Kind(k))
+				}
+			}
 		case strings.HasPrefix(key, "config."):
 			svc := c.Services[spec.Kind(strings.TrimPrefix(key, "config."))]
 			if svc == nil {
@@ -245,4 +288,54 @@ func (sc *scenario) specChange(args []string) {
 		}
 	}
 	sc.c = c
+}
+
+// describe prints the world: each agent with its state and report, its live
+// tasks, and the failure counts the observer would show.
+func (w *world) describe() []string {
+	var out []string
+	ids := make([]string, 0, len(w.agents))
+	for id := range w.agents {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		a := w.agents[id]
+		l := "agent " + a.Hostname
+		if !a.Reachable {
+			l += " unreachable"
+		}
+		if a.Probe == nil {
+			l += " noreport"
+		} else {
+			for _, d := range a.Probe.Report.Devices {
+				for _, t := range d.Types {
+					l += " " + string(t)
+				}
+			}
+		}
+		out = append(out, l)
+		for _, k := range append([]string{taskid.ProberKind}, kindNames()...) {
+			for _, t := range w.liveOn(k, id) {
+				l := fmt.Sprintf("  %s %s", t.ID, t.State)
+				if t.Healthy != nil && !*t.Healthy {
+					l += " unhealthy"
+				}
+				if !t.KillSent.IsZero() {
+					l += " kill-sent"
+				}
+				out = append(out, l)
+			}
+		}
+	}
+	items := make([]string, 0, len(w.items))
+	for item := range w.items {
+		items = append(items, item)
+	}
+	sort.Strings(items)
+	for _, item := range items {
+		h := w.items[item]
+		out = append(out, fmt.Sprintf("failures %s: %d, last: %s", item, h.Failures, h.Last.Describe()))
+	}
+	return out
 }

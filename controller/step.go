@@ -130,13 +130,13 @@ func (st *Step) Next(c *spec.Cluster, s *snapshot.Snapshot, failed []FailedActio
 	return in, r
 }
 
-// holds returns the holds in force at now, pruning expired probe requests.
+// holds returns every remembered item's hold (whether its Until has passed
+// or not: placement prefers agents where a kind has not failed), and the
+// probe requests in force, pruning expired ones.
 func (st *Step) holds(now time.Time) map[string]Hold {
 	holds := make(map[string]Hold, len(st.items)+len(st.probeAsked))
 	for k, it := range st.items {
-		if it.until.After(now) {
-			holds[k] = Hold{Failures: it.failures, Until: it.until, LastError: it.lastErr, Config: it.config}
-		}
+		holds[k] = Hold{Failures: it.failures, Until: it.until, LastError: it.lastErr, Config: it.config}
 	}
 	for k, until := range st.probeAsked {
 		switch {
