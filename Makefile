@@ -5,6 +5,8 @@ PKGS     ?= ./...
 # Packages with goroutines and shared state run under the race detector.
 RACE_PKGS ?= ./...
 TEST_TIMEOUT ?= 20m
+# staticcheck: installed by scripts/install-deps.sh (make deps) into GOPATH/bin.
+STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 
 .PHONY: help check deps build test test-short lint bench fuzz run clean
 
@@ -12,7 +14,7 @@ help:
 	@echo "make check   install what the tests need, then lint and run every test (CI runs this)"
 	@echo "make build   build bin/quobyte-mesos, bin/mesos-sim, bin/quobyte-standin"
 	@echo "make test    every test (unit, race, conformance, end-to-end)"
-	@echo "make lint    gofmt check and go vet"
+	@echo "make lint    gofmt check, go vet and staticcheck"
 	@echo "make bench   benchmarks"
 	@echo "make fuzz    run each fuzz target for FUZZTIME (default 20s)"
 	@echo "make run     a local simulated cluster with the framework on it"
@@ -38,6 +40,8 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	@test -x "$(STATICCHECK)" || { echo "staticcheck not found: run make deps (scripts/install-deps.sh)"; exit 1; }
+	$(STATICCHECK) $(PKGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

@@ -299,21 +299,6 @@ func (f *fakeCluster) apply(r *Result) {
 	}
 }
 
-// settle plans and applies until the plan has no actions, advancing time
-// by step each round; it returns the last plan and the number of rounds.
-func (f *fakeCluster) settle(c *spec.Cluster, step time.Duration, maxRounds int) (*Result, int) {
-	var r *Result
-	for i := 0; i < maxRounds; i++ {
-		r = Plan(input(c, f.w))
-		if len(r.Actions) == 0 {
-			return r, i
-		}
-		f.apply(r)
-		f.advance(step)
-	}
-	return r, maxRounds
-}
-
 // liveOn returns the live tasks of kind on agent, sorted by ID.
 func (w *world) liveOn(kind, agentID string) []*snapshot.Task {
 	var out []*snapshot.Task

@@ -190,15 +190,7 @@ func (p *planner) computeProbers() {
 			continue
 		}
 		keep := pickBest(withConfig(tasks, hash), hash)
-		for _, t := range tasks {
-			switch {
-			case t == keep:
-			case t.Config != hash:
-				p.emitKill(kind, av, t, reasonReplacedBy(hash), t.ID)
-			default:
-				p.emitKill(kind, av, t, reasonDuplicate(kind, av.host(), keep.ID), "")
-			}
-		}
+		p.killDuplicates(kind, av, tasks, keep, hash, "")
 		if len(tasks) == 0 {
 			p.maybeLaunch(LaunchProber, kind, av, hash, p.c.Prober.Resources, nil, reasonLaunchProber(av.host()))
 		}

@@ -2,21 +2,35 @@ package controller
 
 import (
 	"fmt"
-	"math/rand"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
 
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
 	"github.com/quobyte/quobyte-mesos/observe/taskid"
 	"github.com/quobyte/quobyte-mesos/spec"
 )
 
-// Property tests: plans over generated snapshots (fixed seeds, so failures
-// reproduce) must keep the safety rules, and a fake cluster driven by plans
-// must converge.
+// Property tests (pgregory.net/rapid): plans over generated snapshots must
+// keep the safety rules, and a fake cluster driven by plans must converge.
+// A failing case is shrunk to a minimal one (fewer agents, fewer tasks,
+// plainer states) and can be replayed with the -rapid.failfile rapid
+// prints; -rapid.checks=N runs more cases.
+
+// draws is the source the generators draw from: every Intn is one value
+// drawn by rapid, which shrinks it towards 0.
+type draws struct{ t *rapid.T }
+
+func (d draws) Intn(n int) int { return rapid.IntRange(0, n-1).Draw(d.t, "n") }
+
+// tb is what the checks need of a *testing.T or a *rapid.T.
+type tb interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
 
 var allStates = []snapshot.TaskState{
 	snapshot.Launching, snapshot.Staging, snapshot.Starting, snapshot.Running, snapshot.Running, snapshot.Running,
@@ -26,7 +40,7 @@ var allStates = []snapshot.TaskState{
 var deviceTypes = []spec.DeviceType{spec.DirDevice, spec.MetadataDevice, spec.DataDevice}
 
 // genCluster draws a spec: counts, parallelism, optional kinds, placement.
-func genCluster(rng *rand.Rand) *spec.Cluster {
+func genCluster(rng draws) *spec.Cluster {
 	c := testCluster()
 	c.Upgrade.MaxParallel = 1 + rng.Intn(3)
 	c.Services[spec.API].Count = 1 + rng.Intn(3)
@@ -50,7 +64,7 @@ func genCluster(rng *rand.Rand) *spec.Cluster {
 
 // genWorld draws agents, reports, offers and tasks of current and old
 // configs in every state, and holds.
-func genWorld(rng *rand.Rand, c *spec.Cluster) *world {
+func genWorld(rng draws, c *spec.Cluster) *world {
 	w := newWorld()
 	if rng.Intn(20) == 0 {
 		w.sub.Reconciled = false
@@ -117,7 +131,7 @@ func kindNames() []string {
 }
 
 // checkSafety asserts the rules every single plan keeps.
-func checkSafety(t *testing.T, in Input, r *Result) {
+func checkSafety(t tb, in Input, r *Result) {
 	t.Helper()
 	c, s := in.Spec, in.Snapshot
 	if sub := s.Subscription; (sub.State != snapshot.Subscribed || !sub.Reconciled) && len(r.Actions) > 0 {
@@ -223,7 +237,7 @@ func checkSafety(t *testing.T, in Input, r *Result) {
 // serving task after the plan's kills are no more than before, or within
 // the kind's budget (max_parallel; 1 for registries). (Checked with 6,000
 // seeds when written; the suite runs 400 to stay fast.)
-func checkDownBudget(t *testing.T, c *spec.Cluster, s *snapshot.Snapshot, r *Result, killed map[string]bool) {
+func checkDownBudget(t tb, c *spec.Cluster, s *snapshot.Snapshot, r *Result, killed map[string]bool) {
 	t.Helper()
 	if c.Quobyte.State != spec.Running {
 		return
@@ -262,29 +276,27 @@ func checkDownBudget(t *testing.T, c *spec.Cluster, s *snapshot.Snapshot, r *Res
 
 func TestPlan_Property_SafetyOverGeneratedSnapshots(t *testing.T) {
 	var total Counts
-	replacements := 0
-	for seed := int64(1); seed <= 400; seed++ {
-		rng := rand.New(rand.NewSource(seed))
-		c := genCluster(rng)
-		w := genWorld(rng, c)
+	replacements, plans := 0, 0
+	rapid.Check(t, func(rt *rapid.T) {
+		c := genCluster(draws{rt})
+		w := genWorld(draws{rt}, c)
 		in := input(c, w)
 		r := Plan(in)
 		n := r.Counts()
+		plans++
 		total.Launches, total.Kills, total.Probes, total.Blocked = total.Launches+n.Launches, total.Kills+n.Kills, total.Probes+n.Probes, total.Blocked+n.Blocked
 		for _, a := range r.Actions {
 			if a.Replaces != "" {
 				replacements++
 			}
 		}
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			checkSafety(t, in, r)
-			if again := Plan(in); !cmp.Equal(r, again) {
-				t.Fatalf("same input, different plan:\n%s", cmp.Diff(r, again))
-			}
-		})
-	}
+		checkSafety(rt, in, r)
+		if again := Plan(in); !cmp.Equal(r, again) {
+			rt.Fatalf("same input, different plan:\n%s", cmp.Diff(r, again))
+		}
+	})
 	// The generator must exercise the rules, not produce empty plans.
-	t.Logf("400 plans: %+v, %d replacement actions", total, replacements)
+	t.Logf("%d plans: %+v, %d replacement actions", plans, total, replacements)
 	if total.Launches == 0 || total.Kills == 0 || total.Blocked == 0 || replacements == 0 {
 		t.Fatalf("generated snapshots exercise too little: %+v, %d replacements", total, replacements)
 	}
@@ -295,69 +307,56 @@ func TestPlan_Property_SafetyOverGeneratedSnapshots(t *testing.T) {
 // (the world would then hold two of a kind on an agent, which checkSafety
 // rejects), and the plans run out of launches and kills.
 func TestPlan_Property_ApplyAndPlanAgainConverges(t *testing.T) {
-	for seed := int64(1); seed <= 150; seed++ {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			rng := rand.New(rand.NewSource(seed))
-			c := genCluster(rng)
-			c.Placement.Hosts = nil
-			w := genWorld(rng, c)
-			w.sub.Reconciled = true
-			w.holds = map[string]Hold{}
-			for _, a := range w.agents {
-				a.Reachable = true // unknown tasks never resolve in the fake
-				a.LastOffer = nil
+	rapid.Check(t, func(rt *rapid.T) {
+		d := draws{rt}
+		c := genCluster(d)
+		c.Placement.Hosts = nil
+		w := genWorld(d, c)
+		w.sub.Reconciled = true
+		w.holds = map[string]Hold{}
+		for _, a := range w.agents {
+			a.Reachable = true // unknown tasks never resolve in the fake
+			a.LastOffer = nil
+		}
+		yes := true
+		for _, tk := range w.tasks {
+			if tk.State.MaybeAlive() {
+				tk.State = snapshot.Lost
 			}
-			yes := true
-			for _, tk := range w.tasks {
-				if tk.State.MaybeAlive() {
-					tk.State = snapshot.Lost
-				}
-				if tk.State == snapshot.Running { // the fake heals nothing
-					tk.Healthy = &yes
-				}
-			}
-			f := &fakeCluster{w: w, slow: seed%2 == 0}
-			for round := 0; ; round++ {
-				for _, a := range w.agents { // probers report on their own
-					if a.Probe == nil && len(w.liveOn(taskid.ProberKind, a.ID)) > 0 {
-						a.Probe = &snapshot.Probe{}
-					}
-					if a.Probe != nil {
-						a.Probe.ReceivedAt = w.now
-					}
-				}
-				in := input(c, w)
-				r := Plan(in)
-				checkSafety(t, in, r)
-				if r.Counts().Launches+r.Counts().Kills == 0 {
-					// Converged when nothing waits but what cannot change:
-					// more anywhere instances wanted than agents, or no
-					// registry device at all.
-					settled := true
-					for _, b := range only(render(r), "blocked") {
-						settled = settled && containsAny(b, "no further eligible", "no registry wanted")
-					}
-					if settled {
-						return
-					}
-				}
-				if round == 100 {
-					t.Fatalf("no convergence after 100 rounds; last plan:\n%v", render(r))
-				}
-				f.apply(r)
-				f.advance(30 * time.Second)
-			}
-		})
-	}
-}
-
-func containsAny(s string, subs ...string) bool {
-	for _, sub := range subs {
-		for i := 0; i+len(sub) <= len(s); i++ {
-			if s[i:i+len(sub)] == sub {
-				return true
+			if tk.State == snapshot.Running { // the fake heals nothing
+				tk.Healthy = &yes
 			}
 		}
-	}
-	return false
+		f := &fakeCluster{w: w, slow: d.Intn(2) == 0}
+		for round := 0; ; round++ {
+			for _, a := range w.agents { // probers report on their own
+				if a.Probe == nil && len(w.liveOn(taskid.ProberKind, a.ID)) > 0 {
+					a.Probe = &snapshot.Probe{}
+				}
+				if a.Probe != nil {
+					a.Probe.ReceivedAt = w.now
+				}
+			}
+			in := input(c, w)
+			r := Plan(in)
+			checkSafety(rt, in, r)
+			if r.Counts().Launches+r.Counts().Kills == 0 {
+				// Converged when nothing waits but what cannot change:
+				// more anywhere instances wanted than agents, or no
+				// registry device at all.
+				settled := true
+				for _, b := range only(render(r), "blocked") {
+					settled = settled && (strings.Contains(b, "no further eligible") || strings.Contains(b, "no registry wanted"))
+				}
+				if settled {
+					return
+				}
+			}
+			if round == 100 {
+				rt.Fatalf("no convergence after 100 rounds; last plan:\n%v", render(r))
+			}
+			f.apply(r)
+			f.advance(30 * time.Second)
+		}
+	})
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the tests need: Go modules and Debian packages
-# (filesystem tools for the prober's real-mount tests, ZooKeeper).
+# Installs everything the tests need: Go modules, staticcheck, and Debian
+# packages (filesystem tools for the prober's real-mount tests, ZooKeeper).
 # Idempotent; safe to run on a machine that has some of it already.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,3 +20,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 go mod download
+
+# staticcheck for make lint, pinned (a version the module proxy serves that
+# supports this Go).
+staticcheck_version=v0.7.0
+bin="$(go env GOPATH)/bin/staticcheck"
+if ! { [ -x "$bin" ] && "$bin" -version 2>/dev/null | grep -q "($staticcheck_version)"; }; then
+  go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+fi

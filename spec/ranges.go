@@ -18,12 +18,6 @@ func valueRange(body hcl.Body, name string) hcl.Range {
 	return missingRange(body)
 }
 
-// written reports whether attribute name is written in body.
-func written(body hcl.Body, name string) bool {
-	sb, ok := body.(*hclsyntax.Body)
-	return ok && sb.Attributes[name] != nil
-}
-
 // elemRange is the range of the i-th element of the list attribute name,
 // falling back to the whole value.
 func elemRange(body hcl.Body, name string, i int) hcl.Range {

@@ -66,8 +66,8 @@ func TestRuntime_NewDevice_CrashedService_FrameworkRestart(t *testing.T) {
 // A service that keeps failing backs off: its relaunches slow down, the
 // backoff shows in the status, and everything else converges. (Backoff is
 // per kind and agent: while one agent holds a failing api, webconsole or s3
-// back, the plan places it on another; only when every agent holds it back
-// does the plan show it blocked.)
+// back, the plan places it on another; and per kind as a whole, so that it
+// does not hop from agent to agent ever faster.)
 func TestFailingServiceBacksOff(t *testing.T) {
 	c := startCluster(t, clusterOpts{subnet: "127.0.5", registry: 1, metadata: 1, data: 1, version: "v1"})
 	c.writeSpec("v1", "\nservice \"s3\" {\n  enabled = true\n  count   = 1\n  env = {\n    STANDIN_CRASH_AFTER = \"300ms\"\n  }\n  restart {\n    initial_delay = \"1s\"\n    max_delay     = \"16s\"\n  }\n}\n")
@@ -106,26 +106,23 @@ func TestFailingServiceBacksOff(t *testing.T) {
 		}
 		return true, ""
 	})
-	// Backing off, not a tight loop: once every agent has failed it, each
-	// agent waits up to max_delay (16s) between attempts; a service crashing
-	// after 300ms and relaunched at once would be launched dozens of times.
-	// (Backoff is per agent, so the rate grows with the number of agents the
-	// failing instance can move to: 5 agents with max_delay 8s measured 12
-	// launches in 16s, hence the longer max_delay here.)
-	// The window opens once every agent holds s3 back at the cap (5 failures:
-	// 1+2+4+8s, then 16s).
-	c.eventually(2*convergeWithin, "every agent backing off s3 at the cap", func() (bool, string) {
-		capped := 0
+	// Backing off, not a tight loop: a service crashing after 300ms and
+	// relaunched at once would be launched dozens of times. Backoff is per
+	// agent (the failing instance moves to another agent meanwhile) and per
+	// kind ("s3@*": every failure on any agent counts), so the launch rate
+	// does not grow with the number of agents. The window opens once the
+	// kind's hold is at the cap (5 failures: 1+2+4+8s, then 16s).
+	c.eventually(2*convergeWithin, "s3 as a whole backing off at the cap", func() (bool, string) {
 		for _, b := range c.status().Backoffs {
-			if strings.HasPrefix(b.Item, "s3@") && b.Failures >= 5 {
-				capped++
+			if b.Item == "s3@*" && b.Failures >= 5 {
+				return true, ""
 			}
 		}
-		return capped == 5, fmt.Sprintf("%d of 5 agents at the cap", capped)
+		return false, fmt.Sprintf("backoffs %+v", c.status().Backoffs)
 	})
 	start := c.logLines("framework-2", "actuate: launch: task_id=quobyte.s3.")
 	time.Sleep(16 * time.Second)
-	if n := c.logLines("framework-2", "actuate: launch: task_id=quobyte.s3.") - start; n > 12 {
+	if n := c.logLines("framework-2", "actuate: launch: task_id=quobyte.s3.") - start; n > 2 {
 		t.Errorf("%d launches of the failing s3 in 16s: not backing off", n)
 	} else {
 		t.Logf("%d launches of the failing s3 in 16s", n)

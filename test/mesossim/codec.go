@@ -84,13 +84,6 @@ func pruneNulls(v any) any {
 	return v
 }
 
-func (c codec) unmarshal(b []byte, m proto.Message) error {
-	if c == mediaJSON {
-		return json.Unmarshal(b, m)
-	}
-	return proto.Unmarshal(b, m)
-}
-
 // decodeCall parses a call; on failure it returns the message a Mesos master
 // answers with (in a 400).
 func (c codec) decodeCall(body []byte) (*scheduler.Call, string) {

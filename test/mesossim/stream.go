@@ -57,12 +57,6 @@ func (s *stream) close() {
 	s.poke()
 }
 
-func (s *stream) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
-
 func (s *stream) poke() {
 	select {
 	case s.wake <- struct{}{}:

@@ -302,8 +302,18 @@ func (f *Framework) lastInput() controller.Input {
 // from (the observer's own before the first plan).
 func (f *Framework) Snapshot() *snapshot.Snapshot { return f.lastInput().Snapshot }
 
-// Holds implements statusapi.Source: the holds the last plan was made with.
-func (f *Framework) Holds() map[string]controller.Hold { return f.lastInput().Holds }
+// Holds implements statusapi.Source: the holds in force when the last plan
+// was made.
+func (f *Framework) Holds() map[string]controller.Hold {
+	in := f.lastInput()
+	out := map[string]controller.Hold{}
+	for item, h := range in.Holds {
+		if h.Until.After(in.Now) {
+			out[item] = h
+		}
+	}
+	return out
+}
 
 // Spec implements statusapi.Source.
 func (f *Framework) Spec() *spec.Cluster { return f.specs.Current() }
