@@ -63,7 +63,6 @@ func (p *planner) compute() {
 		return
 	}
 	p.ix = buildIndex(p.c, p.s)
-	p.res.RegistryAddrs = p.registryAddrs()
 	p.computeProbers()
 	if p.c.Quobyte.State == spec.Stopped {
 		p.computeStop()
@@ -71,6 +70,12 @@ func (p *planner) compute() {
 		p.computeServices()
 	}
 	p.computeProbes()
+	for _, a := range p.res.Actions {
+		if a.Type == Launch { // only launches of services need it
+			p.res.RegistryAddrs = p.registryAddrs()
+			break
+		}
+	}
 }
 
 // --- emitting actions and blocked items ---

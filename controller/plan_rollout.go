@@ -142,13 +142,13 @@ func (p *planner) replacementFailed(k spec.Kind, svc *spec.Service, av *agentVie
 // there) has failed and auto_revert is on for k. A revert stays while the
 // spec's config is the one that failed; nil when there is none.
 func (p *planner) maybeRevert(k spec.Kind, svc *spec.Service, av *agentView) *Revert {
-	if !p.c.Upgrade.AutoRevertsKind(k) {
-		return nil
+	old := av.replaced[kindIdx(string(k))]
+	if !p.c.Upgrade.AutoRevertsKind(k) || (len(p.reverts) == 0 && (old == nil || old.Config == svc.ConfigHash)) {
+		return nil // the common case, decided without building the item key
 	}
 	item := snapshot.ItemKey(string(k), av.agent.ID)
 	rv, ok := p.reverts[item]
 	if !ok || rv.From != svc.ConfigHash || rv.Spec == nil || rv.Spec.Service(k) == nil {
-		old := av.replaced[kindIdx(string(k))]
 		if old == nil || old.Config == svc.ConfigHash {
 			return nil
 		}
@@ -262,10 +262,6 @@ func (p *planner) classifyRollout(k spec.Kind, svc *spec.Service, slots []slot) 
 			}
 		case s.task.Config != hash || s.excluded:
 			ro.outdated++
-			reason, replaces := reasonReplacedBy(hash), s.task.ID
-			if s.excluded {
-				reason, replaces = reasonOutsidePlacement(slotHost(s)), ""
-			}
 			switch {
 			case s.unknown:
 				ro.down++
@@ -274,6 +270,10 @@ func (p *planner) classifyRollout(k spec.Kind, svc *spec.Service, slots []slot) 
 			case !s.task.KillSent.IsZero() || s.task.State == snapshot.Killing:
 				ro.down++
 				ro.inFlight++
+				reason, replaces := reasonReplacedBy(hash), s.task.ID
+				if s.excluded {
+					reason, replaces = reasonOutsidePlacement(slotHost(s)), ""
+				}
 				ro.carried = append(ro.carried, carriedKill{s, reason, replaces})
 			default:
 				if !p.available(s, svc) {

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
@@ -191,7 +192,8 @@ func notWantedReason(w wantState, k spec.Kind, av *agentView) string {
 func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 	i := kindIdx(string(k))
 	kind := string(k)
-	var slots []slot
+	ports := servicePorts(svc)
+	slots := make([]slot, 0, len(p.ix.agents)) // at most one per agent: one allocation
 	for _, av := range p.ix.agents {
 		tasks := av.live[i]
 		switch want := p.wantOnAgent(k, svc, av); want {
@@ -214,10 +216,7 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 			}
 			continue
 		}
-		target, tsvc, reason := svc.ConfigHash, svc, reasonLaunchDeviceService(k, av.host())
-		if k == spec.Client {
-			reason = reasonLaunchClient(av.host())
-		}
+		target, tsvc, tports := svc.ConfigHash, svc, ports
 		keep := pickBest(tasks, target)
 		rv := p.maybeRevert(k, svc, av)
 		oldReason := ""
@@ -225,13 +224,23 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 			// Only the previous configuration may stay; it is launched once
 			// the failed one is gone (the fixed ports allow one at a time).
 			target, tsvc = rv.To, rv.Spec.Service(k)
+			tports = servicePorts(tsvc)
 			keep = pickBest(withConfig(tasks, target), target)
-			reason, oldReason = reasonLaunchRevert(k, av.host(), rv.To), reasonRevert(rv.To, rv.Reason)
+			oldReason = reasonRevert(rv.To, rv.Reason)
 		}
 		p.killDuplicates(kind, av, tasks, keep, target, oldReason)
 		slots = append(slots, slot{av: av, task: keep, reverted: rv})
 		if len(tasks) == 0 {
-			p.maybeLaunch(Launch, kind, av, target, tsvc.Resources, servicePorts(tsvc), reason)
+			// (Reasons are built only for launches: formatting one per
+			// agent would cost more than the rest of a 10,000-agent plan.)
+			reason := reasonLaunchDeviceService(k, av.host())
+			switch {
+			case rv != nil:
+				reason = reasonLaunchRevert(k, av.host(), rv.To)
+			case k == spec.Client:
+				reason = reasonLaunchClient(av.host())
+			}
+			p.maybeLaunch(Launch, kind, av, target, tsvc.Resources, tports, reason)
 		}
 	}
 	return slots
@@ -381,6 +390,7 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 	if p.heldBack(kind, nil, KindItem(kind), svc.ConfigHash) {
 		return missing
 	}
+	failed := p.failedAgents(kind, svc.ConfigHash)
 	excluded := map[*agentView]bool{}
 	var heldBack []*agentView
 	for ; missing > 0; missing-- {
@@ -393,7 +403,7 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 			}
 			// Agents where the kind failed come last, then by offer fit,
 			// then by load.
-			fit := offerRank(av, svc.Resources, ports) + 4*p.failures(snapshot.ItemKey(kind, av.agent.ID), svc.ConfigHash)
+			fit := offerRank(av, svc.Resources, ports) + 4*failed[av.agent.ID]
 			if best == nil || fit < bestFit || (fit == bestFit && lessLoaded(av, best)) {
 				best, bestFit = av, fit
 			}
@@ -431,14 +441,22 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 	return placeable + min(len(heldBack), missing)
 }
 
-// failures is how many failures of config hash item has had (0 when its
-// hold is for another config).
-func (p *planner) failures(item, hash string) int {
-	h, ok := p.holds[item]
-	if !ok || (h.Config != "" && h.Config != hash) {
-		return 0
+// failedAgents counts, by agent ID, the failures of config hash of kind on
+// each agent where it failed (few: read from the holds once per kind, not
+// once per agent).
+func (p *planner) failedAgents(kind, hash string) map[string]int {
+	var out map[string]int
+	for item, h := range p.holds {
+		agent, ok := strings.CutPrefix(item, kind+"@")
+		if !ok || agent == "*" || (h.Config != "" && h.Config != hash) {
+			continue
+		}
+		if out == nil {
+			out = map[string]int{}
+		}
+		out[agent] = h.Failures
 	}
-	return h.Failures
+	return out
 }
 
 // maxPassedOver bounds how many agents backing off placeAnywhere passes

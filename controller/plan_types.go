@@ -156,7 +156,8 @@ type Result struct {
 	SpecHash   string `json:"spec_hash"`
 	// RegistryAddrs is QUOBYTE_REGISTRY for the services this plan launches
 	// (unless the spec names an external registry): host:rpcport of every
-	// host RegistryHosts names in the planned snapshot, comma separated.
+	// host where a registry runs or is to run in the planned snapshot,
+	// comma separated. Set only when the plan launches a service.
 	RegistryAddrs string    `json:"registry_addrs,omitempty"`
 	Actions       []Action  `json:"actions"`
 	Blocked       []Blocked `json:"blocked"`

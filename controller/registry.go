@@ -2,6 +2,7 @@ package controller
 
 import (
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,11 +41,10 @@ func registryHosts(c *spec.Cluster, ix *index) []string {
 	if svc == nil {
 		return nil
 	}
-	seen := map[string]bool{}
 	var hosts []string
 	for _, av := range ix.agents {
 		h := av.agent.Hostname
-		if h == "" || seen[h] {
+		if h == "" {
 			continue
 		}
 		want := svc.Enabled && av.reachable() && av.eligible && av.hasDevice(spec.DirDevice) &&
@@ -53,10 +53,9 @@ func registryHosts(c *spec.Cluster, ix *index) []string {
 			want = want || (t.State != snapshot.Killing && t.KillSent.IsZero())
 		}
 		if want {
-			seen[h] = true
 			hosts = append(hosts, h)
 		}
 	}
 	sort.Strings(hosts)
-	return hosts
+	return slices.Compact(hosts) // agents may share a hostname
 }
