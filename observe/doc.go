@@ -6,10 +6,11 @@
 // lines from the spec's mesos block):
 //
 //	conn, _ := mesosconn.New(cfg)                 // the subscription
-//	obs := observe.New(observe.Config{Caller: conn.Caller(), OnOffers: actuator.Offers})
+//	obs := observe.New(observe.Config{Caller: conn.Caller(),
+//		OnOffers: func(_ context.Context, o []mesos.Offer) { act.HandleOffers(o) }})
 //	go obs.Run(ctx)                               // acks and reconciliation
 //	go conn.Run(ctx, obs)                         // events -> obs.HandleEvent
-//	for range obs.Changed() { plan(spec, obs.Latest()) }
+//	// the controller loop plans on every obs.Changed(), from obs.Latest()
 //
 // Three layers, as in the rest of the project: fold* functions change the
 // observer's state for one event (no I/O); HandleEvent/HandleStatus take the
@@ -34,6 +35,18 @@
 //     IDs that are not ours are ignored (but acknowledged).
 //   - Bad input (malformed prober report, report of another version, unknown
 //     enum value, unknown event type) is logged and ignored, never a crash.
+//   - Unreachable is unknown, not gone: a task's UnreachableSince comes
+//     from the master's unreachable_time, else from when it was first seen
+//     unreachable; a reconciliation answer does not move it. A kill sent
+//     before is forgotten then (Mesos cannot deliver a kill to an
+//     unreachable task), so its fate is decided again when it is back.
+//   - Failures are counted and told: a task that ends in failure
+//     (snapshot.Task.Failed) counts against its item (Snapshot.Items: how
+//     often, and how the last one ended) and is logged at WARN with host,
+//     kind, state, reason and Mesos' message. A kill by Mesos for failing
+//     the health check (TASK_KILLED, healthy=false, no reason, no kill of
+//     ours) is recognised as such (Task.HealthKilled, with the failed checks
+//     counted from the healthy=false updates before it).
 //   - After every (re)subscribe: explicit reconciliation of every known
 //     non-terminal task, repeated with backoff until each has answered;
 //     then implicit reconciliation; Subscription.Reconciled turns true once
