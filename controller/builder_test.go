@@ -150,7 +150,7 @@ func (w *world) service(c *spec.Cluster, k spec.Kind, a *snapshot.Agent) *snapsh
 
 // prober adds a running prober of the current config.
 func (w *world) prober(c *spec.Cluster, a *snapshot.Agent) *snapshot.Task {
-	return w.task(taskid.ProberKind, ProberConfigHash(c), a, snapshot.Running)
+	return w.task(taskid.ProberKind, proberConfigHash(c), a, snapshot.Running)
 }
 
 // snap returns a snapshot of the world now. Every object is copied, so the

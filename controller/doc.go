@@ -56,9 +56,9 @@
 // agentID) for every kind, probers included. Kinds that run anywhere (API,
 // webconsole, S3) use the agent too, not a slot number: an instance that
 // fails on one agent is placed on another while that agent backs off; and
-// such a kind also backs off as a whole (KindItem), so that its launch rate
+// such a kind also backs off as a whole (kindItem), so that its launch rate
 // does not grow with the number of agents. Probe requests have their own
-// item, ProbeItem(agentID), which Step holds for one probe interval after
+// item, probeItem(agentID), which Step holds for one probe interval after
 // each request.
 //
 // See README.md for the pipeline and a glossary of the words reasons use.

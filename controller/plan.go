@@ -181,7 +181,7 @@ func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash s
 // successor launched once it is gone (one executor per agent); probers need
 // no health gating, so all are replaced at once.
 func (p *planner) computeProbers() {
-	hash := ProberConfigHash(p.c)
+	hash := proberConfigHash(p.c)
 	const kind = taskid.ProberKind
 	for _, av := range p.ix.agents {
 		tasks := av.live[idxProber]
@@ -216,7 +216,7 @@ func (p *planner) computeProbes() {
 	if interval <= 0 {
 		return
 	}
-	hash := ProberConfigHash(p.c)
+	hash := proberConfigHash(p.c)
 	for _, av := range p.ix.agents {
 		if !av.reachable() || !av.eligible {
 			continue
@@ -244,7 +244,7 @@ func (p *planner) computeProbes() {
 		default:
 			continue
 		}
-		item := ProbeItem(av.agent.ID)
+		item := probeItem(av.agent.ID)
 		if _, ok := p.held(item, ""); ok {
 			continue // asked recently
 		}
@@ -260,16 +260,16 @@ func (p *planner) computeProbes() {
 	}
 }
 
-// ProbeItem is the item of probe requests to the prober on agentID: Step
+// probeItem is the item of probe requests to the prober on agentID: Step
 // holds it for a probe interval after each request, so that a prober that
 // does not answer is asked once an interval, not on every plan.
-func ProbeItem(agentID string) string { return snapshot.ItemKey("probe", agentID) }
+func probeItem(agentID string) string { return snapshot.ItemKey("probe", agentID) }
 
-// KindItem is the item of a kind that runs anywhere as a whole: every
+// kindItem is the item of a kind that runs anywhere as a whole: every
 // failure of one of its instances counts against it too, and while it is
 // held no instance is placed anew, so a crashing service's launch rate
 // does not grow with the number of agents.
-func KindItem(kind string) string { return snapshot.ItemKey(kind, "*") }
+func kindItem(kind string) string { return snapshot.ItemKey(kind, "*") }
 
 // pickBest chooses which of the live tasks of one kind on one agent holds
 // the agent's slot: a task not being killed before others, then a running

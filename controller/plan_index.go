@@ -208,12 +208,12 @@ func hostMatches(globs []string, host string) bool {
 	return false
 }
 
-// ProberConfigHash identifies everything a prober task is launched with
+// proberConfigHash identifies everything a prober task is launched with
 // that comes from the spec. A prober whose task ID carries another hash is
 // replaced. It is the loader's c.Prober.ConfigHash; for a Cluster built by
 // hand without one (tests), a hash of the same settings computed here. The
 // hash is short hex, valid in a task ID.
-func ProberConfigHash(c *spec.Cluster) string {
+func proberConfigHash(c *spec.Cluster) string {
 	if c.Prober.ConfigHash != "" {
 		return c.Prober.ConfigHash
 	}

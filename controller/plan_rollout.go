@@ -306,7 +306,7 @@ func (p *planner) classifyRollout(k spec.Kind, svc *spec.Service, slots []slot) 
 	}
 	// An anywhere kind whose instances fail backs off as a whole.
 	if !k.DeviceBound() && k != spec.Client {
-		if h, ok := p.held(KindItem(string(k)), hash); ok {
+		if h, ok := p.held(kindItem(string(k)), hash); ok {
 			ro.paused = append(ro.paused, pausedSlot{slot{}, reasonUpgradePausedKind(k, h.LastError)})
 		}
 	}

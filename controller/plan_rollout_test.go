@@ -215,9 +215,9 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			},
 			filter: []string{"kill"},
 			want: []string{
-				"kill quobyte.prober." + ProberConfigHash(testCluster()) + ".s0001 on node1 (replace): replaced by config " + proberHashOf(func(c *spec.Cluster) { c.Prober.Mode = "directories" }),
-				"kill quobyte.prober." + ProberConfigHash(testCluster()) + ".s0005 on node2 (replace): replaced by config " + proberHashOf(func(c *spec.Cluster) { c.Prober.Mode = "directories" }),
-				"kill quobyte.prober." + ProberConfigHash(testCluster()) + ".s0009 on node3 (replace): replaced by config " + proberHashOf(func(c *spec.Cluster) { c.Prober.Mode = "directories" }),
+				"kill quobyte.prober." + proberConfigHash(testCluster()) + ".s0001 on node1 (replace): replaced by config " + proberHashOf(func(c *spec.Cluster) { c.Prober.Mode = "directories" }),
+				"kill quobyte.prober." + proberConfigHash(testCluster()) + ".s0005 on node2 (replace): replaced by config " + proberHashOf(func(c *spec.Cluster) { c.Prober.Mode = "directories" }),
+				"kill quobyte.prober." + proberConfigHash(testCluster()) + ".s0009 on node3 (replace): replaced by config " + proberHashOf(func(c *spec.Cluster) { c.Prober.Mode = "directories" }),
 			},
 		},
 	})

@@ -387,7 +387,7 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 	kind := string(k)
 	ports := servicePorts(svc)
 	wanted := placed + missing
-	if p.heldBack(kind, nil, KindItem(kind), svc.ConfigHash) {
+	if p.heldBack(kind, nil, kindItem(kind), svc.ConfigHash) {
 		return missing
 	}
 	failed := p.failedAgents(kind, svc.ConfigHash)

@@ -89,8 +89,8 @@ func TestPlan_Probers_OnEveryEligibleReachableAgent(t *testing.T) {
 				w.noReport("node1")
 			},
 			want: []string{
-				"launch-prober prober on node1 config " + ProberConfigHash(testCluster()) + ": no prober on node1",
-				"launch-prober prober on node2 config " + ProberConfigHash(testCluster()) + ": no prober on node2",
+				"launch-prober prober on node1 config " + proberConfigHash(testCluster()) + ": no prober on node1",
+				"launch-prober prober on node2 config " + proberConfigHash(testCluster()) + ": no prober on node2",
 				"blocked prober node1: waiting for the prober on node1",
 				"blocked prober node2: waiting for the prober on node2",
 				"blocked api -: api waits for the core services: no DIR_DEVICE found yet (waiting for prober reports)",
@@ -124,7 +124,7 @@ func TestPlan_Probers_OnEveryEligibleReachableAgent(t *testing.T) {
 			},
 			filter: []string{"kill", "launch-prober"},
 			want: []string{
-				"kill quobyte.prober.oldprober.s0001 on node1 (replace): replaced by config " + ProberConfigHash(testCluster()),
+				"kill quobyte.prober.oldprober.s0001 on node1 (replace): replaced by config " + proberConfigHash(testCluster()),
 			},
 		},
 		{
@@ -148,7 +148,7 @@ func TestPlan_Probers_OnEveryEligibleReachableAgent(t *testing.T) {
 				return c
 			},
 			world: func(c *spec.Cluster, w *world) { w.agent("node1") },
-			want:  []string{"launch-prober prober on node1 config " + ProberConfigHash(testCluster()) + ": no prober on node1"},
+			want:  []string{"launch-prober prober on node1 config " + proberConfigHash(testCluster()) + ": no prober on node1"},
 		},
 	})
 }
@@ -158,7 +158,7 @@ func TestPlan_Probers_OnEveryEligibleReachableAgent(t *testing.T) {
 func proberHashOf(f func(*spec.Cluster)) string {
 	c := testCluster()
 	f(c)
-	return ProberConfigHash(c)
+	return proberConfigHash(c)
 }
 
 func TestPlan_Probe_AsksStaleProbers(t *testing.T) {
@@ -171,7 +171,7 @@ func TestPlan_Probe_AsksStaleProbers(t *testing.T) {
 				w.prober(c, a)
 			},
 			filter: []string{"probe"},
-			want:   []string{"probe quobyte.prober." + ProberConfigHash(testCluster()) + ".s0001: last report from node1 is 1m31s old"},
+			want:   []string{"probe quobyte.prober." + proberConfigHash(testCluster()) + ".s0001: last report from node1 is 1m31s old"},
 		},
 		{
 			name: "fresh report: no probe",
@@ -189,7 +189,7 @@ func TestPlan_Probe_AsksStaleProbers(t *testing.T) {
 				w.prober(c, w.noReport("node1"))
 			},
 			filter: []string{"probe"},
-			want:   []string{"probe quobyte.prober." + ProberConfigHash(testCluster()) + ".s0001: no report from the prober on node1 after 1h0m0s running"},
+			want:   []string{"probe quobyte.prober." + proberConfigHash(testCluster()) + ".s0001: no report from the prober on node1 after 1h0m0s running"},
 		},
 	})
 }
@@ -623,17 +623,17 @@ func TestPlan_Converged_IsNoOp(t *testing.T) {
 
 func TestProberConfigHash_SpecHashWins(t *testing.T) {
 	c := testCluster()
-	computed := ProberConfigHash(c)
+	computed := proberConfigHash(c)
 	if len(computed) != 10 {
 		t.Fatalf("computed prober hash %q: want 10 hex digits", computed)
 	}
 	c.Prober.Mode = "directories"
-	if ProberConfigHash(c) == computed {
+	if proberConfigHash(c) == computed {
 		t.Fatalf("prober hash ignores the mode")
 	}
 	c.Prober.ConfigHash = "fromspec01"
-	if got := ProberConfigHash(c); got != "fromspec01" {
-		t.Fatalf("ProberConfigHash = %q, want the loader's fromspec01", got)
+	if got := proberConfigHash(c); got != "fromspec01" {
+		t.Fatalf("proberConfigHash = %q, want the loader's fromspec01", got)
 	}
 }
 

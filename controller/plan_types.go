@@ -178,7 +178,7 @@ type Result struct {
 // nil when none has it (the action must then fail).
 func (r *Result) SpecFor(a Action) *spec.Cluster {
 	if a.Type == LaunchProber {
-		if r.Spec != nil && ProberConfigHash(r.Spec) == a.ConfigHash {
+		if r.Spec != nil && proberConfigHash(r.Spec) == a.ConfigHash {
 			return r.Spec
 		}
 		return nil

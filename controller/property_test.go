@@ -93,7 +93,7 @@ func genWorld(rng draws, c *spec.Cluster) *world {
 			for j := rng.Intn(3); j > 0; j-- {
 				hash := string(k) + "1"
 				if k == taskid.ProberKind {
-					hash = ProberConfigHash(c)
+					hash = proberConfigHash(c)
 					if rng.Intn(4) == 0 {
 						hash = "oldprober"
 					}

@@ -4,8 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -294,12 +295,7 @@ func (sc *scenario) specChange(args []string) {
 // tasks, and the failure counts the observer would show.
 func (w *world) describe() []string {
 	var out []string
-	ids := make([]string, 0, len(w.agents))
-	for id := range w.agents {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(w.agents)) {
 		a := w.agents[id]
 		l := "agent " + a.Hostname
 		if !a.Reachable {
@@ -328,12 +324,7 @@ func (w *world) describe() []string {
 			}
 		}
 	}
-	items := make([]string, 0, len(w.items))
-	for item := range w.items {
-		items = append(items, item)
-	}
-	sort.Strings(items)
-	for _, item := range items {
+	for _, item := range slices.Sorted(maps.Keys(w.items)) {
 		h := w.items[item]
 		out = append(out, fmt.Sprintf("failures %s: %d, last: %s", item, h.Failures, h.Last.Describe()))
 	}

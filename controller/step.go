@@ -23,7 +23,7 @@ const (
 )
 
 // Backoff shape. Delays double from Restart.InitialDelay up to
-// Restart.MaxDelay, then each is spread by ±JitterFactor so that items
+// Restart.MaxDelay, then each is spread by ±jitterFactor so that items
 // failing together do not retry together. With InitialDelay 5s, MaxDelay 5m:
 //
 //	failure   1    2    3    4    5    6    7...
@@ -34,7 +34,7 @@ const (
 // with the injected random function, so tests are deterministic.
 const (
 	backoffMultiplier = 2.0
-	JitterFactor      = 0.2
+	jitterFactor      = 0.2
 )
 
 // StepConfig configures a Step.
@@ -167,7 +167,7 @@ func (st *Step) rememberSpec(c *spec.Cluster) {
 // observeTaskFailures counts the task failures the observer recorded since
 // the last call (snapshot.Snapshot.Items) as failures of their items; a
 // failure of an instance of a kind that runs anywhere counts against the
-// kind as a whole too (KindItem).
+// kind as a whole too (kindItem).
 func (st *Step) observeTaskFailures(c *spec.Cluster, s *snapshot.Snapshot, now time.Time) {
 	items := make([]string, 0, len(s.Items))
 	for item := range s.Items {
@@ -190,7 +190,7 @@ func (st *Step) observeTaskFailures(c *spec.Cluster, s *snapshot.Snapshot, now t
 		for ; n > 0; n-- {
 			st.fail(c, kind, item, h.Last.Config, now, h.Last.Describe())
 			if wholeKind {
-				st.fail(c, kind, KindItem(kind), h.Last.Config, now, h.Last.Describe())
+				st.fail(c, kind, kindItem(kind), h.Last.Config, now, h.Last.Describe())
 			}
 		}
 	}
@@ -242,9 +242,9 @@ func (st *Step) fail(c *spec.Cluster, kind, item, config string, now time.Time, 
 	it.until = now.Add(jitter(it.policy.NextBackOff(), st.random()))
 }
 
-// jitter spreads d by ±JitterFactor using r in [0, 1).
+// jitter spreads d by ±jitterFactor using r in [0, 1).
 func jitter(d time.Duration, r float64) time.Duration {
-	return time.Duration(float64(d) * (1 + JitterFactor*(2*r-1)))
+	return time.Duration(float64(d) * (1 + jitterFactor*(2*r-1)))
 }
 
 // forgetStable drops the memory of items that have been fine for the
@@ -290,7 +290,7 @@ func (st *Step) forgetChanged(c *spec.Cluster) {
 // wantedConfig is the config hash the spec wants for kind.
 func wantedConfig(c *spec.Cluster, kind string) string {
 	if kind == taskid.ProberKind {
-		return ProberConfigHash(c)
+		return proberConfigHash(c)
 	}
 	if svc := c.Service(spec.Kind(kind)); svc != nil {
 		return svc.ConfigHash
