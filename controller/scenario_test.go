@@ -3,8 +3,8 @@ package controller
 import (
 	"flag"
 	"fmt"
-	"os"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
