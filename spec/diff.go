@@ -1,0 +1,165 @@
+package spec
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Change is one effective setting that differs between two specs, named by
+// its path in the spec language ("quobyte.version",
+// "service.data.resources.mem", "quobyte.env.JAVA_OPTS"). Old and New are
+// written as in a spec file ("\"3.4\"", "4096", "[\"a\", \"b\"]"), or
+// "(unset)" for a map entry one side lacks.
+type Change struct {
+	Path     string
+	Old, New string
+}
+
+func (c Change) String() string { return c.Path + ": " + c.Old + " -> " + c.New }
+
+// Diff lists the effective settings that differ from old to new, sorted by
+// path. Settings are compared after defaults, so writing out a default
+// changes nothing; hashes and the file name are not settings.
+func Diff(old, new *Cluster) []Change {
+	a, b := settings(old), settings(new)
+	var out []Change
+	for path, av := range a {
+		if bv, ok := b[path]; !ok {
+			out = append(out, Change{path, av, unset})
+		} else if av != bv {
+			out = append(out, Change{path, av, bv})
+		}
+	}
+	for path, bv := range b {
+		if _, ok := a[path]; !ok {
+			out = append(out, Change{path, unset, bv})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// DiffText is Diff as lines, for logs and /v1/status.
+func DiffText(old, new *Cluster) string {
+	changes := Diff(old, new)
+	lines := make([]string, len(changes))
+	for i, c := range changes {
+		lines[i] = c.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+const unset = "(unset)"
+
+// settings flattens a cluster into path -> value. It walks the types by
+// reflection, naming each field as the spec language does (FrameworkIDStore
+// -> framework_id_store), so that a setting added to the types is diffed
+// without a list to keep up to date (TestDiff_PathsAreSpecNames guards the
+// names). Maps of settings (env, ports, attributes) become one path per key.
+func settings(c *Cluster) map[string]string {
+	out := map[string]string{}
+	if c == nil {
+		return out
+	}
+	master := c.Mesos.ZK
+	if master == "" {
+		master = formatValue(reflect.ValueOf(c.Mesos.Masters))
+		if len(c.Mesos.Masters) == 1 {
+			master = strconv.Quote(c.Mesos.Masters[0])
+		}
+	} else {
+		master = strconv.Quote(master)
+	}
+	out["mesos.master"] = master
+	flatten(out, "mesos", reflect.ValueOf(c.Mesos))
+	flatten(out, "quobyte", reflect.ValueOf(c.Quobyte))
+	flatten(out, "prober", reflect.ValueOf(c.Prober))
+	flatten(out, "upgrade", reflect.ValueOf(c.Upgrade))
+	flatten(out, "placement", reflect.ValueOf(c.Placement))
+	for k, s := range c.Services {
+		if s != nil {
+			flatten(out, "service."+string(k), reflect.ValueOf(*s))
+		}
+	}
+	return out
+}
+
+// notSettings are fields that are derived or said elsewhere: the hashes,
+// the kind (it is in the path), and the master (mesos.master above).
+var notSettings = map[string]bool{"ConfigHash": true, "Kind": true, "Masters": true, "ZK": true}
+
+func flatten(out map[string]string, prefix string, v reflect.Value) {
+	switch {
+	case v.Kind() == reflect.Struct && v.Type() != reflect.TypeFor[time.Duration]():
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if f.IsExported() && !notSettings[f.Name] {
+				flatten(out, prefix+"."+snakeCase(f.Name), v.Field(i))
+			}
+		}
+	case v.Kind() == reflect.Map:
+		for _, k := range v.MapKeys() {
+			flatten(out, prefix+"."+fmt.Sprint(k.Interface()), v.MapIndex(k))
+		}
+	default:
+		out[prefix] = formatValue(v)
+	}
+}
+
+// formatValue writes a value as a spec file would.
+func formatValue(v reflect.Value) string {
+	if d, ok := v.Interface().(time.Duration); ok {
+		return strconv.Quote(shortDuration(d))
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return strconv.Quote(v.String())
+	case reflect.Float32, reflect.Float64:
+		return strconv.FormatFloat(v.Float(), 'g', -1, 64)
+	case reflect.Slice:
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i] = formatValue(v.Index(i))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	return fmt.Sprint(v.Interface())
+}
+
+// shortDuration writes d as an operator would: "672h", "1h30m", "90s", not
+// "672h0m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// snakeCase turns a Go field name into the spec's attribute name:
+// FrameworkIDStore -> framework_id_store, CPUs -> cpus.
+func snakeCase(name string) string {
+	if name == "CPUs" {
+		return "cpus"
+	}
+	var b strings.Builder
+	runes := []rune(name)
+	for i, r := range runes {
+		// A word starts at an upper-case letter that follows a lower-case
+		// one, or that ends an acronym ("ID" in "IDStore").
+		if i > 0 && unicode.IsUpper(r) &&
+			(unicode.IsLower(runes[i-1]) || (i+1 < len(runes) && unicode.IsLower(runes[i+1]))) {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
