@@ -76,22 +76,14 @@ func settings(c *Cluster) map[string]string {
 		master = strconv.Quote(master)
 	}
 	out["mesos.master"] = master
-	flatten(out, "mesos", reflect.ValueOf(c.Mesos))
-	flatten(out, "quobyte", reflect.ValueOf(c.Quobyte))
-	flatten(out, "prober", reflect.ValueOf(c.Prober))
-	flatten(out, "upgrade", reflect.ValueOf(c.Upgrade))
-	flatten(out, "placement", reflect.ValueOf(c.Placement))
-	for k, s := range c.Services {
-		if s != nil {
-			flatten(out, "service."+string(k), reflect.ValueOf(*s))
-		}
-	}
+	flatten(out, "", reflect.ValueOf(*c))
 	return out
 }
 
-// notSettings are fields that are derived or said elsewhere: the hashes,
-// the kind (it is in the path), and the master (mesos.master above).
-var notSettings = map[string]bool{"ConfigHash": true, "Kind": true, "Masters": true, "ZK": true}
+// notSettings are fields that are derived or said elsewhere: the file
+// name, the hashes, the kind (it is in the path), and the master
+// (mesos.master above).
+var notSettings = map[string]bool{"File": true, "Hash": true, "ConfigHash": true, "Kind": true, "Masters": true, "ZK": true}
 
 func flatten(out map[string]string, prefix string, v reflect.Value) {
 	switch {
@@ -99,16 +91,27 @@ func flatten(out map[string]string, prefix string, v reflect.Value) {
 		for i := range v.NumField() {
 			f := v.Type().Field(i)
 			if f.IsExported() && !notSettings[f.Name] {
-				flatten(out, prefix+"."+snakeCase(f.Name), v.Field(i))
+				flatten(out, join(prefix, snakeCase(f.Name)), v.Field(i))
 			}
 		}
 	case v.Kind() == reflect.Map:
 		for _, k := range v.MapKeys() {
-			flatten(out, prefix+"."+fmt.Sprint(k.Interface()), v.MapIndex(k))
+			flatten(out, join(prefix, fmt.Sprint(k.Interface())), v.MapIndex(k))
+		}
+	case v.Kind() == reflect.Pointer:
+		if !v.IsNil() {
+			flatten(out, prefix, v.Elem())
 		}
 	default:
 		out[prefix] = formatValue(v)
 	}
+}
+
+func join(prefix, name string) string {
+	if prefix == "" {
+		return name
+	}
+	return prefix + "." + name
 }
 
 // formatValue writes a value as a spec file would.
@@ -147,8 +150,11 @@ func shortDuration(d time.Duration) string {
 // snakeCase turns a Go field name into the spec's attribute name:
 // FrameworkIDStore -> framework_id_store, CPUs -> cpus.
 func snakeCase(name string) string {
-	if name == "CPUs" {
+	switch name {
+	case "CPUs":
 		return "cpus"
+	case "Services":
+		return "service" // as the blocks are written: service "data" { }
 	}
 	var b strings.Builder
 	runes := []rune(name)

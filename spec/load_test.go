@@ -283,6 +283,7 @@ func TestLoad_Rules(t *testing.T) {
 		{"unreachable", m + q + `placement { unreachable_timeout = "0s" }`, "Duration must be positive", "6:35"},
 		{"variables", m + q + `service "api" { count = var.n }`, "Variables not allowed", "6:25"},
 		{"functions", m + q + `service "api" { count = max(1, 2) }`, "Function calls not allowed", "6:25"},
+		{"empty auth file", m + q + `status_api { auth_file = "" }`, "Empty value", "6:26"},
 		{"version number", quobyte("image = \"a/b\"\nversion = 3.10"), "String expected", "4:11"},
 		{"version bool", quobyte("image = \"a/b\"\nversion = true"), "String expected", "4:11"},
 		{"image number", quobyte("image = 7"), "String expected", "3:9"},
