@@ -1,7 +1,8 @@
 // Package planview renders a controller plan for people, in the manner of
 // `terraform plan`: per host and service, `+` launch, `-` stop, `~` replace,
-// each with its reason, then the blocked items and a summary line. The same
-// counts drive `plan -detailed-exitcode` and the JSON form.
+// each with its reason, then the blocked items, the services not running
+// healthy (CheckServices) and a summary line. The same counts drive
+// `plan -detailed-exitcode`, the JSON form and the plan_actions metric.
 package planview
 
 import (
@@ -108,11 +109,6 @@ func hostOf(hostname, agentID string) string {
 	return "(any host)"
 }
 
-// Text writes the plan for people.
-func Text(w io.Writer, r *controller.Result) error {
-	return NewDocument(r, nil).Text(w)
-}
-
 // Document is the JSON form of a plan: the plan itself, its summary, and
 // the health of the services it was planned against.
 type Document struct {
@@ -193,11 +189,6 @@ func (d Document) Text(w io.Writer) error {
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// JSON writes the plan for machines.
-func JSON(w io.Writer, r *controller.Result) error {
-	return NewDocument(r, nil).JSON(w)
 }
 
 // JSON writes the document for machines.
