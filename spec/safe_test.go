@@ -7,19 +7,17 @@ import (
 )
 
 // Deep nesting is refused before the HCL parser sees it, with the position
-// of the first opening beyond MaxNesting. Each of these inputs killed the
-// process with an uncatchable stack overflow (the last one measured below
-// MaxFileSize) before the check.
+// of the first level beyond MaxNesting. The issue's input killed the
+// process with an uncatchable stack overflow, as did each of the other
+// shapes repeated as often as MaxFileSize allows.
 func TestLoadBytes_RefusesDeepNestingBeforeParsing(t *testing.T) {
 	// rep repeats unit 5,000 times: far beyond the bound, cheap to lex.
-	// The issue's input (100,000 '[') and the longest run of '!' that fits
-	// in MaxFileSize (both crashed the parser) are here as they were.
 	rep := func(unit string) string { return strings.Repeat(unit, 5000) }
 	for _, tc := range []struct {
 		name, src, at string
 	}{
 		{"issue 9", "env = " + strings.Repeat("[", 100_000), "1:39"},
-		{"unary operators", "enabled = " + strings.Repeat("!", MaxFileSize-20) + "true", "1:43"},
+		{"unary operators", "enabled = " + rep("!") + "true", "1:43"},
 		{"braces", "env = " + rep("{a="), "1:103"},
 		{"parentheses", "count = " + rep("("), "1:41"},
 		{"function calls", "count = " + rep("f("), "1:74"},
