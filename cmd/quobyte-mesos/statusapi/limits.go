@@ -76,15 +76,15 @@ type limiter struct{ slots chan struct{} }
 
 func newLimiter(n int) *limiter { return &limiter{slots: make(chan struct{}, n)} }
 
-func (l *limiter) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (l *limiter) wrap(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case l.slots <- struct{}{}:
 			defer func() { <-l.slots }()
-			h.ServeHTTP(w, r)
+			h(w, r)
 		default:
 			w.Header().Set("Retry-After", fmt.Sprint(RetryAfter))
 			writeJSON(w, http.StatusTooManyRequests, errorBody(fmt.Sprintf("%d dry runs are under way; retry in %d s", cap(l.slots), RetryAfter)))
 		}
-	})
+	}
 }

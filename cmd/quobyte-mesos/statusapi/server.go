@@ -125,7 +125,7 @@ func Handler(cfg Config) http.Handler {
 		writeJSON(w, http.StatusOK, planview.NewDocument(p, cfg.Source.Snapshot()))
 	})
 	dryRuns := newLimiter(cfg.MaxDryRuns)
-	private("POST /v1/plan", dryRuns.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	private("POST /v1/plan", dryRuns.wrap(func(w http.ResponseWriter, r *http.Request) {
 		src, err := io.ReadAll(r.Body)
 		var tooLarge *http.MaxBytesError
 		switch {
@@ -150,7 +150,7 @@ func Handler(cfg Config) http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, planview.NewDocument(p, cfg.Source.Snapshot()))
-	})).ServeHTTP)
+	}))
 	private("GET /v1/snapshot", func(w http.ResponseWriter, r *http.Request) {
 		s := cfg.Source.Snapshot()
 		if s == nil {
