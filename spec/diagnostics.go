@@ -29,17 +29,17 @@ func FormatDiagnostics(w io.Writer, sources map[string][]byte, diags hcl.Diagnos
 		files[name] = f
 	}
 	tw := hcl.NewDiagnosticTextWriter(w, files, 0, false)
-	bare := hcl.NewDiagnosticTextWriter(w, nil, 0, false)
 	for _, d := range diags {
 		shown := *d
-		writer := tw
 		if d.Subject != nil {
 			shown.Summary = fmt.Sprintf("%s: %s", Position(*d.Subject), d.Summary)
 			if longLine(sources[d.Subject.Filename], d.Subject.Start.Byte) {
-				writer = bare // a snippet of a 100 KB line helps nobody
+				// A snippet of a 100 KB line helps nobody; the summary
+				// holds the position.
+				shown.Subject, shown.Context = nil, nil
 			}
 		}
-		if err := writer.WriteDiagnostic(&shown); err != nil {
+		if err := tw.WriteDiagnostic(&shown); err != nil {
 			return fmt.Errorf("writing diagnostics: %w", err)
 		}
 	}
