@@ -16,7 +16,7 @@ const (
 	// for a dry run, and spec.LoadBytes refuses more than this anyway.
 	MaxBodyBytes = spec.MaxFileSize
 	// DefaultMaxDryRuns bounds concurrent dry runs (POST /v1/plan). A dry
-	// run is one spec load (at most ~85 MiB for the worst spec
+	// run is one spec load (at most ~46 MiB of heap for the worst spec
 	// spec.MaxFileSize allows) and one plan (~20 ms at 10,000 agents).
 	DefaultMaxDryRuns = 2
 	// RetryAfter is what a client that found the dry runs busy is told to

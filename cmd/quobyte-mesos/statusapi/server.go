@@ -26,7 +26,8 @@ type Reload struct {
 	SpecHash string    `json:"spec_hash,omitempty"`
 	// Diagnostics holds every error, with file:line:column, when !OK.
 	Diagnostics string `json:"diagnostics,omitempty"`
-	// Changes is a diff of the old and the new spec when OK.
+	// Changes lists, when OK, each setting the reload changed, one a line
+	// (spec.DiffText: `quobyte.version: "3.4.1" -> "3.4.2"`).
 	Changes string `json:"changes,omitempty"`
 }
 
