@@ -66,16 +66,15 @@ func settings(c *Cluster) map[string]string {
 	if c == nil {
 		return out
 	}
-	master := c.Mesos.ZK
-	if master == "" {
-		master = formatValue(reflect.ValueOf(c.Mesos.Masters))
-		if len(c.Mesos.Masters) == 1 {
-			master = strconv.Quote(c.Mesos.Masters[0])
-		}
-	} else {
-		master = strconv.Quote(master)
+	// mesos.master is one URL (ZK or http) or a list, as it was written.
+	switch m := c.Mesos.Masters; {
+	case c.Mesos.ZK != "":
+		out["mesos.master"] = strconv.Quote(c.Mesos.ZK)
+	case len(m) == 1:
+		out["mesos.master"] = strconv.Quote(m[0])
+	default:
+		out["mesos.master"] = formatValue(reflect.ValueOf(m))
 	}
-	out["mesos.master"] = master
 	flatten(out, "", reflect.ValueOf(*c))
 	return out
 }
@@ -87,7 +86,7 @@ var notSettings = map[string]bool{"File": true, "Hash": true, "ConfigHash": true
 
 func flatten(out map[string]string, prefix string, v reflect.Value) {
 	switch {
-	case v.Kind() == reflect.Struct && v.Type() != reflect.TypeFor[time.Duration]():
+	case v.Kind() == reflect.Struct:
 		for i := range v.NumField() {
 			f := v.Type().Field(i)
 			if f.IsExported() && !notSettings[f.Name] {
