@@ -73,7 +73,7 @@ for _ in $(seq 100); do
 done
 echo "local-run: simulated Mesos master on http://$MASTER (state: http://$MASTER/state, log: $DIR/mesos-sim.log)"
 
-bin/quobyte-mesos run --spec "$SPEC" --listen "$LISTEN" >"$DIR/framework.out" 2>"$DIR/framework.log" &
+bin/quobyte-mesos run --spec "$SPEC" --listen "$LISTEN" --pid-file "$DIR/framework.pid" >"$DIR/framework.out" 2>"$DIR/framework.log" &
 pids+=($!)
 for _ in $(seq 100); do
   grep -q "status API on" "$DIR/framework.out" 2>/dev/null && break
@@ -82,6 +82,6 @@ for _ in $(seq 100); do
 done
 url=$(sed -n 's|.*status API on \(http://[^/]*\)/.*|\1|p' "$DIR/framework.out")
 echo "local-run: framework status API on $url  (try: curl $url/v1/status, $url/v1/plan, $url/metrics)"
-echo "local-run: framework log: $DIR/framework.log; Ctrl-C stops everything"
+echo "local-run: framework log: $DIR/framework.log; reload the spec: kill -HUP \$(cat $DIR/framework.pid); Ctrl-C stops everything"
 
 wait -n "${pids[@]}" || true

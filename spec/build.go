@@ -41,6 +41,7 @@ func build(raw *rawFile, file hcl.Body, diags *hcl.Diagnostics) *Cluster {
 	c.Services = b.services(raw.Services, c)
 	c.Upgrade = b.upgrade(raw.Upgrade, c.Services)
 	c.Placement = b.placement(raw.Placement)
+	c.StatusAPI = b.statusAPI(raw.StatusAPI)
 	b.checkPortClashes(c)
 	return c
 }
@@ -775,4 +776,11 @@ func (b *builder) placement(raw *rawPlacement) Placement {
 	}
 	p.UnreachableTimeout = b.duration(raw.Body, "unreachable_timeout", raw.UnreachableTimeout, p.UnreachableTimeout, positive)
 	return p
+}
+
+func (b *builder) statusAPI(raw *rawStatusAPI) StatusAPI {
+	if raw == nil {
+		return StatusAPI{}
+	}
+	return StatusAPI{AuthFile: b.str(raw.Body, "auth_file", raw.AuthFile, "", false)}
 }

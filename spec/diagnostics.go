@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -16,11 +17,14 @@ import (
 func FormatDiagnostics(w io.Writer, sources map[string][]byte, diags hcl.Diagnostics) error {
 	files := make(map[string]*hcl.File, len(sources))
 	for name, src := range sources {
+		f := &hcl.File{Bytes: src}
 		// Parsed files let the writer name the enclosing block ("in
-		// service \"api\""); the bytes alone suffice for snippets.
-		f, _ := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
-		if f == nil || f.Bytes == nil {
-			f = &hcl.File{Bytes: src}
+		// service \"api\""); the bytes alone suffice for snippets. Only
+		// a file that is safe to parse is parsed (see checkSafe).
+		if checkSafe(src, name) == nil {
+			if parsed, _ := hclsyntax.ParseConfig(src, name, hcl.InitialPos); parsed != nil && parsed.Bytes != nil {
+				f = parsed
+			}
 		}
 		files[name] = f
 	}
@@ -29,6 +33,11 @@ func FormatDiagnostics(w io.Writer, sources map[string][]byte, diags hcl.Diagnos
 		shown := *d
 		if d.Subject != nil {
 			shown.Summary = fmt.Sprintf("%s: %s", Position(*d.Subject), d.Summary)
+			if longLine(sources[d.Subject.Filename], d.Subject.Start.Byte) {
+				// A snippet of a 100 KB line helps nobody; the summary
+				// holds the position.
+				shown.Subject, shown.Context = nil, nil
+			}
 		}
 		if err := tw.WriteDiagnostic(&shown); err != nil {
 			return fmt.Errorf("writing diagnostics: %w", err)
@@ -49,4 +58,21 @@ func DiagnosticsText(sources map[string][]byte, diags hcl.Diagnostics) string {
 	// A strings.Builder never fails to write.
 	_ = FormatDiagnostics(&b, sources, diags)
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// maxSnippetLine is the longest source line shown in a snippet.
+const maxSnippetLine = 500
+
+// longLine reports whether the line of src holding offset is longer than
+// maxSnippetLine bytes.
+func longLine(src []byte, offset int) bool {
+	if offset < 0 || offset > len(src) {
+		return false
+	}
+	start := bytes.LastIndexByte(src[:offset], '\n') + 1
+	end := bytes.IndexByte(src[offset:], '\n')
+	if end < 0 {
+		end = len(src) - offset
+	}
+	return offset+end-start > maxSnippetLine
 }

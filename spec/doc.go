@@ -12,7 +12,13 @@
 //     binary, empty) are one diagnostic without Subject, naming the file.
 //     Warnings (an ignored setting, an unpinned version) come with a valid
 //     cluster. Nothing here panics on bad input; ReadFile refuses missing
-//     files, directories and files over MaxFileSize, LoadBytes binary data.
+//     files, directories and files over MaxFileSize; LoadBytes refuses more
+//     than MaxFileSize, binary data, and nesting beyond MaxNesting (with the
+//     position of the first level too many) before the HCL parser, which
+//     recurses per level, sees the file. That bounds the memory and stack
+//     of every load, the framework's reloads and dry runs included.
+//   - A number or bool where a string is wanted is an error (HCL would
+//     convert it: 3.10 became "3.1").
 //   - A returned Cluster is complete (every kind in Services, defaults
 //     filled in) and immutable: callers must not modify it.
 //   - Cluster.Hash changes exactly when an effective setting changes, never
@@ -23,6 +29,10 @@
 //     check, kill grace, device root and registry override. Count, hosts,
 //     placement, restart, upgrade and state are not in it: changing those
 //     restarts nothing. Prober.ConfigHash does the same for the prober.
+//   - Diff names each effective setting that differs between two clusters
+//     by its path in the spec language; it is empty exactly when the hashes
+//     are equal. Format rewrites a file in the canonical layout and never
+//     changes its hash.
 //
 // The language itself is documented in docs/spec.md; examples/*.hcl are
 // kept valid by this package's tests. This package imports nothing of Mesos.

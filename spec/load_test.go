@@ -286,6 +286,20 @@ func TestLoad_Rules(t *testing.T) {
 		{"unreachable", m + q + `placement { unreachable_timeout = "0s" }`, "Duration must be positive", "6:35"},
 		{"variables", m + q + `service "api" { count = var.n }`, "Variables not allowed", "6:25"},
 		{"functions", m + q + `service "api" { count = max(1, 2) }`, "Function calls not allowed", "6:25"},
+		{"empty auth file", m + q + `status_api { auth_file = "" }`, "Empty value", "6:26"},
+		{"version number", quobyte("image = \"a/b\"\nversion = 3.10"), "String expected", "4:11"},
+		{"version bool", quobyte("image = \"a/b\"\nversion = true"), "String expected", "4:11"},
+		{"image number", quobyte("image = 7"), "String expected", "3:9"},
+		{"env value number", quobyte("image = \"a/b\"\nenv = { A = 1 }"), "String expected", "4:13"},
+		{"service env value bool", m + q + `service "api" { env = { A = "x", B = false } }`, "String expected", "6:38"},
+		{"args element number", m + q + `service "api" { args = ["-v", 2] }`, "String expected", "6:31"},
+		{"hosts element number", m + q + `service "api" { hosts = [1] }`, "String expected", "6:26"},
+		{"order element number", m + q + `upgrade { order = [1] }`, "String expected", "6:20"},
+		{"attribute value number", m + q + `placement { attributes = { rack = 3 } }`, "String expected", "6:35"},
+		{"master number", mesos(`master = 5050`) + q, "String expected", "2:10"},
+		{"master list number", mesos(`master = ["http://a:1", 5050]`) + q, "String expected", "2:25"},
+		{"duration number", m + q + `service "api" { kill_grace = 30 }`, "String expected", "6:30"},
+		{"negative number", quobyte("image = \"a/b\"\nversion = -1"), "String expected", "4:11"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, diags := LoadBytes([]byte(tc.src), "t.hcl")
@@ -515,5 +529,20 @@ func TestLoadWithSource_DiagnosticsText(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+// A number where a string belongs is an error that shows what was written
+// and how to quote it: unquoted, 3.10 silently became "3.1".
+func TestLoad_NumberInStringFieldSaysHowToQuoteIt(t *testing.T) {
+	src := "mesos { master = \"http://m:5050\" }\nquobyte {\n  image   = \"a/b\"\n  version = 3.10\n}\n"
+	c, diags := LoadBytes([]byte(src), "t.hcl")
+	if c != nil || len(diags) != 1 {
+		t.Fatalf("want one error, got:\n%s", listDiags(diags))
+	}
+	d := diags[0]
+	if d.Summary != "String expected" || Position(*d.Subject) != "t.hcl:4:13" ||
+		!strings.Contains(d.Detail, `it would become "3.1"`) || !strings.HasSuffix(d.Detail, `Quote it: version = "3.10"`) {
+		t.Errorf("got %s %s: %s", Position(*d.Subject), d.Summary, d.Detail)
 	}
 }

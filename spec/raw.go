@@ -16,6 +16,7 @@ type rawFile struct {
 	Services  []*rawService `hcl:"service,block"`
 	Upgrade   *rawUpgrade   `hcl:"upgrade,block"`
 	Placement *rawPlacement `hcl:"placement,block"`
+	StatusAPI *rawStatusAPI `hcl:"status_api,block"`
 	Body      hcl.Body      `hcl:",body"`
 }
 
@@ -120,4 +121,9 @@ type rawPlacement struct {
 	Attributes         map[string]string `hcl:"attributes,optional"`
 	UnreachableTimeout *string           `hcl:"unreachable_timeout,optional"`
 	Body               hcl.Body          `hcl:",body"`
+}
+
+type rawStatusAPI struct {
+	AuthFile *string  `hcl:"auth_file,optional"`
+	Body     hcl.Body `hcl:",body"`
 }

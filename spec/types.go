@@ -95,6 +95,7 @@ type Cluster struct {
 	Prober    Prober
 	Upgrade   Upgrade
 	Placement Placement
+	StatusAPI StatusAPI
 	// Services holds every kind, enabled or not, keyed by kind.
 	Services map[Kind]*Service
 }
@@ -187,6 +188,14 @@ type Placement struct {
 	// UnreachableTimeout is how long a stateless task on an unreachable
 	// agent counts as alive before it is replaced elsewhere.
 	UnreachableTimeout time.Duration
+}
+
+// StatusAPI configures the framework's own HTTP API (run --listen).
+type StatusAPI struct {
+	// AuthFile names a file of credentials (bearer tokens, basic-auth
+	// user:password pairs), read by the framework while it runs; empty:
+	// no authentication. Credentials are never written in the spec.
+	AuthFile string
 }
 
 // Resources are the scalar resources a task asks for.

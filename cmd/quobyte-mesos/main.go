@@ -21,6 +21,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"version":  {"print the version", runVersion},
 		"validate": {"check spec files and report every error with its position", runValidate},
+		"fmt":      {"rewrite spec files in the canonical layout (-check for CI: exit 3 when not formatted)", runFmt},
 		"prober":   {"run the device prober executor (started by the framework on every agent)", runProber},
 		"run":      {"run the framework: keep Quobyte as the spec says (SIGHUP reloads the spec)", runRun},
 		"plan":     {"dry run: show what a spec would change, against the live cluster or a snapshot", runPlan},

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -90,8 +89,7 @@ func proberMain(ctx context.Context, args []string, stdout, stderr io.Writer, pe
 		Logger:           log,
 	}
 	if err := scanCfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "quobyte-mesos prober: %v\n", err)
-		return 2
+		return usageError(stderr, "prober", err.Error())
 	}
 
 	if f.scan {
@@ -138,8 +136,7 @@ func parseProberFlags(args []string, stdout, stderr io.Writer, getenv func(strin
 		return def
 	}
 	var f proberFlags
-	fs := flag.NewFlagSet("quobyte-mesos prober", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flag.NewFlagSet("prober", flag.ContinueOnError)
 	fs.StringVar(&f.deviceRoot, "device-root", env("QUOBYTE_DEVICE_ROOT", proberDefaultDeviceRoot),
 		"directory under which devices are mounted (mounts mode) or whose subdirectories are devices (directories mode) [QUOBYTE_DEVICE_ROOT]")
 	fs.StringVar(&f.mode, "mode", env("QUOBYTE_PROBER_MODE", probe.ModeMounts),
@@ -149,8 +146,7 @@ func parseProberFlags(args []string, stdout, stderr io.Writer, getenv func(strin
 	if intervalEnv != "" {
 		d, err := time.ParseDuration(intervalEnv)
 		if err != nil || d <= 0 {
-			fmt.Fprintf(stderr, "quobyte-mesos prober: QUOBYTE_PROBER_INTERVAL %q is not a positive duration\n", intervalEnv)
-			return f, 2
+			return f, usageError(stderr, "prober", fmt.Sprintf("QUOBYTE_PROBER_INTERVAL %q is not a positive duration", intervalEnv))
 		}
 		intervalDef = d
 	}
@@ -163,31 +159,19 @@ func parseProberFlags(args []string, stdout, stderr io.Writer, getenv func(strin
 		"mount table read in mounts mode [QUOBYTE_PROBER_MOUNTINFO]")
 	fs.StringVar(&f.logLevel, "log-level", env("QUOBYTE_LOG_LEVEL", "info"), "trace, debug, info, warn or error [QUOBYTE_LOG_LEVEL]")
 	fs.BoolVar(&f.scan, "scan", false, "scan once, print the report as JSON to stdout and exit (no Mesos agent needed)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), proberUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return f, 0
-		}
-		return f, 2
+	rest, code, done := parseCommandLine(fs, proberUsage, args, stdout, stderr)
+	if done {
+		return f, code
 	}
 	f.deviceRoot = os.Expand(f.deviceRoot, getenv)
 	f.clientMount = os.Expand(f.clientMount, getenv)
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "quobyte-mesos prober: unexpected arguments %q\n", fs.Args())
-		return f, 2
-	}
-	if f.interval <= 0 {
-		fmt.Fprintf(stderr, "quobyte-mesos prober: --interval %v is not positive\n", f.interval)
-		return f, 2
-	}
-	if hclog.LevelFromString(f.logLevel) == hclog.NoLevel {
-		fmt.Fprintf(stderr, "quobyte-mesos prober: unknown --log-level %q\n", f.logLevel)
-		return f, 2
+	switch {
+	case len(rest) > 0:
+		return f, usageError(stderr, "prober", fmt.Sprintf("unexpected arguments %q", rest))
+	case f.interval <= 0:
+		return f, usageError(stderr, "prober", fmt.Sprintf("--interval %v is not positive", f.interval))
+	case hclog.LevelFromString(f.logLevel) == hclog.NoLevel:
+		return f, usageError(stderr, "prober", fmt.Sprintf("unknown --log-level %q", f.logLevel))
 	}
 	return f, -1
 }

@@ -91,8 +91,8 @@ func TestProber_BadUsage(t *testing.T) {
 		{nil, []string{"--no-such-flag"}, "no-such-flag"},
 	} {
 		code, _, errOut := runProberTest(t, c.vars, c.args...)
-		if code != 2 || !strings.Contains(errOut, c.want) {
-			t.Errorf("%v %v: exit %d, stderr %q; want 2 mentioning %q", c.vars, c.args, code, errOut, c.want)
+		if code != 1 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v %v: exit %d, stderr %q; want 1 mentioning %q", c.vars, c.args, code, errOut, c.want)
 		}
 	}
 }

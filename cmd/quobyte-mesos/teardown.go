@@ -40,27 +40,21 @@ func runTeardown(args []string, stdout, stderr io.Writer) int {
 
 func teardown(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("teardown", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, teardownUsage); fs.PrintDefaults() }
 	specFile := fs.String("spec", "", "the spec file (required): where Mesos and the framework ID are")
 	yes := fs.Bool("yes", false, "do not ask for confirmation")
 	timeout := fs.Duration("timeout", time.Minute, "time limit for subscribing and tearing down")
 	var lf logFlags
 	lf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	rest, code, done := parseCommandLine(fs, teardownUsage, args, stdout, stderr)
+	if done {
+		return code
 	}
-	if *specFile == "" {
-		fmt.Fprintln(stderr, "quobyte-mesos teardown: --spec FILE is required")
-		return 2
+	if *specFile == "" || len(rest) > 0 {
+		return usageError(stderr, "teardown", "--spec FILE is required and no arguments are taken")
 	}
 	log, err := lf.logger("teardown", stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "quobyte-mesos teardown:", err)
-		return 2
+		return usageError(stderr, "teardown", err.Error())
 	}
 	c, src, diags := spec.LoadWithSource(*specFile)
 	if diags.HasErrors() {

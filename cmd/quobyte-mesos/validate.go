@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,8 +22,8 @@ file is reported at once, as FILE:LINE:COLUMN with the offending source
 line. A valid file prints "FILE: valid (spec hash H)"; warnings (settings
 that are ignored, an unpinned version) do not make a file invalid.
 
-Exit status: 0 when every file is valid, 1 when any is not, 2 on a usage
-error.
+Exit status: 0 when every file is valid, 1 when any is not or on a usage
+error. Flags may come before or after the files.
 
 Flags:
 `
@@ -34,28 +33,16 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print one JSON document on stdout instead of text:\n"+
 		`{"valid", "error_count", "files": [{"file", "valid", "hash", "diagnostics": [{"severity", "summary", "detail", "range"}]}]}`)
-	fs.SetOutput(io.Discard)
-	printUsage := func(w io.Writer) {
-		fmt.Fprint(w, validateUsage)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+	files, code, done := parseCommandLine(fs, validateUsage, args, stdout, stderr)
+	if done {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout)
-			return 0
-		}
-		fmt.Fprintf(stderr, "quobyte-mesos validate: %v (see quobyte-mesos validate --help)\n", err)
-		return 2
-	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "quobyte-mesos validate: no spec file given (see quobyte-mesos validate --help)")
-		return 2
+	if len(files) == 0 {
+		return usageError(stderr, "validate", "no spec file given")
 	}
 
-	results := make([]fileResult, 0, fs.NArg())
-	for _, path := range fs.Args() {
+	results := make([]fileResult, 0, len(files))
+	for _, path := range files {
 		results = append(results, validateFile(path))
 	}
 	allValid := true

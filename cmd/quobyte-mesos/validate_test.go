@@ -164,11 +164,21 @@ func TestValidate_Usage(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "Usage: quobyte-mesos validate [-json] FILE...") || !strings.Contains(stdout, "-json") {
 		t.Errorf("--help: exit %d\n%s", code, stdout)
 	}
-	if code, _, stderr := runValidateT(t); code != 2 || !strings.Contains(stderr, "no spec file given") {
+	// Usage errors exit 1: 2 means "changes pending" to plan.
+	if code, _, stderr := runValidateT(t); code != 1 || !strings.Contains(stderr, "no spec file given") {
 		t.Errorf("no args: exit %d %q", code, stderr)
 	}
-	if code, _, stderr := runValidateT(t, "-nope", "x.hcl"); code != 2 || !strings.Contains(stderr, "-nope") {
+	if code, _, stderr := runValidateT(t, "-nope", "x.hcl"); code != 1 || !strings.Contains(stderr, "-nope") {
 		t.Errorf("bad flag: exit %d %q", code, stderr)
+	}
+}
+
+// Flags after the files count: -json after a file used to be taken as a
+// second file.
+func TestValidate_FlagsAfterFiles(t *testing.T) {
+	code, stdout, stderr := runValidateT(t, "../../examples/local.hcl", "-json")
+	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "{") {
+		t.Errorf("exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
 	}
 }
 

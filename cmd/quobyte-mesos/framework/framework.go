@@ -195,6 +195,7 @@ func (f *Framework) Run(ctx context.Context) error {
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
+	statusapi.ConfigureServer(srv)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

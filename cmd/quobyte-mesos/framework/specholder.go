@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/statusapi"
@@ -71,7 +70,7 @@ func (h *SpecHolder) Reload() (*spec.Cluster, error) {
 	}
 	changes := ""
 	if next.Hash != h.cur.Hash {
-		changes = cmp.Diff(h.cur, next)
+		changes = spec.DiffText(h.cur, next)
 	}
 	h.reload = statusapi.Reload{At: at, File: h.path, OK: true, SpecHash: next.Hash, Changes: changes}
 	if changes == "" {

@@ -1,7 +1,8 @@
 // Package planview renders a controller plan for people, in the manner of
 // `terraform plan`: per host and service, `+` launch, `-` stop, `~` replace,
-// each with its reason, then the blocked items and a summary line. The same
-// counts drive `plan -detailed-exitcode` and the JSON form.
+// each with its reason, then the blocked items, the services not running
+// healthy (CheckServices) and a summary line. The same counts drive
+// `plan -detailed-exitcode`, the JSON form and the plan_actions metric.
 package planview
 
 import (
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/quobyte/quobyte-mesos/controller"
+	"github.com/quobyte/quobyte-mesos/observe/snapshot"
 )
 
 // Summary counts what a plan changes. A replacement (a kill or launch with
@@ -107,8 +109,46 @@ func hostOf(hostname, agentID string) string {
 	return "(any host)"
 }
 
-// Text writes the plan for people.
-func Text(w io.Writer, r *controller.Result) error {
+// Document is the JSON form of a plan: the plan itself, its summary, and
+// the health of the services it was planned against.
+type Document struct {
+	Summary Summary            `json:"summary"`
+	Changes bool               `json:"changes"`
+	Plan    *controller.Result `json:"plan"`
+	// Services is nil when the plan came without a snapshot.
+	Services *ServiceHealth `json:"services,omitempty"`
+}
+
+// NewDocument summarizes r, and the services' health in s with the backoff
+// holds r was planned with (s may be nil: then the document says nothing of
+// them).
+func NewDocument(r *controller.Result, s *snapshot.Snapshot, holds map[string]controller.Hold) Document {
+	sum := Summarize(r)
+	d := Document{Summary: sum, Changes: sum.HasChanges(), Plan: r}
+	if s != nil {
+		h := CheckServices(s, holds)
+		d.Services = &h
+	}
+	return d
+}
+
+// Line is the summary line: the plan's, and how many services do not run
+// healthy, so that "No changes" never hides a crash loop.
+func (d Document) Line() string {
+	line := d.Summary.Line()
+	if d.Services == nil || d.Services.NotHealthy == 0 {
+		return line
+	}
+	if !d.Summary.HasChanges() {
+		return "No changes to make, but " + d.Services.Line() + "."
+	}
+	return line + " " + d.Services.Line() + "."
+}
+
+// Text writes the document for people: actions by host, what is blocked,
+// the services not running healthy, and the summary line.
+func (d Document) Text(w io.Writer) error {
+	r := d.Plan
 	byHost := map[string][]controller.Action{}
 	for _, a := range r.Actions {
 		h := hostOf(a.Hostname, a.AgentID)
@@ -137,26 +177,24 @@ func Text(w io.Writer, r *controller.Result) error {
 			fmt.Fprintf(&b, "    %-12s %-10s %s\n", hostOf(bl.Hostname, bl.AgentID), bl.Kind, bl.Reason)
 		}
 	}
+	if h := d.Services; h != nil && h.NotHealthy > 0 {
+		fmt.Fprintf(&b, "\nNot running healthy (%d of %d services):\n", h.NotHealthy, h.Total)
+		for _, p := range h.Services {
+			fmt.Fprintf(&b, "    %-12s %-10s %s\n", p.Hostname, p.Kind, p.Why(h.At))
+		}
+	}
 	if b.Len() > 0 {
 		b.WriteString("\n")
 	}
-	b.WriteString(Summarize(r).Line())
+	b.WriteString(d.Line())
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// Document is the JSON form of a plan: the plan itself and its summary.
-type Document struct {
-	Summary Summary            `json:"summary"`
-	Changes bool               `json:"changes"`
-	Plan    *controller.Result `json:"plan"`
-}
-
-// JSON writes the plan for machines.
-func JSON(w io.Writer, r *controller.Result) error {
-	s := Summarize(r)
+// JSON writes the document for machines.
+func (d Document) JSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(Document{Summary: s, Changes: s.HasChanges(), Plan: r})
+	return enc.Encode(d)
 }

@@ -51,7 +51,7 @@ func TestSummary_ProbesAloneAreNoChange(t *testing.T) {
 
 func TestText_GroupsByHostWithSymbols(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Text(&buf, samplePlan()); err != nil {
+	if err := NewDocument(samplePlan(), nil, nil).Text(&buf); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -74,7 +74,7 @@ func TestText_GroupsByHostWithSymbols(t *testing.T) {
 
 func TestJSON_RoundTrips(t *testing.T) {
 	var buf bytes.Buffer
-	if err := JSON(&buf, samplePlan()); err != nil {
+	if err := NewDocument(samplePlan(), nil, nil).JSON(&buf); err != nil {
 		t.Fatal(err)
 	}
 	var doc Document

@@ -1,11 +1,13 @@
 package statusapi
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/planview"
 	"github.com/quobyte/quobyte-mesos/controller"
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
 )
@@ -16,6 +18,7 @@ type Metrics struct {
 	Registry *prometheus.Registry
 
 	tasks           *prometheus.GaugeVec
+	tasksEnded      *prometheus.CounterVec
 	planActions     *prometheus.GaugeVec
 	planBlocked     prometheus.Gauge
 	OffersReceived  prometheus.Counter
@@ -28,6 +31,11 @@ type Metrics struct {
 	reloadTime      prometheus.Gauge
 	reloads         *prometheus.CounterVec
 	snapshotGen     prometheus.Gauge
+
+	mu sync.Mutex
+	// ended holds the IDs of terminal tasks already counted in tasksEnded,
+	// as long as the snapshot holds them (they stay there a while).
+	ended map[string]bool
 }
 
 // NewMetrics creates and registers every metric.
@@ -36,9 +44,11 @@ func NewMetrics() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		tasks: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "tasks",
-			Help: "Tasks of ours by kind and Mesos state, in the current snapshot."}, []string{"kind", "state"}),
+			Help: "Current (not terminal) tasks of ours by kind and Mesos state."}, []string{"kind", "state"}),
+		tasksEnded: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "tasks_ended_total",
+			Help: "Tasks of ours that reached a terminal state, by kind and that state."}, []string{"kind", "state"}),
 		planActions: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "plan_actions",
-			Help: "Actions in the current plan, by type."}, []string{"type"}),
+			Help: "Changes in the current plan, by type, in the words of /v1/plan and `plan`: launch, replace, stop, probe."}, []string{"type"}),
 		planBlocked: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "plan_blocked",
 			Help: "Items the current plan wants but cannot do yet."}),
 		OffersReceived: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "offers_received_total",
@@ -62,23 +72,38 @@ func NewMetrics() *Metrics {
 			Help: "Spec reload attempts by result."}, []string{"result"}),
 		snapshotGen: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "snapshot_generation",
 			Help: "Generation of the current snapshot."}),
+		ended: map[string]bool{},
 	}
-	m.Registry.MustRegister(m.tasks, m.planActions, m.planBlocked, m.OffersReceived, m.OffersDeclined,
+	m.Registry.MustRegister(m.tasks, m.tasksEnded, m.planActions, m.planBlocked, m.OffersReceived, m.OffersDeclined,
 		m.OffersUsed, m.Reconciliation, m.subscribed, m.Resubscriptions, m.reloadSuccess, m.reloadTime,
 		m.reloads, m.snapshotGen,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-// ObserveSnapshot sets the gauges derived from a snapshot.
+// ObserveSnapshot sets the gauges derived from a snapshot: current tasks
+// only (a terminal task stays in snapshots for a while, and counting it
+// there made KILLED grow with every rollout), and counts each task that
+// ended once.
 func (m *Metrics) ObserveSnapshot(s *snapshot.Snapshot) {
 	if s == nil {
 		return
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.tasks.Reset()
+	ended := make(map[string]bool, len(m.ended))
 	for _, t := range s.Tasks {
-		m.tasks.WithLabelValues(t.Kind, string(t.State)).Inc()
+		if !t.State.Terminal() {
+			m.tasks.WithLabelValues(t.Kind, string(t.State)).Inc()
+			continue
+		}
+		ended[t.ID] = true
+		if !m.ended[t.ID] {
+			m.tasksEnded.WithLabelValues(t.Kind, string(t.State)).Inc()
+		}
 	}
+	m.ended = ended // forget tasks the snapshot has dropped
 	if s.Subscription.State == snapshot.Subscribed {
 		m.subscribed.Set(1)
 	} else {
@@ -87,19 +112,17 @@ func (m *Metrics) ObserveSnapshot(s *snapshot.Snapshot) {
 	m.snapshotGen.Set(float64(s.Generation))
 }
 
-// ObservePlan sets the gauges derived from the current plan.
+// ObservePlan sets the gauges derived from the current plan, counted as
+// planview.Summarize counts them for /v1/plan and `plan`.
 func (m *Metrics) ObservePlan(r *controller.Result) {
 	if r == nil {
 		return
 	}
-	m.planActions.Reset()
-	for _, t := range []controller.ActionType{controller.LaunchProber, controller.Launch, controller.Kill, controller.Probe} {
-		m.planActions.WithLabelValues(string(t)).Set(0)
+	s := planview.Summarize(r)
+	for typ, n := range map[string]int{"launch": s.Launch, "replace": s.Replace, "stop": s.Stop, "probe": s.Probe} {
+		m.planActions.WithLabelValues(typ).Set(float64(n))
 	}
-	for _, a := range r.Actions {
-		m.planActions.WithLabelValues(string(a.Type)).Inc()
-	}
-	m.planBlocked.Set(float64(len(r.Blocked)))
+	m.planBlocked.Set(float64(s.Blocked))
 }
 
 // ObserveReload records a spec (re)load attempt.

@@ -26,7 +26,8 @@ type Reload struct {
 	SpecHash string    `json:"spec_hash,omitempty"`
 	// Diagnostics holds every error, with file:line:column, when !OK.
 	Diagnostics string `json:"diagnostics,omitempty"`
-	// Changes is a diff of the old and the new spec when OK.
+	// Changes lists, when OK, each setting the reload changed, one a line
+	// (spec.DiffText: `quobyte.version: "3.4.1" -> "3.4.2"`).
 	Changes string `json:"changes,omitempty"`
 }
 
@@ -65,14 +66,19 @@ type Config struct {
 	StuckAfter time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Extra handlers mounted beside the API (e.g. /artifacts/).
+	// Extra handlers mounted beside the API (e.g. /artifacts/), without
+	// authentication (Mesos agents fetch them) and with ExtraWriteTimeout.
 	Extra map[string]http.Handler
+	// Auth guards every endpoint but /v1/health, /metrics and Extra
+	// (default: NewAuth of the spec's status_api.auth_file, read from
+	// Source). Endpoints added elsewhere wrap themselves with Auth.Require.
+	Auth *Auth
+	// MaxDryRuns bounds concurrent POST /v1/plan (default DefaultMaxDryRuns).
+	MaxDryRuns int
 }
 
-// maxSpecBytes bounds a POSTed spec; spec files are small.
-const maxSpecBytes = 4 << 20
-
-// Handler returns the API's HTTP handler.
+// Handler returns the API's HTTP handler: every endpoint, authentication
+// and the body limit. Serve it from a server given ConfigureServer.
 func Handler(cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -80,7 +86,21 @@ func Handler(cfg Config) http.Handler {
 	if cfg.StuckAfter == 0 {
 		cfg.StuckAfter = 15 * time.Minute
 	}
+	if cfg.MaxDryRuns <= 0 {
+		cfg.MaxDryRuns = DefaultMaxDryRuns
+	}
+	if cfg.Auth == nil {
+		cfg.Auth = NewAuth(func() string {
+			if c := cfg.Source.Spec(); c != nil {
+				return c.StatusAPI.AuthFile
+			}
+			return ""
+		})
+	}
 	mux := http.NewServeMux()
+	private := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, cfg.Auth.Require(h)) }
+
+	// Public: Marathon's health check and Prometheus cannot authenticate.
 	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
 		h := Health(cfg.Source, cfg.Now(), cfg.StuckAfter)
 		code := http.StatusOK
@@ -89,26 +109,34 @@ func Handler(cfg Config) http.Handler {
 		}
 		writeJSON(w, code, h)
 	})
-	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
+	for path, h := range cfg.Extra {
+		mux.Handle(path, longWrites(h))
+	}
+
+	private("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, BuildStatus(cfg.Source, cfg.Now()))
 	})
-	mux.HandleFunc("GET /v1/plan", func(w http.ResponseWriter, r *http.Request) {
+	private("GET /v1/plan", func(w http.ResponseWriter, r *http.Request) {
 		p := cfg.Source.Plan()
 		if p == nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no plan yet: waiting for the first snapshot"})
+			writeJSON(w, http.StatusServiceUnavailable, errorBody("no plan yet: waiting for the first snapshot"))
 			return
 		}
-		s := planview.Summarize(p)
-		writeJSON(w, http.StatusOK, planview.Document{Summary: s, Changes: s.HasChanges(), Plan: p})
+		writeJSON(w, http.StatusOK, planview.NewDocument(p, cfg.Source.Snapshot(), cfg.Source.Holds()))
 	})
-	mux.HandleFunc("POST /v1/plan", func(w http.ResponseWriter, r *http.Request) {
-		src, err := io.ReadAll(io.LimitReader(r.Body, maxSpecBytes+1))
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "reading spec: " + err.Error()})
+	dryRuns := newLimiter(cfg.MaxDryRuns)
+	private("POST /v1/plan", dryRuns.wrap(func(w http.ResponseWriter, r *http.Request) {
+		src, err := io.ReadAll(r.Body)
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody(fmt.Sprintf("spec larger than %d bytes", tooLarge.Limit)))
 			return
-		}
-		if len(src) > maxSpecBytes {
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("spec larger than %d bytes", maxSpecBytes)})
+		case err != nil:
+			writeJSON(w, http.StatusBadRequest, errorBody("reading spec: "+err.Error()))
 			return
 		}
 		name := r.URL.Query().Get("filename")
@@ -118,35 +146,30 @@ func Handler(cfg Config) http.Handler {
 		p, err := cfg.Source.DryRun(src, name)
 		switch {
 		case errors.Is(err, errInvalidSpec):
-			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": err.Error()})
+			writeJSON(w, http.StatusUnprocessableEntity, errorBody(err.Error()))
 			return
 		case err != nil:
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+			writeJSON(w, http.StatusServiceUnavailable, errorBody(err.Error()))
 			return
 		}
-		s := planview.Summarize(p)
-		writeJSON(w, http.StatusOK, planview.Document{Summary: s, Changes: s.HasChanges(), Plan: p})
-	})
-	mux.HandleFunc("GET /v1/snapshot", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, planview.NewDocument(p, cfg.Source.Snapshot(), cfg.Source.Holds()))
+	}))
+	private("GET /v1/snapshot", func(w http.ResponseWriter, r *http.Request) {
 		s := cfg.Source.Snapshot()
 		if s == nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no snapshot yet"})
+			writeJSON(w, http.StatusServiceUnavailable, errorBody("no snapshot yet"))
 			return
 		}
 		writeJSON(w, http.StatusOK, s)
 	})
-	if cfg.Metrics != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics.Registry, promhttp.HandlerOpts{}))
-	}
-	for path, h := range cfg.Extra {
-		mux.Handle(path, h)
-	}
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	private("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "quobyte-mesos: /v1/health /v1/status /v1/plan /v1/snapshot /metrics")
 	})
-	return mux
+	return limitBody(mux)
 }
+
+func errorBody(msg string) map[string]string { return map[string]string{"error": msg} }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -193,20 +216,38 @@ func Health(src Source, now time.Time, stuckAfter time.Duration) HealthReport {
 	return h
 }
 
-// Status is the body of /v1/status.
+// Status is the body of /v1/status. Its JSON is snake_case throughout.
 type Status struct {
-	Time         time.Time             `json:"time"`
-	SpecFile     string                `json:"spec_file"`
-	SpecHash     string                `json:"spec_hash"`
-	State        spec.State            `json:"state"`
-	Version      string                `json:"version"`
-	Reload       Reload                `json:"last_reload"`
-	Subscription snapshot.Subscription `json:"subscription"`
-	Generation   uint64                `json:"generation"`
-	Hosts        []HostStatus          `json:"hosts"`
-	Upgrade      []KindProgress        `json:"upgrade"`
-	Backoffs     []BackoffStatus       `json:"backoffs"`
-	Plan         *planview.Summary     `json:"plan,omitempty"`
+	Time         time.Time          `json:"time"`
+	SpecFile     string             `json:"spec_file"`
+	SpecHash     string             `json:"spec_hash"`
+	State        spec.State         `json:"state"`
+	Version      string             `json:"version"`
+	Reload       Reload             `json:"last_reload"`
+	Subscription SubscriptionStatus `json:"subscription"`
+	Generation   uint64             `json:"generation"`
+	Hosts        []HostStatus       `json:"hosts"`
+	Upgrade      []KindProgress     `json:"upgrade"`
+	Backoffs     []BackoffStatus    `json:"backoffs"`
+	Plan         *planview.Summary  `json:"plan,omitempty"`
+	// PlanLine is the plan's summary line, with the services not running
+	// healthy ("No changes to make, but 2 of 13 services are not running
+	// healthy.").
+	PlanLine string `json:"plan_line,omitempty"`
+	// Services says how many services run and which do not run healthy,
+	// and why.
+	Services planview.ServiceHealth `json:"service_health"`
+}
+
+// SubscriptionStatus is the Mesos subscription (snapshot.Subscription,
+// whose JSON is the snapshot file's format, in the status's style).
+type SubscriptionStatus struct {
+	State           snapshot.SubscriptionState `json:"state"`
+	FrameworkID     string                     `json:"framework_id"`
+	Master          string                     `json:"master"`
+	Since           time.Time                  `json:"since"`
+	Reconciled      bool                       `json:"reconciled"`
+	Resubscriptions int                        `json:"resubscriptions"`
 }
 
 // HostStatus is one agent's row of the hosts x services table.
@@ -254,15 +295,20 @@ func BuildStatus(src Source, now time.Time) Status {
 	if c != nil {
 		st.SpecFile, st.SpecHash, st.State, st.Version = c.File, c.Hash, c.Quobyte.State, c.Quobyte.Version
 	}
-	if p := src.Plan(); p != nil {
-		s := planview.Summarize(p)
-		st.Plan = &s
-	}
 	s := src.Snapshot()
+	holds := src.Holds()
+	st.Services = planview.CheckServices(s, holds)
+	if p := src.Plan(); p != nil {
+		doc := planview.NewDocument(p, s, holds)
+		st.Plan, st.PlanLine = &doc.Summary, doc.Line()
+	}
 	if s == nil {
 		return st
 	}
-	st.Subscription, st.Generation = s.Subscription, s.Generation
+	sub := s.Subscription
+	st.Subscription = SubscriptionStatus{State: sub.State, FrameworkID: sub.FrameworkID, Master: sub.Master,
+		Since: sub.Since, Reconciled: sub.Reconciled, Resubscriptions: sub.Resubscriptions}
+	st.Generation = s.Generation
 	hostIdx := map[string]int{}
 	for _, a := range s.Agents {
 		h := HostStatus{AgentID: a.ID, Hostname: a.Hostname, Reachable: a.Reachable, Devices: []probe.Device{}, Services: map[string][]TaskSummary{}}
@@ -306,7 +352,7 @@ func BuildStatus(src Source, now time.Time) Status {
 		st.Upgrade = append(st.Upgrade, *kp)
 	}
 	sort.Slice(st.Upgrade, func(i, j int) bool { return st.Upgrade[i].Kind < st.Upgrade[j].Kind })
-	for item, b := range src.Holds() {
+	for item, b := range holds {
 		st.Backoffs = append(st.Backoffs, BackoffStatus{Item: item, Failures: b.Failures, Until: b.Until, LastError: b.LastError})
 	}
 	sort.Slice(st.Backoffs, func(i, j int) bool { return st.Backoffs[i].Item < st.Backoffs[j].Item })

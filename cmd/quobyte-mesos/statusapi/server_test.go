@@ -3,6 +3,7 @@ package statusapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -116,6 +117,34 @@ func TestStatus_HostsServicesUpgradeBackoffs(t *testing.T) {
 	if len(st.Backoffs) != 1 || st.Backoffs[0].Failures != 2 {
 		t.Fatalf("backoffs: %+v", st.Backoffs)
 	}
+	if st.Services.Total != 1 || st.Services.NotHealthy != 0 || st.PlanLine != "No changes. The cluster matches the spec." {
+		t.Fatalf("service health %+v, plan line %q", st.Services, st.PlanLine)
+	}
+}
+
+// /v1/status names a crash-looping service, with its last task's state,
+// reason and message and its restart count, and says so in the plan line.
+func TestStatus_NamesCrashLoopingService(t *testing.T) {
+	f := newFake()
+	tasks := []*snapshot.Task{{ID: "quobyte.registry.c.1", Kind: "registry", AgentID: "a1", State: snapshot.Running}}
+	for i, reason := range []string{"REASON_COMMAND_EXECUTOR_FAILED", "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED", "REASON_COMMAND_EXECUTOR_FAILED"} {
+		tasks = append(tasks, &snapshot.Task{ID: fmt.Sprintf("quobyte.data.c.%d", i), Kind: "data", AgentID: "a1",
+			State: snapshot.Failed, Reason: reason, Message: "exit 1", UpdatedAt: t0.Add(time.Duration(i) * time.Second)})
+	}
+	f.snap = snapshot.New(4, t0, f.snap.Subscription, f.snap.Agents, tasks, nil)
+	f.holds = map[string]controller.Hold{"data@a1": {Failures: 3, Until: t0.Add(time.Minute), LastError: "task FAILED"}}
+	st := BuildStatus(f, t0)
+	if st.Services.Total != 2 || st.Services.NotHealthy != 1 {
+		t.Fatalf("service health %+v", st.Services)
+	}
+	p := st.Services.Services[0]
+	if p.Hostname != "node1" || p.Kind != "data" || p.Condition != "crash-looping" || p.Restarts != 3 ||
+		p.LastState != snapshot.Failed || p.LastReason != "REASON_COMMAND_EXECUTOR_FAILED" || p.LastMessage != "exit 1" {
+		t.Errorf("problem %+v", p)
+	}
+	if st.PlanLine != "No changes to make, but 1 of 2 services is not running healthy." {
+		t.Errorf("plan line %q", st.PlanLine)
+	}
 }
 
 func TestDryRun_InvalidSpecIs422WithDiagnostics(t *testing.T) {
@@ -148,12 +177,27 @@ func TestMetrics_ExposesTaskAndReloadGauges(t *testing.T) {
 	m := NewMetrics()
 	f := newFake()
 	m.ObserveSnapshot(f.snap)
-	m.ObservePlan(&controller.Result{Blocked: []controller.Blocked{{}}})
+	m.ObserveSnapshot(f.snap) // the finished task is seen again: counted once
+	m.ObservePlan(&controller.Result{
+		Actions: []controller.Action{
+			{Type: controller.Launch, Kind: "api"},
+			{Type: controller.LaunchProber, Kind: "prober"},
+			{Type: controller.Kill, Kind: "data", TaskID: "old", Replaces: "old"},
+			{Type: controller.Launch, Kind: "data", Replaces: "old"},
+		},
+		Blocked: []controller.Blocked{{}},
+	})
 	m.ObserveReload(t0, false)
 	_, body := get(t, Handler(Config{Source: f, Metrics: m}), "GET", "/metrics", "")
 	for _, want := range []string{
 		`quobyte_mesos_tasks{kind="data",state="RUNNING"} 1`,
+		`quobyte_mesos_tasks_ended_total{kind="data",state="FINISHED"} 1`,
 		`quobyte_mesos_subscribed 1`,
+		// The words of /v1/plan and `plan`: a replacement is one replace,
+		// not a kill and a launch.
+		`quobyte_mesos_plan_actions{type="launch"} 2`,
+		`quobyte_mesos_plan_actions{type="replace"} 1`,
+		`quobyte_mesos_plan_actions{type="stop"} 0`,
 		`quobyte_mesos_plan_blocked 1`,
 		`quobyte_mesos_spec_reload_success 0`,
 		`quobyte_mesos_spec_reloads_total{result="failure"} 1`,
@@ -161,5 +205,25 @@ func TestMetrics_ExposesTaskAndReloadGauges(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+	// Terminal tasks are no current tasks.
+	if strings.Contains(body, `quobyte_mesos_tasks{kind="data",state="FINISHED"}`) {
+		t.Errorf("a finished task is counted as a current task")
+	}
+	if strings.Contains(body, `type="kill"`) || strings.Contains(body, `type="launch-prober"`) {
+		t.Errorf("plan_actions uses the controller's words, not the plan's")
+	}
+	// Once the snapshot drops the finished task, the total stays.
+	var live []*snapshot.Task
+	for _, tk := range f.snap.Tasks {
+		if !tk.State.Terminal() {
+			live = append(live, tk)
+		}
+	}
+	f.snap.Tasks = live
+	m.ObserveSnapshot(f.snap)
+	_, body = get(t, Handler(Config{Source: f, Metrics: m}), "GET", "/metrics", "")
+	if !strings.Contains(body, `quobyte_mesos_tasks_ended_total{kind="data",state="FINISHED"} 1`) {
+		t.Errorf("the total of ended tasks dropped")
 	}
 }
