@@ -139,9 +139,9 @@ func CheckServices(s *snapshot.Snapshot, holds map[string]controller.Hold) Servi
 func (in *instance) problem(s *snapshot.Snapshot) (ServiceProblem, bool) {
 	sort.Slice(in.failed, func(i, j int) bool { return in.failed[i].UpdatedAt.Before(in.failed[j].UpdatedAt) })
 	p := ServiceProblem{
-		AgentID:   in.agentID,
-		Hostname:  in.agentID,
-		Kind:      in.kind,
+		AgentID:       in.agentID,
+		Hostname:      in.agentID,
+		Kind:          in.kind,
 		Restarts:      max(in.backoff.Failures, len(in.failed)),
 		TotalFailures: in.history.Failures,
 		LastError:     in.backoff.LastError,
