@@ -95,14 +95,14 @@ func TestPlan_ServerAuthenticationAndRetry(t *testing.T) {
 	defer srv.Close()
 
 	start := time.Now()
-	code, stdout, stderr := runPlanT("--server", srv.URL, localSpec)
+	code, _, stderr := runPlanT("--server", srv.URL, localSpec)
 	if code != 1 || !strings.Contains(stderr, "401 Unauthorized (give --auth-file)") {
 		t.Errorf("without credentials: exit %d, stderr %q", code, stderr)
 	}
 	if time.Since(start) < time.Second {
 		t.Errorf("the 429 was not waited for")
 	}
-	code, stdout, stderr = runPlanT("--server", srv.URL, localSpec, "--auth-file", creds, "-detailed-exitcode")
+	code, stdout, stderr := runPlanT("--server", srv.URL, localSpec, "--auth-file", creds, "-detailed-exitcode")
 	if code != 2 || !strings.Contains(stdout, "launch") {
 		t.Errorf("with --auth-file: exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
 	}
