@@ -99,8 +99,10 @@ func TestRunOptions_Errors(t *testing.T) {
 		cmd  *mesos.CommandInfo
 		want string
 	}{
-		"no docker info":   {&mesos.ContainerInfo{Type: mesos.ContainerInfo_DOCKER.Enum()}, &mesos.CommandInfo{Shell: &f}, "No docker info"},
-		"both relative":    {docker(func(ci *mesos.ContainerInfo) { ci.Volumes = []mesos.Volume{{Mode: mesos.RW.Enum(), ContainerPath: "a", HostPath: strPtr("b")}} }), &mesos.CommandInfo{Shell: &f}, "are relative"},
+		"no docker info": {&mesos.ContainerInfo{Type: mesos.ContainerInfo_DOCKER.Enum()}, &mesos.CommandInfo{Shell: &f}, "No docker info"},
+		"both relative": {docker(func(ci *mesos.ContainerInfo) {
+			ci.Volumes = []mesos.Volume{{Mode: mesos.RW.Enum(), ContainerPath: "a", HostPath: strPtr("b")}}
+		}), &mesos.CommandInfo{Shell: &f}, "are relative"},
 		"hostname on host": {docker(func(ci *mesos.ContainerInfo) { ci.Hostname = strPtr("h") }), &mesos.CommandInfo{Shell: &f}, "Unable to set hostname"},
 		"shell, no value":  {docker(func(*mesos.ContainerInfo) {}), &mesos.CommandInfo{}, "Shell specified but no command value"},
 	} {
