@@ -105,7 +105,8 @@ type Agent struct {
 	terminating map[string]bool
 
 	docker         *dockerCLI // nil without Config.Docker
-	hostDirMounted bool       // startDocker made HostDir a shared mount
+	shareOnce      sync.Once  // shareHostDir
+	hostDirMounted bool       // shareHostDir made HostDir a shared mount
 }
 
 // framework is the agent's view of one framework: the tasks it runs under

@@ -16,33 +16,42 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
 
-// startDocker readies the agent's Docker containerizer. The host directory
-// becomes a shared mount (a bind mount of itself), as / is on a systemd
-// host, so that volumes with rslave or rshared propagation work in it.
-// Failing that (not root), such volumes fail as Docker says.
+// startDocker readies the agent's Docker containerizer.
 func (a *Agent) startDocker() {
 	d := a.cfg.Docker.withDefaults()
 	a.docker = &dockerCLI{d}
-	if a.cfg.HostDir == "" {
-		return
-	}
-	dir := a.cfg.HostDir
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		a.log.Warn("creating the host directory", "dir", dir, "error", err)
-		return
-	}
-	if err := syscall.Mount(dir, dir, "", syscall.MS_BIND, ""); err != nil {
-		a.log.Warn("cannot bind-mount the host directory: volumes with shared propagation will fail", "dir", dir, "error", err)
-		return
-	}
-	a.hostDirMounted = true
-	if err := syscall.Mount("", dir, "", syscall.MS_SHARED|syscall.MS_REC, ""); err != nil {
-		a.log.Warn("cannot make the host directory a shared mount", "dir", dir, "error", err)
-	}
 }
 
-// stopDocker undoes startDocker once every container is gone.
+// shareHostDir makes the host directory a shared mount (a bind mount of
+// itself) before the first container, as / is on a systemd host, so that
+// volumes with rslave or rshared propagation work in it. Failing that (not
+// root), such volumes fail as Docker says.
+func (a *Agent) shareHostDir() {
+	a.shareOnce.Do(func() {
+		if a.cfg.HostDir != "" {
+			a.hostDirMounted = mountShared(a.cfg.HostDir, a.log)
+		}
+	})
+}
+
+func mountShared(dir string, log hclog.Logger) bool {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		log.Warn("creating the host directory", "dir", dir, "error", err)
+		return false
+	}
+	if err := syscall.Mount(dir, dir, "", syscall.MS_BIND, ""); err != nil {
+		log.Warn("cannot bind-mount the host directory: volumes with shared propagation will fail", "dir", dir, "error", err)
+		return false
+	}
+	if err := syscall.Mount("", dir, "", syscall.MS_SHARED|syscall.MS_REC, ""); err != nil {
+		log.Warn("cannot make the host directory a shared mount", "dir", dir, "error", err)
+	}
+	return true
+}
+
+// stopDocker undoes shareHostDir once every container is gone.
 func (a *Agent) stopDocker() {
+	a.shareOnce.Do(func() {}) // no mount from now on
 	if a.hostDirMounted {
 		if err := syscall.Unmount(a.cfg.HostDir, syscall.MNT_DETACH); err != nil {
 			a.log.Warn("unmounting the host directory", "dir", a.cfg.HostDir, "error", err)
@@ -71,6 +80,7 @@ func (a *Agent) containerRunArgs(ci *mesos.ContainerInfo, cmd *mesos.CommandInfo
 	if err != nil {
 		return nil, err
 	}
+	a.shareHostDir()
 	if o.network == "host" {
 		o.hostname = a.cfg.Hostname
 	}
