@@ -177,7 +177,7 @@ func New(cfg Config) (*Agent, error) {
 		terminating: make(map[string]bool),
 	}
 	if cfg.Docker != nil {
-		a.startDocker()
+		a.docker = &dockerCLI{cfg.Docker.withDefaults()}
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/executor", a.serveExecutorAPI)

@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -143,7 +144,10 @@ func (d dockerCLI) command(ctx context.Context, args ...string) *exec.Cmd {
 	if ctx == nil {
 		return exec.Command(argv[0], argv[1:]...)
 	}
-	return exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	// Cancelled, it returns even if something it started holds its output.
+	cmd.WaitDelay = time.Second
+	return cmd
 }
 
 // output runs a short docker command; a failure carries Mesos' wording
@@ -441,7 +445,7 @@ func (o runOptions) args() []string {
 	if o.memory > 0 {
 		a = append(a, "--memory", strconv.FormatUint(o.memory, 10))
 	}
-	for _, k := range sortedKeys(o.env) {
+	for _, k := range slices.Sorted(maps.Keys(o.env)) {
 		a = append(a, "-e", k+"="+o.env[k])
 	}
 	for _, v := range o.volumes {
@@ -457,21 +461,12 @@ func (o runOptions) args() []string {
 		a = append(a, "--entrypoint", o.entrypoint)
 	}
 	a = append(a, "--name", o.name)
-	for _, k := range sortedKeys(o.labels) {
+	for _, k := range slices.Sorted(maps.Keys(o.labels)) {
 		a = append(a, "--label", k+"="+o.labels[k])
 	}
 	a = append(a, o.extra...)
 	a = append(a, o.image)
 	return append(a, o.arguments...)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // isDocker reports whether a ContainerInfo asks for the Docker containerizer.

@@ -113,16 +113,16 @@ func TestRunOptions_Errors(t *testing.T) {
 	}
 }
 
-// fakeDocker writes a docker CLI that answers `inspect` with failure and
-// `pull` with Docker's error, as an engine does for an image that does not
-// exist; anything else is an unexpected call.
-func fakeDocker(t *testing.T) string {
+// fakeDocker writes a docker CLI that answers `inspect` with failure (after
+// inspectDelay) and `pull` with Docker's error, as an engine does for an
+// image that does not exist; anything else is an unexpected call.
+func fakeDocker(t *testing.T, inspectDelay string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "docker")
 	script := `#!/bin/sh
 # argv: -H <host> <command> ...
 case "$3" in
-inspect) echo "Error: No such image: $5" >&2; exit 1 ;;
+inspect) sleep ` + inspectDelay + `; echo "Error: No such image: $5" >&2; exit 1 ;;
 pull) echo "Error response from daemon: pull access denied for $4, repository does not exist" >&2; exit 1 ;;
 *) echo "unexpected: $*" >&2; exit 3 ;;
 esac
@@ -138,7 +138,7 @@ esac
 // Docker's error in the message, as Mesos reports it. No TASK_STARTING: the
 // docker executor never ran.
 func TestDockerTask_PullFailure(t *testing.T) {
-	cli := fakeDocker(t)
+	cli := fakeDocker(t, "0")
 	a, rec := newTestAgent(t, func(c *Config) { c.Docker = &DockerConfig{Path: cli, Host: "unix:///run/fake.sock"} })
 	a.Launch(frameworkInfo(), dockerServiceTask("t1", "quobyte-server:nope"))
 	st := rec.waitState(t, "t1", mesos.TASK_FAILED, 10*time.Second)
@@ -163,5 +163,20 @@ func TestDockerTask_NoDockerContainerizer(t *testing.T) {
 	st := rec.waitState(t, "t1", mesos.TASK_FAILED, 5*time.Second)
 	if !strings.Contains(st.GetMessage(), "None of the enabled containerizers (mesos)") || st.GetReason() != mesos.REASON_CONTAINER_LAUNCH_FAILED {
 		t.Errorf("got %s", describe(rec.of("t1")))
+	}
+}
+
+// A kill while the image is being pulled ends the task before it was
+// launched, as a kill during a command task's fetch does.
+func TestDockerTask_KilledWhilePulling(t *testing.T) {
+	cli := fakeDocker(t, "30")
+	a, rec := newTestAgent(t, func(c *Config) { c.Docker = &DockerConfig{Path: cli} })
+	a.Launch(frameworkInfo(), dockerServiceTask("t1", "img"))
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	a.Kill(testFW, "t1", time.Second)
+	st := rec.waitState(t, "t1", mesos.TASK_KILLED, 10*time.Second)
+	if st.GetReason() != mesos.REASON_TASK_KILLED_DURING_LAUNCH || st.GetSource() != mesos.SOURCE_AGENT || time.Since(start) > 5*time.Second {
+		t.Errorf("got %s after %s", describe(rec.of("t1")), time.Since(start))
 	}
 }

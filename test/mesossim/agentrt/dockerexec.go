@@ -2,6 +2,7 @@ package agentrt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -20,14 +21,14 @@ import (
 // and its exit status is the container's.
 func (ex *executor) startInContainer(ctx context.Context) (*proc, error) {
 	if ex.a.docker == nil {
-		return nil, errNoDocker
+		return nil, errors.New("the agent has no Docker containerizer")
 	}
 	if err := os.MkdirAll(ex.sandbox, 0o755); err != nil {
 		return nil, fmt.Errorf("create sandbox: %w", err)
 	}
 	ci := ex.info.Command
 	if ci == nil {
-		return nil, fmt.Errorf("ExecutorInfo has no command")
+		return nil, errors.New("ExecutorInfo has no command")
 	}
 	if err := ex.a.fetchURIs(ctx, ci.URIs, ex.sandbox); err != nil {
 		return nil, fmt.Errorf("Failed to fetch all URIs for container '%s': %w", ex.containerID, err)
