@@ -1,9 +1,8 @@
 package e2e
 
 import (
-	"bytes"
+	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -246,67 +245,116 @@ func TestDocker_Converges_RecoversKilledContainer_AdoptsOnRestart_Rolls_BacksOff
 }
 
 // The framework's own image runs the whole local cluster, as Marathon runs
-// it: host networking, the spec mounted read-only, the probers run from the
-// same image; it serves its binary as the prober artifact; stopped, it
-// leaves Quobyte running.
+// it: host networking, the spec mounted read-only; the agents fetch the
+// prober from the framework's artifact URL (the command runtime of `make
+// run`), or run it from the same image (every service in a container);
+// stopped, it leaves Quobyte running.
 func TestDocker_FrameworkImageRunsTheCluster(t *testing.T) {
 	dockerImages(t)
-	small := want{"prober": 5, "registry": 1, "metadata": 1, "data": 2, "api": 1, "webconsole": 1}
-	c := startSim(t, clusterOpts{subnet: "127.0.21", registry: 1, metadata: 1, data: 2, version: "e2e-v1", docker: true})
+	for _, tc := range []struct {
+		name, subnet string
+		docker       bool
+	}{
+		{"CommandRuntime_ProberFetchedFromTheFramework", "127.0.21", false},
+		{"DockerRuntime_ProberFromTheImage", "127.0.22", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			small := want{"prober": 5, "registry": 1, "metadata": 1, "data": 2, "api": 1, "webconsole": 1}
+			c := startSim(t, clusterOpts{subnet: tc.subnet, registry: 1, metadata: 1, data: 2, version: "e2e-v1", docker: tc.docker})
+			name := c.startFrameworkContainer()
+			c.eventually(convergeWithin, "convergence", func() (bool, string) { return c.converged(small) })
+			if tc.docker {
+				c.serviceContainers("quobyte-server:e2e-v1")
+			} else if ids := c.containers(); len(ids) != 0 {
+				t.Errorf("containers of a command-runtime cluster: %v", ids)
+			}
+
+			// docker stop: the framework exits 0 on SIGTERM and Quobyte
+			// keeps running.
+			before, beforeTasks, killed := c.containers(), c.taskIDs(), c.logLines("mesos-sim", "state=TASK_KILLED")
+			if out, err := exec.Command("docker", "stop", "-t", "15", name).CombinedOutput(); err != nil {
+				t.Fatalf("docker stop: %v\n%s", err, out)
+			}
+			if code := c.inspectFormat(name, "{{.State.ExitCode}}"); code != "0" {
+				t.Errorf("framework container exit code %s, want 0", code)
+			}
+			time.Sleep(time.Second)
+			if after := c.containers(); fmt.Sprint(after) != fmt.Sprint(before) {
+				t.Errorf("stopping the framework changed the containers:\nbefore %v\nafter  %v", before, after)
+			}
+			if n := c.logLines("mesos-sim", "state=TASK_KILLED") - killed; n != 0 {
+				t.Errorf("%d tasks killed after the framework stopped, want none", n)
+			}
+			if n, want := c.runningTasks(), len(strings.Fields(strings.Join(mapValues(beforeTasks), " "))); n != want {
+				t.Errorf("%d tasks running after the framework stopped, want %d", n, want)
+			}
+		})
+	}
+}
+
+// startFrameworkContainer runs the framework image on the cluster's spec as
+// Marathon would (examples/marathon.json): host networking, the spec's
+// directory read-only at /etc/quobyte-mesos, arguments to the entrypoint.
+// The test's directory is mounted too, for the framework ID store.
+func (c *cluster) startFrameworkContainer() string {
+	c.t.Helper()
 	etc := filepath.Join(c.dir, "etc")
 	if err := os.MkdirAll(etc, 0o755); err != nil {
-		t.Fatal(err)
+		c.t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(etc, "spec.hcl"), []byte(c.spec("e2e-v1", "")), 0o644); err != nil {
-		t.Fatal(err)
+		c.t.Fatal(err)
 	}
-	name := fmt.Sprintf("quobyte-mesos-e2e-%d", os.Getpid())
+	name := "quobyte-mesos-e2e-" + filepath.Base(c.dir)
 	out, err := exec.Command("docker", "run", "-d", "--name", name, "--net=host",
-		"-v", etc+":/etc/quobyte-mesos:ro", "-v", c.dir+":"+c.dir, // the framework ID store
+		"-v", etc+":/etc/quobyte-mesos:ro", "-v", c.dir+":"+c.dir,
 		dockerFrameworkImage, "run", "--spec", "/etc/quobyte-mesos/spec.hcl",
 		"--listen", strings.TrimPrefix(c.apiURL, "http://"), "--framework-image", dockerFrameworkImage).CombinedOutput()
 	if err != nil {
-		t.Fatalf("docker run %s: %v\n%s", dockerFrameworkImage, err, out)
+		c.t.Fatalf("docker run %s: %v\n%s", dockerFrameworkImage, err, out)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
+	c.t.Cleanup(func() {
+		if c.t.Failed() {
 			logs, _ := exec.Command("docker", "logs", "--tail", "60", name).CombinedOutput()
-			t.Logf("--- tail of the framework container's log:\n%s", logs)
+			c.t.Logf("--- tail of the framework container's log:\n%s", logs)
 		}
 		_ = exec.Command("docker", "rm", "-f", name).Run()
 	})
 	c.waitHTTP(c.apiURL+"/v1/status", 20*time.Second)
-	c.eventually(convergeWithin, "convergence", func() (bool, string) { return c.converged(small) })
-	c.serviceContainers("quobyte-server:e2e-v1")
+	return name
+}
 
-	// The prober artifact is the framework's static binary: it runs here.
-	resp, err := http.Get(c.apiURL + "/artifacts/quobyte-mesos")
+// runningTasks counts the tasks mesos-sim holds in TASK_RUNNING.
+func (c *cluster) runningTasks() int {
+	c.t.Helper()
+	resp, err := http.Get(c.masterURL + "/state")
 	if err != nil {
-		t.Fatal(err)
+		c.t.Fatal(err)
 	}
-	bin, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !bytes.HasPrefix(bin, []byte("\x7fELF")) {
-		t.Fatalf("GET /artifacts/quobyte-mesos: %s, %d bytes", resp.Status, len(bin))
+	defer resp.Body.Close()
+	var st struct {
+		Frameworks []struct {
+			Tasks []struct{ State string } `json:"tasks"`
+		} `json:"frameworks"`
 	}
-	artifact := filepath.Join(c.dir, "quobyte-mesos")
-	if err := os.WriteFile(artifact, bin, 0o755); err != nil {
-		t.Fatal(err)
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		c.t.Fatal(err)
 	}
-	if out, err := exec.Command(artifact, "version").CombinedOutput(); err != nil {
-		t.Errorf("the served artifact does not run: %v\n%s", err, out)
+	n := 0
+	for _, f := range st.Frameworks {
+		for _, task := range f.Tasks {
+			if task.State == "TASK_RUNNING" {
+				n++
+			}
+		}
 	}
+	return n
+}
 
-	// docker stop: the framework exits 0 on SIGTERM and Quobyte keeps running.
-	before := c.containers()
-	if out, err := exec.Command("docker", "stop", "-t", "15", name).CombinedOutput(); err != nil {
-		t.Fatalf("docker stop: %v\n%s", err, out)
+func mapValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
 	}
-	if code := c.inspectFormat(name, "{{.State.ExitCode}}"); code != "0" {
-		t.Errorf("framework container exit code %s, want 0", code)
-	}
-	time.Sleep(time.Second)
-	if after := c.containers(); fmt.Sprint(after) != fmt.Sprint(before) {
-		t.Errorf("stopping the framework changed the containers:\nbefore %v\nafter  %v", before, after)
-	}
+	return out
 }
