@@ -8,7 +8,7 @@ TEST_TIMEOUT ?= 20m
 # staticcheck: installed by scripts/install-deps.sh (make deps) into GOPATH/bin.
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: help check deps build test test-short lint bench fuzz run clean
+.PHONY: help check deps build images test test-short lint bench fuzz run clean
 
 help:
 	@echo "make check   install what the tests need, then lint and run every test (CI runs this)"
@@ -17,7 +17,8 @@ help:
 	@echo "make lint    gofmt check, go vet and staticcheck"
 	@echo "make bench   benchmarks"
 	@echo "make fuzz    run each fuzz target for FUZZTIME (default 20s)"
-	@echo "make run     a local simulated cluster with the framework on it"
+	@echo "make images  build the framework image and the stand-in server image (needs a Docker engine)"
+	@echo "make run     a local simulated cluster with the framework on it (RUNTIME=docker: in containers)"
 
 # Everything the tests need: Go modules, and Debian packages (filesystem
 # tools for the prober's real-mount tests, ZooKeeper) when run as root.
@@ -29,6 +30,20 @@ check: deps lint test
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
+
+# The framework image (examples/Dockerfile) and the stand-in server image
+# (test/standin/Dockerfile), both FROM scratch around a static binary: no
+# base image to pull. IMAGE_TAG names the tag of both.
+IMAGE_TAG       ?= local
+FRAMEWORK_IMAGE ?= quobyte-mesos
+SERVER_IMAGE    ?= quobyte-server
+IMAGE_BIN       ?= $(BIN)/image
+images:
+	@mkdir -p $(IMAGE_BIN)/framework $(IMAGE_BIN)/server
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(IMAGE_BIN)/framework/ ./cmd/quobyte-mesos
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(IMAGE_BIN)/server/ ./cmd/quobyte-standin
+	docker build -q -f examples/Dockerfile -t $(FRAMEWORK_IMAGE):$(IMAGE_TAG) $(IMAGE_BIN)/framework
+	docker build -q -f test/standin/Dockerfile -t $(SERVER_IMAGE):$(IMAGE_TAG) $(IMAGE_BIN)/server
 
 test: build
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
@@ -54,8 +69,9 @@ fuzz:
 	  done; \
 	done
 
+RUNTIME ?= command
 run:
-	scripts/local-run.sh
+	RUNTIME=$(RUNTIME) scripts/local-run.sh
 
 clean:
 	rm -rf $(BIN)

@@ -108,18 +108,17 @@ func buildServiceTask(c *spec.Cluster, a controller.Action, p taskParams) (mesos
 
 // dockerContainer runs the server image with the Docker containerizer: host
 // network (Quobyte services talk on fixed ports and announce the host's
-// address), privileged (the data service does direct and O_DIRECT I/O on
-// its devices, the client needs FUSE), the device root mounted where the
-// service expects it.
+// address), the service's privileges and no more (privileges.go), the
+// device root mounted where the service expects it.
 func dockerContainer(c *spec.Cluster, kind spec.Kind) *mesos.ContainerInfo {
 	ci := &mesos.ContainerInfo{
 		Type: mesos.ContainerInfo_DOCKER.Enum(),
 		Docker: &mesos.ContainerInfo_DockerInfo{
-			Image:      c.ImageRef(kind),
-			Network:    mesos.ContainerInfo_DockerInfo_HOST.Enum(),
-			Privileged: boolPtr(true),
+			Image:   c.ImageRef(kind),
+			Network: mesos.ContainerInfo_DockerInfo_HOST.Enum(),
 		},
 	}
+	dockerPrivileges(c.Service(kind), ci.Docker)
 	if kind.DeviceBound() {
 		ci.Volumes = []mesos.Volume{deviceRootVolume(c, mesos.RW)}
 	}
@@ -127,7 +126,7 @@ func dockerContainer(c *spec.Cluster, kind spec.Kind) *mesos.ContainerInfo {
 		// The client's FUSE mount must be seen by the host and other
 		// containers: a shared bind, which Mesos' Volume cannot express.
 		mp := c.Prober.ClientMountPoint
-		ci.Docker.Parameters = []mesos.Parameter{{Key: "volume", Value: mp + ":" + mp + ":rshared"}}
+		ci.Docker.Parameters = append(ci.Docker.Parameters, mesos.Parameter{Key: "volume", Value: mp + ":" + mp + ":rshared"})
 	}
 	return ci
 }
@@ -141,6 +140,7 @@ func mesosContainer(c *spec.Cluster, kind spec.Kind) *mesos.ContainerInfo {
 			Type:   mesos.Image_DOCKER.Enum(),
 			Docker: &mesos.Image_Docker{Name: c.ImageRef(kind)},
 		}},
+		LinuxInfo: mesosLinuxInfo(c.Service(kind)),
 	}
 	if kind.DeviceBound() {
 		ci.Volumes = []mesos.Volume{deviceRootVolume(c, mesos.RW)}

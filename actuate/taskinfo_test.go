@@ -55,7 +55,8 @@ func TestBuildTaskInfo_Docker(t *testing.T) {
 	if ci == nil || ci.GetType() != mesos.ContainerInfo_DOCKER || ci.Docker == nil {
 		t.Fatalf("container = %+v", ci)
 	}
-	if ci.Docker.Image != "quobyte/server:3.14" || ci.Docker.GetNetwork() != mesos.ContainerInfo_DockerInfo_HOST || !ci.Docker.GetPrivileged() {
+	// Least privilege: not privileged unless the spec says so.
+	if ci.Docker.Image != "quobyte/server:3.14" || ci.Docker.GetNetwork() != mesos.ContainerInfo_DockerInfo_HOST || ci.Docker.Privileged == nil || *ci.Docker.Privileged {
 		t.Errorf("docker = %+v", ci.Docker)
 	}
 	wantVol := []mesos.Volume{{Mode: mesos.RW.Enum(), ContainerPath: "/mnt/quobyte", HostPath: strPtr("/mnt/quobyte")}}
@@ -309,11 +310,12 @@ version = "3.14"`, `service "client" {
 }`)
 	ti := serviceTask(t, c, spec.Client, "node1:7861")
 	d := ti.Container.Docker
-	if d.Image != "quobyte/client:3.14" || !d.GetPrivileged() {
+	if d.Image != "quobyte/client:3.14" || d.GetPrivileged() {
 		t.Errorf("docker = %+v", d)
 	}
+	// FUSE: /dev/fuse and SYS_ADMIN, not every privilege.
 	mp := c.Prober.ClientMountPoint
-	if !reflect.DeepEqual(d.Parameters, []mesos.Parameter{{Key: "volume", Value: mp + ":" + mp + ":rshared"}}) {
+	if !reflect.DeepEqual(d.Parameters, []mesos.Parameter{{Key: "cap-add", Value: "SYS_ADMIN"}, {Key: "device", Value: "/dev/fuse"}, {Key: "volume", Value: mp + ":" + mp + ":rshared"}}) {
 		t.Errorf("parameters = %+v", d.Parameters)
 	}
 	if len(ti.Container.Volumes) != 0 {

@@ -503,6 +503,7 @@ func (b *builder) services(raws []*rawService, c *Cluster) map[Kind]*Service {
 		}
 		b.serviceAt[k] = raw.DefRange
 		b.service(raw, out[k])
+		b.privileges(raw, out[k], c.Quobyte.Runtime)
 	}
 	if s := out[Registry]; !s.Enabled && c.Quobyte.Registry == "" {
 		at := missingRange(b.file)

@@ -100,6 +100,10 @@ func defaultService(k Kind) Service {
 	case API, Webconsole, S3:
 		count = 1
 	}
+	caps, devices := []string{}, []string{}
+	if k == Client {
+		caps, devices = []string{"SYS_ADMIN"}, []string{"/dev/fuse"}
+	}
 	return Service{
 		Kind:      k,
 		Enabled:   k != S3 && k != Client,
@@ -122,6 +126,9 @@ func defaultService(k Kind) Service {
 		Env:       map[string]string{},
 		Args:      []string{},
 		Hosts:     []string{},
+
+		Capabilities: caps,
+		Devices:      devices,
 	}
 }
 

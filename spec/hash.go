@@ -55,6 +55,11 @@ type launchConfig struct {
 	Args       []string
 	Health     Health
 	KillGrace  time.Duration
+	// The container's privileges; left out (empty) for the command
+	// runtime, which has no container.
+	Privileged   bool     `json:",omitempty"`
+	Capabilities []string `json:",omitempty"`
+	Devices      []string `json:",omitempty"`
 }
 
 // ConfigHash is the config hash of kind k in c: 10 lowercase hex digits
@@ -84,6 +89,7 @@ func ConfigHash(c *Cluster, k Kind) string {
 		lc.Command = c.Quobyte.Command
 	} else {
 		lc.Image = c.ImageRef(k)
+		lc.Privileged, lc.Capabilities, lc.Devices = s.Privileged, s.Capabilities, s.Devices
 	}
 	if len(lc.Args) == 0 {
 		lc.Args = nil

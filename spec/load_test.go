@@ -115,8 +115,11 @@ func TestLoad_MinimalSpecGetsEveryDefault(t *testing.T) {
 			Kind: tc.kind, Enabled: tc.enabled, Count: tc.count, Resources: tc.res, Ports: tc.ports,
 			Health: health, Restart: restart, KillGrace: 30 * time.Second,
 			Env: map[string]string{}, Args: []string{}, Hosts: []string{},
+			Capabilities: []string{}, Devices: []string{},
 		}
 	}
+	// Least privilege: only the client has any (FUSE).
+	want.Services[Client].Capabilities, want.Services[Client].Devices = []string{"SYS_ADMIN"}, []string{"/dev/fuse"}
 	ignoreHashes := cmp.Options{
 		cmpopts.IgnoreFields(Cluster{}, "Hash"),
 		cmpopts.IgnoreFields(Service{}, "ConfigHash"),

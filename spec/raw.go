@@ -83,6 +83,11 @@ type rawService struct {
 	Body      hcl.Body          `hcl:",body"`
 	NameRange hcl.Range         `hcl:"name,label_range"`
 	DefRange  hcl.Range         `hcl:",def_range"`
+
+	// Privileges of the service's container (privileges.go).
+	Privileged   *bool    `hcl:"privileged,optional"`
+	Capabilities []string `hcl:"capabilities,optional"`
+	Devices      []string `hcl:"devices,optional"`
 }
 
 // rawPorts takes any attribute: which port names are allowed depends on the

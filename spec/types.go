@@ -240,6 +240,15 @@ type Service struct {
 	Args      []string
 	// Hosts narrows Placement.Hosts for this kind (globs); empty: no narrowing.
 	Hosts []string
+	// Privileges of the service's container, least by default: Privileged
+	// grants everything; Capabilities (Linux capability names without
+	// CAP_, sorted) are added to the container runtime's default set;
+	// Devices (Docker's host[:container[:permissions]], sorted) are made
+	// available in it. Only the client has any by default: FUSE needs
+	// /dev/fuse and SYS_ADMIN.
+	Privileged   bool
+	Capabilities []string
+	Devices      []string
 	// ConfigHash identifies everything a running task of this kind was
 	// launched with (image, version, runtime, command, resources, ports, env,
 	// health...). A task whose hash differs is replaced by a rolling upgrade.

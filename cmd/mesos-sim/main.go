@@ -42,7 +42,15 @@ and ports 7860-7880, 8000-8100, 31000-32000, each with a host directory
                "markers": [{"device": "disk1",
                             "content": "device.serial=S1\ndevice.type=DATA_DEVICE\n"}]}]}
 
-SIGINT or SIGTERM kills every task and exits.
+Agents have Mesos' Docker containerizer next to the Mesos one when a Docker
+engine answers in this network namespace (--docker=auto, the default), or
+always (--docker; mesos-sim refuses to start without an engine), or never
+(--docker=off): tasks and executors with a DOCKER container run as Docker
+containers, named mesos-<container id> and labelled mesos-sim.workdir=<workdir>.
+Host paths of their volumes name the agent's own filesystem, rooted at its
+host directory. Without it, DOCKER tasks fail as on an agent without it.
+
+SIGINT or SIGTERM kills every task (and removes every container) and exits.
 
 Flags:
 `
@@ -52,6 +60,7 @@ func main() {
 }
 
 type options struct {
+	docker                                                                  dockerMode
 	listen, workDir, clusterPath, mode, logLevel, credentials, capabilities string
 	agents, masters                                                         int
 	allocation, heartbeat, refuse, retry, reregister                        time.Duration
@@ -80,6 +89,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.capabilities, "master-capabilities", "AGENT_UPDATE,AGENT_DRAINING,QUOTA_V2",
 		"capabilities advertised in SUBSCRIBED's master_info, as a Mesos 1.9+ master does (mesos-go v0.0.11's JSON codec cannot decode QUOTA_V2; \"\" advertises none)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	o.docker = dockerAuto
+	fs.Var(&o.docker, "docker", "Docker containerizer: auto (when an engine answers here), on (--docker) or off")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -88,6 +99,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.agents < 0 {
 		return o, errors.New("--agents must not be negative")
+	}
+	if o.docker == dockerOn && o.mode != string(mesossim.ModeProcess) {
+		return o, fmt.Errorf("--docker needs --mode %s", mesossim.ModeProcess)
 	}
 	return o, nil
 }
@@ -141,6 +155,9 @@ func serve(o options, log hclog.Logger, stdout io.Writer) error {
 			return errors.New("--credentials must be principal:secret")
 		}
 		cfg.Credentials = &mesossim.Credentials{Principal: principal, Secret: secret}
+	}
+	if err := o.docker.apply(context.Background(), &cfg, workDir, log); err != nil {
+		return err
 	}
 	var markers map[string][]deviceMarker
 	if o.clusterPath != "" {

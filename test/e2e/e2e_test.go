@@ -86,14 +86,27 @@ func TestReloadBrokenThenValidSpecRollsThrough(t *testing.T) {
 	// Valid: the version changes; watch the rollout.
 	c.writeSpec("v2", "")
 	c.signal(syscall.SIGHUP)
-	type sample struct {
-		down    map[string]int // kind -> hosts where it is not running healthy
-		current map[string]int
+	c.checkRollout(c.watchRollout("v2"))
+	if r := c.status().Reload; !r.OK || !strings.Contains(r.Changes, "v2") {
+		t.Errorf("last reload %+v", r)
 	}
-	var trace []sample
-	c.eventually(3*convergeWithin, "the rollout to v2", func() (bool, string) {
+}
+
+// rolloutSample is one look at a rollout: per kind, the hosts where it is
+// not running healthy, and its tasks of the current config.
+type rolloutSample struct {
+	down    map[string]int
+	current map[string]int
+}
+
+// watchRollout samples /v1/status until version is in force and the full
+// layout has converged on it.
+func (c *cluster) watchRollout(version string) []rolloutSample {
+	c.t.Helper()
+	var trace []rolloutSample
+	c.eventually(3*convergeWithin, "the rollout to "+version, func() (bool, string) {
 		st := c.status()
-		s := sample{down: map[string]int{}, current: map[string]int{}}
+		s := rolloutSample{down: map[string]int{}, current: map[string]int{}}
 		for _, h := range st.Hosts {
 			for kind, tasks := range h.Services {
 				if kind == "prober" {
@@ -120,16 +133,23 @@ func TestReloadBrokenThenValidSpecRollsThrough(t *testing.T) {
 			s.down[kind] += n - countHosts(st, kind)
 		}
 		trace = append(trace, s)
-		if st.Version != "v2" {
+		if st.Version != version {
 			return false, "version in force " + st.Version
 		}
 		return c.converged(fullLayout)
 	})
+	return trace
+}
+
+// checkRollout checks a rollout's samples: one host at a time per kind
+// (max_parallel = 1), every registry replaced before any metadata service.
+func (c *cluster) checkRollout(trace []rolloutSample) {
+	c.t.Helper()
 	registryDoneAt, metadataStartedAt := -1, -1
 	for i, s := range trace {
 		for kind, n := range s.down {
 			if n > 1 {
-				t.Errorf("sample %d: %d %s down at once (max_parallel = 1): %+v", i, n, kind, s)
+				c.t.Errorf("sample %d: %d %s down at once (max_parallel = 1): %+v", i, n, kind, s)
 			}
 		}
 		if registryDoneAt < 0 && s.current["registry"] == 3 {
@@ -140,10 +160,7 @@ func TestReloadBrokenThenValidSpecRollsThrough(t *testing.T) {
 		}
 	}
 	if metadataStartedAt >= 0 && registryDoneAt > metadataStartedAt {
-		t.Errorf("metadata was replaced (sample %d) before every registry (sample %d)", metadataStartedAt, registryDoneAt)
-	}
-	if r := c.status().Reload; !r.OK || !strings.Contains(r.Changes, "v2") {
-		t.Errorf("last reload %+v", r)
+		c.t.Errorf("metadata was replaced (sample %d) before every registry (sample %d)", metadataStartedAt, registryDoneAt)
 	}
 }
 

@@ -89,6 +89,8 @@ type cluster struct {
 	// may fw.ProcessState be read.
 	fwDone <-chan struct{}
 	hosts  []string
+	docker bool     // see clusterOpts.docker
+	fwArgs []string // extra arguments of `quobyte-mesos run`
 }
 
 // clusterOpts shape a test cluster.
@@ -100,11 +102,25 @@ type clusterOpts struct {
 	// device type (the first ones).
 	registry, metadata, data int
 	version                  string
+	// docker runs every Quobyte service in a container of the stand-in
+	// server image (dockerSpec): mesos-sim --docker, devices under each
+	// host's devices/, probers from the framework image. The test must
+	// have built the images (dockerImages).
+	docker bool
 }
 
+// startCluster starts mesos-sim and the framework on the test's spec.
 func startCluster(t *testing.T, o clusterOpts) *cluster {
 	t.Helper()
-	c := &cluster{t: t, dir: t.TempDir()}
+	c := startSim(t, o)
+	c.startFramework("framework")
+	return c
+}
+
+// startSim writes the cluster file and the spec and starts mesos-sim.
+func startSim(t *testing.T, o clusterOpts) *cluster {
+	t.Helper()
+	c := &cluster{t: t, dir: t.TempDir(), docker: o.docker}
 	masterPort, apiPort := freePort(t), freePort(t)
 	c.masterURL = fmt.Sprintf("http://127.0.0.1:%d", masterPort)
 	c.apiURL = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
@@ -121,7 +137,7 @@ func startCluster(t *testing.T, o clusterOpts) *cluster {
 	for i := 1; i <= 5; i++ {
 		a := agent{Hostname: fmt.Sprintf("%s.%d", o.subnet, i)}
 		add := func(dev, typ string) {
-			a.Markers = append(a.Markers, marker{dev, fmt.Sprintf("device.serial=%s-%d\ndevice.type=%s\n", dev, i, typ)})
+			a.Markers = append(a.Markers, marker{c.deviceDir() + dev, fmt.Sprintf("device.serial=%s-%d\ndevice.type=%s\n", dev, i, typ)})
 		}
 		if i <= o.registry {
 			add("registry1", "DIR_DEVICE")
@@ -145,19 +161,35 @@ func startCluster(t *testing.T, o clusterOpts) *cluster {
 		"--workdir", filepath.Join(c.dir, "sim"), "--allocation-interval", "200ms",
 		"--heartbeat-interval", "2s", "--update-retry-interval", "2s", "--log-level", "debug")
 	c.sim.Env = append(os.Environ(), "QUOBYTE_STANDIN_BIN="+bins.standin, "STANDIN_CATCHUP=300ms", "STANDIN_STOP_GRACE=200ms")
+	if c.docker {
+		c.sim.Args = append(c.sim.Args, "--docker")
+		c.fwArgs = []string{"--framework-image", dockerFrameworkImage}
+		c.checkNoContainersLeft()
+	}
 	c.start(c.sim, "mesos-sim")
 	c.waitHTTP(c.masterURL+"/health", 10*time.Second)
-
-	c.fw = exec.Command(bins.framework, "run", "--spec", c.specPath, "--listen", fmt.Sprintf("127.0.0.1:%d", apiPort), "--log-level", "debug")
-	c.fwDone = c.start(c.fw, "framework")
-	c.waitHTTP(c.apiURL+"/v1/status", 10*time.Second)
 	return c
 }
 
-// spec is examples/local.hcl with this cluster's master, framework ID store
-// and version, timings shortened for tests, and extra appended verbatim.
+// startFramework starts `quobyte-mesos run` on the cluster's spec, logging
+// to <name>.log.
+func (c *cluster) startFramework(name string) {
+	c.t.Helper()
+	args := append([]string{"run", "--spec", c.specPath, "--listen", strings.TrimPrefix(c.apiURL, "http://"), "--log-level", "debug"}, c.fwArgs...)
+	c.fw = exec.Command(bins.framework, args...)
+	c.fwDone = c.start(c.fw, name)
+	c.waitHTTP(c.apiURL+"/v1/status", 10*time.Second)
+}
+
+// spec is examples/local.hcl (local-docker.hcl for a Docker cluster) with
+// this cluster's master, framework ID store and version, timings shortened
+// for tests, and extra appended verbatim.
 func (c *cluster) spec(version, extra string) string {
-	b, err := os.ReadFile(filepath.Join(repoRoot(), "examples", "local.hcl"))
+	example := "local.hcl"
+	if c.docker {
+		example = "local-docker.hcl"
+	}
+	b, err := os.ReadFile(filepath.Join(repoRoot(), "examples", example))
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -172,6 +204,9 @@ func (c *cluster) spec(version, extra string) string {
 			c.t.Fatalf("examples/local.hcl no longer contains %s", old)
 		}
 		s = strings.Replace(s, old, repl, 1)
+	}
+	if c.docker {
+		s = dockerSpec(c.t, s)
 	}
 	return s + extra
 }
@@ -376,10 +411,7 @@ func (c *cluster) restartFramework() {
 	if code := c.fw.ProcessState.ExitCode(); code != 0 {
 		c.t.Fatalf("framework after SIGTERM: exit %d, want 0", code)
 	}
-	port := strings.TrimPrefix(c.apiURL, "http://127.0.0.1:")
-	c.fw = exec.Command(bins.framework, "run", "--spec", c.specPath, "--listen", "127.0.0.1:"+port, "--log-level", "debug")
-	c.fwDone = c.start(c.fw, "framework-2")
-	c.waitHTTP(c.apiURL+"/v1/status", 10*time.Second)
+	c.startFramework("framework-2")
 }
 
 // logLines counts lines of a process log that contain s.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/quobyte/quobyte-mesos/test/mesossim/agentrt"
 )
 
 // Mode selects how agents run tasks.
@@ -72,6 +74,9 @@ type Config struct {
 
 	Mode           Mode           // default ModeSimulated
 	RuntimeFactory RuntimeFactory // overrides the mode's runtime (tests)
+	// Docker gives process-mode agents the Docker containerizer next to the
+	// Mesos one (agentrt.DockerConfig); nil: DOCKER tasks fail.
+	Docker *agentrt.DockerConfig
 	// ExecutorData stands in, in simulated mode, for what a custom executor
 	// reports. For a task launched with an ExecutorInfo it returns the Data
 	// of the executor's TASK_RUNNING, sent instead of the default STARTING

@@ -9,7 +9,8 @@ import (
 // deviceMarker is the file that marks a device for Quobyte.
 const deviceMarker = "QUOBYTE_DEV_SETUP"
 
-// AddDeviceMarker writes HostDir/<device>/QUOBYTE_DEV_SETUP on an agent.
+// AddDeviceMarker writes HostDir/<device>/QUOBYTE_DEV_SETUP on an agent;
+// device is a relative path inside the host directory.
 func (c *Cluster) AddDeviceMarker(agentHostname, device, content string) error {
 	dir, err := c.deviceDir(agentHostname, device)
 	if err != nil {
@@ -47,7 +48,10 @@ func (c *Cluster) deviceDir(agentHostname, device string) (string, error) {
 	if a.cfg.HostDir == "" {
 		return "", fmt.Errorf("mesossim: agent %s has no host directory", a.cfg.Hostname)
 	}
-	if device == "" || device != filepath.Base(device) || device == "." || device == ".." {
+	// A device may sit below the host directory ("devices/data1" for a
+	// Docker agent whose containers see <host dir>/devices as /devices),
+	// never outside it.
+	if !filepath.IsLocal(device) || filepath.Clean(device) != device || device == "." {
 		return "", fmt.Errorf("mesossim: invalid device name %q", device)
 	}
 	return filepath.Join(a.cfg.HostDir, device), nil

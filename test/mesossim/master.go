@@ -215,6 +215,7 @@ func (m *master) addAgent(cfg AgentConfig, factory RuntimeFactory, workDir strin
 		},
 		Logger: m.log.Named("agent").With("agent", cfg.Hostname),
 		Now:    m.cfg.Now,
+		Docker: m.cfg.Docker,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting runtime of agent %s: %w", cfg.Hostname, err)

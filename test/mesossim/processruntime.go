@@ -21,6 +21,7 @@ func processRuntime(rc RuntimeConfig) (Runtime, error) {
 		ExecutorExited: rc.ExecutorExited,
 		Logger:         rc.Logger,
 		Now:            rc.Now,
+		Docker:         rc.Docker,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agent runtime: %w", err)

@@ -5,6 +5,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/quobyte/quobyte-mesos/test/mesossim/agentrt"
 )
 
 // Runtime runs one agent's tasks. Process mode uses the agentrt package;
@@ -48,6 +50,7 @@ type RuntimeConfig struct {
 	ExecutorExited func(frameworkID, executorID string, status int)
 	Logger         hclog.Logger
 	Now            func() time.Time
+	Docker         *agentrt.DockerConfig // Config.Docker
 }
 
 // RuntimeFactory creates an agent's runtime.

@@ -200,6 +200,9 @@ func FromEnv(environ []string) (Config, error) {
 	if c.Bind == "" {
 		c.Bind = strings.TrimSpace(env["LIBPROCESS_IP"])
 	}
+	if c.Bind == "" && env["MESOS_CONTAINER_NAME"] != "" {
+		c.Bind = containerBind(env["HOSTNAME"])
+	}
 	if c.Bind == "" {
 		c.Bind = DefaultBind
 	}
@@ -248,6 +251,20 @@ func FromEnv(environ []string) (Config, error) {
 	}
 	c.NeverHealthyVersion = env["STANDIN_NEVER_HEALTHY_VERSION"]
 	return c, nil
+}
+
+// containerBind is the address a stand-in in a Docker container (which gets
+// no LIBPROCESS_IP) listens on: all interfaces, as Quobyte does. On the
+// simulated cluster every host shares this machine's network, so all
+// interfaces of a simulated host are its own loopback address: mesos-sim
+// gives a container with host networking its host's name, and simulated
+// hosts are named by their addresses. A hostname that is an IP address is
+// therefore taken as the host's only interface.
+func containerBind(hostname string) string {
+	if ip := net.ParseIP(strings.TrimSpace(hostname)); ip != nil {
+		return ip.String()
+	}
+	return "0.0.0.0"
 }
 
 // parseDuration accepts Go durations ("1.5s") and plain seconds ("3"), the

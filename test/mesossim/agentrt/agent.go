@@ -66,6 +66,9 @@ type Config struct {
 	// ExecutorShutdownGracePeriod is the time between SHUTDOWN and SIGKILL
 	// when the ExecutorInfo does not set one; 0 means 5s, the Mesos default.
 	ExecutorShutdownGracePeriod time.Duration
+	// Docker gives the agent the Docker containerizer (docker.go); nil:
+	// DOCKER containers fail, as on an agent with only the Mesos one.
+	Docker *DockerConfig
 }
 
 // Agent is the runtime of one agent. All methods are safe for concurrent use.
@@ -100,14 +103,26 @@ type Agent struct {
 	// Its own mutex, because emit consults it under executor locks.
 	termMu      sync.Mutex
 	terminating map[string]bool
+
+	docker         *dockerCLI // nil without Config.Docker
+	shareOnce      sync.Once  // shareHostDir
+	hostDirMounted bool       // shareHostDir made HostDir a shared mount
 }
 
-// framework is the agent's view of one framework: its command tasks and its
-// custom executors.
+// framework is the agent's view of one framework: the tasks it runs under
+// the agent's own executors (command and Docker tasks) and its custom
+// executors.
 type framework struct {
 	info      mesos.FrameworkInfo
-	tasks     map[string]*commandTask // by task ID
-	executors map[string]*executor    // by executor ID
+	tasks     map[string]ownTask   // by task ID
+	executors map[string]*executor // by executor ID
+}
+
+// ownTask is a task under an executor the agent provides: the command
+// executor (commandTask) or the docker executor (dockerTask).
+type ownTask interface {
+	kill(grace time.Duration, health bool)
+	crash() error
 }
 
 // New validates cfg, creates the work directory and starts the agent's HTTP
@@ -161,6 +176,9 @@ func New(cfg Config) (*Agent, error) {
 		frameworks:  make(map[string]*framework),
 		terminating: make(map[string]bool),
 	}
+	if cfg.Docker != nil {
+		a.docker = &dockerCLI{cfg.Docker.withDefaults()}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/executor", a.serveExecutorAPI)
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
@@ -192,6 +210,7 @@ func (a *Agent) Close() {
 	a.cancel()
 	_ = a.srv.Close()
 	a.wg.Wait()
+	a.stopDocker()
 }
 
 // emit hands one update to the master unless the agent is closed.
@@ -253,7 +272,7 @@ func (a *Agent) frameworkLocked(info mesos.FrameworkInfo) *framework {
 	id := info.GetID().GetValue()
 	fw := a.frameworks[id]
 	if fw == nil {
-		fw = &framework{info: info, tasks: map[string]*commandTask{}, executors: map[string]*executor{}}
+		fw = &framework{info: info, tasks: map[string]ownTask{}, executors: map[string]*executor{}}
 		a.frameworks[id] = fw
 	}
 	return fw
@@ -281,8 +300,12 @@ func (a *Agent) Launch(fw mesos.FrameworkInfo, task mesos.TaskInfo) {
 			"Task should have at least one (but not both) of CommandInfo or ExecutorInfo present")
 		return
 	}
-	if msg, ok := unsupportedContainer(task); !ok {
+	if msg, ok := a.unsupportedContainer(task); !ok {
 		a.failAsync(fwID, task, mesos.TASK_FAILED, mesos.REASON_CONTAINER_LAUNCH_FAILED, msg)
+		return
+	}
+	if task.Executor == nil && isDocker(task.Container) {
+		a.launchDockerTask(fw, task)
 		return
 	}
 	if task.Executor == nil {
@@ -365,7 +388,7 @@ func (a *Agent) ShutdownFramework(frameworkID string) {
 	a.termMu.Unlock()
 	a.mu.Lock()
 	fw := a.frameworks[frameworkID]
-	var tasks []*commandTask
+	var tasks []ownTask
 	var exs []*executor
 	if fw != nil {
 		for _, t := range fw.tasks {
@@ -388,7 +411,7 @@ func (a *Agent) ShutdownFramework(frameworkID string) {
 // custom executor's task: the executor), as if it had crashed.
 func (a *Agent) KillProcess(taskID string) error {
 	a.mu.Lock()
-	var t *commandTask
+	var t ownTask
 	var ex *executor
 	for _, fw := range a.frameworks {
 		if t = fw.tasks[taskID]; t != nil {

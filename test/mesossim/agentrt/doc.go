@@ -84,12 +84,28 @@
 // 400 (malformed or failing validation, unknown framework or executor) and
 // 403 (not subscribed) with a text body, as the agent does.
 //
+// # Docker containers
+//
+// With Config.Docker the agent also has Mesos' Docker containerizer
+// (--containerizers=docker,mesos): a command task whose ContainerInfo is
+// DOCKER runs under an emulation of the docker executor (dockertask.go), a
+// custom executor whose ExecutorInfo has a DOCKER container runs in a
+// container (dockerexec.go), both through the docker CLI with Mesos' run
+// options (docker.go): fetch, pull (failure: TASK_FAILED from the agent,
+// REASON_CONTAINER_LAUNCH_FAILED, Mesos' "Failed to run '<docker> pull
+// <image>'..." message), `docker run` of mesos-<container id>, TASK_STARTING
+// and, once `docker inspect` sees it started, TASK_RUNNING; `docker stop -t
+// <grace>` on kill; "Container exited with status N" at the end; the
+// container removed once it exits and on Close. Absolute host paths of
+// volumes map under HostDir (each agent is its own machine). Without
+// Config.Docker, DOCKER containers fail with TASK_FAILED,
+// REASON_CONTAINER_LAUNCH_FAILED, as on an agent started with
+// --containerizers=mesos.
+//
 // # What is not simulated
 //
-// Docker containerizer (tasks with a DOCKER ContainerInfo fail with
-// TASK_FAILED, REASON_CONTAINER_LAUNCH_FAILED, as on an agent started with
-// --containerizers=mesos); container images (a MESOS ContainerInfo with an
-// image fails likewise); LAUNCH_GROUP and the default executor; generalized
+// Container images for the Mesos containerizer (a MESOS ContainerInfo with
+// an image fails with TASK_FAILED, REASON_CONTAINER_LAUNCH_FAILED); LAUNCH_GROUP and the default executor; generalized
 // checks (TaskInfo.check); resource isolation and limits; secrets in
 // environment variables; agent checkpointing and recovery; executor
 // HEARTBEAT events.

@@ -340,6 +340,9 @@ func (ex *executor) run(ctx context.Context) {
 
 // start creates the sandbox, fetches the executor's URIs and starts it.
 func (ex *executor) start(ctx context.Context) (*proc, error) {
+	if isDocker(ex.info.Container) {
+		return ex.startInContainer(ctx)
+	}
 	if err := os.MkdirAll(ex.sandbox, 0o755); err != nil {
 		return nil, fmt.Errorf("create sandbox: %w", err)
 	}

@@ -17,6 +17,9 @@ import (
 type proc struct {
 	pid  int
 	done chan struct{} // closed once the process is reaped and its group killed
+	// signalVia, when set, delivers signals instead of kill(2) on the
+	// group: a Docker container is signalled through `docker kill`.
+	signalVia func(syscall.Signal) error
 
 	mu sync.Mutex
 	ws syscall.WaitStatus
@@ -118,6 +121,9 @@ func (p *proc) signal(sig syscall.Signal) error {
 	case <-p.done:
 		return nil
 	default:
+	}
+	if p.signalVia != nil {
+		return p.signalVia(sig)
 	}
 	if err := syscall.Kill(-p.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("signal %v to process group %d: %w", sig, p.pid, err)

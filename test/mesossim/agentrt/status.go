@@ -76,14 +76,18 @@ func executorIDOf(task mesos.TaskInfo) string {
 
 // unsupportedContainer reports whether the simulated agent can run the task's
 // (and its executor's) container, with the message Mesos gives when not.
-// The agent runs only the Mesos containerizer and has no image provisioner.
-func unsupportedContainer(task mesos.TaskInfo) (string, bool) {
+// The agent runs the Mesos containerizer without an image provisioner, and
+// the Docker containerizer when Config.Docker is set.
+func (a *Agent) unsupportedContainer(task mesos.TaskInfo) (string, bool) {
 	for _, ci := range []*mesos.ContainerInfo{task.Container, task.GetExecutor().GetContainer()} {
 		if ci == nil {
 			continue
 		}
 		switch ci.GetType() {
 		case mesos.ContainerInfo_DOCKER:
+			if a.docker != nil {
+				continue
+			}
 			return "Failed to launch container: None of the enabled containerizers (mesos) could create a container for the provided TaskInfo/ExecutorInfo message", false
 		case mesos.ContainerInfo_MESOS:
 			if ci.GetMesos().GetImage() != nil {
