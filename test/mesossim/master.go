@@ -215,6 +215,9 @@ func (m *master) addAgent(cfg AgentConfig, factory RuntimeFactory, workDir strin
 		},
 		Logger: m.log.Named("agent").With("agent", cfg.Hostname),
 		Now:    m.cfg.Now,
+
+		ExecutorEnvironment:           cfg.ExecutorEnvironment,
+		ExecutorReregistrationTimeout: m.cfg.ExecutorReregistrationTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting runtime of agent %s: %w", cfg.Hostname, err)

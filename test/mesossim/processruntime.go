@@ -21,6 +21,9 @@ func processRuntime(rc RuntimeConfig) (Runtime, error) {
 		ExecutorExited: rc.ExecutorExited,
 		Logger:         rc.Logger,
 		Now:            rc.Now,
+
+		ExecutorEnvironment:           rc.ExecutorEnvironment,
+		ExecutorReregistrationTimeout: rc.ExecutorReregistrationTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agent runtime: %w", err)

@@ -48,6 +48,11 @@ type RuntimeConfig struct {
 	ExecutorExited func(frameworkID, executorID string, status int)
 	Logger         hclog.Logger
 	Now            func() time.Time
+	// ExecutorEnvironment is the agent's --executor_environment_variables
+	// (AgentConfig.ExecutorEnvironment).
+	ExecutorEnvironment map[string]string
+	// ExecutorReregistrationTimeout is Config.ExecutorReregistrationTimeout.
+	ExecutorReregistrationTimeout time.Duration
 }
 
 // RuntimeFactory creates an agent's runtime.

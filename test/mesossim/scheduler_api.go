@@ -5,12 +5,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 )
 
 const (
+	// schedulerPath is where schedulers call the master. A Mesos master
+	// serves it as /master/api/v1/scheduler too: libprocess delegates
+	// paths without a process ID to the "master" process, so the request
+	// the master sees (and redirects) always carries the /master prefix.
 	schedulerPath  = "/api/v1/scheduler"
+	masterPrefix   = "/master"
 	headerStreamID = "Mesos-Stream-Id"
 	maxCallBytes   = 64 << 20
 )
@@ -31,7 +37,14 @@ func (h schedulerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if leader, ok := m.leaderAddr(h.index); !ok {
-		w.Header().Set("Location", "//"+leader+r.URL.Path)
+		// Master::Http::redirect: a scheme-less "//host:port" followed by
+		// the request URL as the master process saw it (with /master).
+		u := *r.URL
+		if !strings.HasPrefix(u.Path, masterPrefix+"/") {
+			u.Path = masterPrefix + u.Path
+		}
+		u.Scheme, u.Host, u.User = "", "", nil
+		w.Header().Set("Location", "//"+leader+u.RequestURI())
 		w.WriteHeader(http.StatusTemporaryRedirect)
 		return
 	}

@@ -21,7 +21,7 @@ const (
 	defaultShutdownGrace       = 5 * time.Second // --executor_shutdown_grace_period
 	defaultKillGrace           = 3 * time.Second // KillPolicy's documented default
 	defaultRecoveryTimeout     = 15 * time.Minute
-	defaultBackoffMax          = 2 * time.Second // executor's subscription backoff cap
+	defaultReregistration      = 2 * time.Second // --executor_reregistration_timeout
 )
 
 // Config describes one simulated agent. AgentID, Hostname and WorkDir are
@@ -66,6 +66,16 @@ type Config struct {
 	// ExecutorShutdownGracePeriod is the time between SHUTDOWN and SIGKILL
 	// when the ExecutorInfo does not set one; 0 means 5s, the Mesos default.
 	ExecutorShutdownGracePeriod time.Duration
+	// ExecutorReregistrationTimeout is how long a recovering agent waits for
+	// its executors to subscribe again (Recover), and what checkpointing
+	// executors get as MESOS_SUBSCRIPTION_BACKOFF_MAX; 0 means 2s, the
+	// Mesos default (--executor_reregistration_timeout).
+	ExecutorReregistrationTimeout time.Duration
+	// ExecutorEnvironment is the agent's --executor_environment_variables:
+	// when set, executors and command tasks get these variables instead of
+	// the agent's own environment. nil: the agent's environment (minus
+	// MESOS_* and LIBPROCESS_*), a simulator convenience.
+	ExecutorEnvironment map[string]string
 }
 
 // Agent is the runtime of one agent. All methods are safe for concurrent use.
@@ -136,6 +146,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.ExecutorShutdownGracePeriod <= 0 {
 		cfg.ExecutorShutdownGracePeriod = defaultShutdownGrace
+	}
+	if cfg.ExecutorReregistrationTimeout <= 0 {
+		cfg.ExecutorReregistrationTimeout = defaultReregistration
 	}
 	wd, err := filepath.Abs(cfg.WorkDir)
 	if err != nil {
