@@ -11,24 +11,36 @@ import (
 // answer it, which is what a Mesos master does.
 func (m *master) kill(fw *framework, call *scheduler.Call_Kill) {
 	t := fw.tasks[call.TaskID.Value]
-	if t == nil || t.agent.state != agentActive {
+	if t == nil || !t.agent.state.tasksKnown() {
 		// Tasks of unreachable or not yet reregistered agents are not among
-		// the master's tasks either.
+		// the master's tasks either ("Cannot kill task ... because it is
+		// unknown; performing reconciliation").
 		m.reconcileOne(fw, call.TaskID.Value, call.GetAgentID().GetValue())
 		return
 	}
 	if id := call.GetAgentID().GetValue(); (id != "" && id != t.agent.id) || t.terminal {
 		return // Mesos ignores a kill naming another agent
 	}
+	grace := killGrace(t.info.KillPolicy)
+	if call.KillPolicy != nil {
+		grace = killGrace(call.KillPolicy)
+	}
+	switch t.agent.state {
+	case agentCutOff:
+		return // sent, and lost on the way
+	case agentDisconnected:
+		// "Kill will be retried if the agent reregisters."
+		if t.agent.killed == nil {
+			t.agent.killed = map[*task]time.Duration{}
+		}
+		t.agent.killed[t] = grace
+		return
+	}
 	if m.faults.dropKills > 0 {
 		// The kill message is lost on its way to the agent (a fault).
 		m.faults.dropKills--
 		m.faults.killsLost++
 		return
-	}
-	grace := killGrace(t.info.KillPolicy)
-	if call.KillPolicy != nil {
-		grace = killGrace(call.KillPolicy)
 	}
 	rt, fwID, taskID := t.agent.rt, fw.id, t.info.TaskID.Value
 	m.later(func() { rt.Kill(fwID, taskID, grace) })
@@ -64,7 +76,7 @@ func (m *master) reconcile(fw *framework, call *scheduler.Call_Reconcile) {
 		// unreachable agents are set aside by the master, and those of agents
 		// not yet reregistered after a failover are unknown to it.
 		for _, t := range fw.tasks {
-			if t.agent.state == agentActive {
+			if t.agent.state.tasksKnown() {
 				m.deliver(fw, m.reconcileKnown(t))
 			}
 		}
@@ -78,7 +90,7 @@ func (m *master) reconcile(fw *framework, call *scheduler.Call_Reconcile) {
 // reconcileOne answers for one task, following the six cases of the Mesos
 // master's explicit reconciliation.
 func (m *master) reconcileOne(fw *framework, taskID, agentID string) {
-	if t := fw.tasks[taskID]; t != nil && t.agent.state == agentActive {
+	if t := fw.tasks[taskID]; t != nil && t.agent.state.tasksKnown() {
 		m.deliver(fw, m.reconcileKnown(t)) // (1) known: latest state
 		return
 	}
@@ -89,7 +101,7 @@ func (m *master) reconcileOne(fw *framework, taskID, agentID string) {
 		// (2) The agent (or, without an agent ID, any agent) has not
 		// reregistered since the failover: no answer; the framework retries.
 		return
-	case a != nil && a.state == agentActive:
+	case a != nil && a.state.tasksKnown():
 		st = m.masterUpdate(fw, taskID, agentID, mesos.TASK_GONE, mesos.REASON_RECONCILIATION, "Reconciliation: Task is unknown to the agent")
 	case a != nil && a.state == agentUnreachable:
 		st = m.masterUpdate(fw, taskID, agentID, mesos.TASK_UNREACHABLE, mesos.REASON_RECONCILIATION, "Reconciliation: Task is unreachable")

@@ -24,6 +24,12 @@ type Runtime interface {
 	ShutdownFramework(frameworkID string)
 	// KillProcess crashes a task's process (a fault).
 	KillProcess(taskID string) error
+	// Restart restarts the agent with its checkpointed state: it is down
+	// for down, then recovers the executors that subscribe again within
+	// RuntimeConfig.ExecutorReregistrationTimeout, destroys the others,
+	// and calls recovered (from any goroutine, not at all after Close).
+	// It returns at once.
+	Restart(down time.Duration, recovered func())
 	// Close stops every task and frees the runtime's resources.
 	Close()
 }

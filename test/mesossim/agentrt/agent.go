@@ -83,9 +83,14 @@ type Agent struct {
 	cfg  Config
 	log  hclog.Logger
 	now  func() time.Time
-	ln   net.Listener
-	srv  *http.Server
+	addr string       // the executor API's address, kept across restarts
 	http *http.Client // for the fetcher and HTTP health checks
+
+	// srvMu guards the executor API server (replaced by Restart) and the
+	// recovery state.
+	srvMu      sync.Mutex
+	srv        *http.Server
+	recovering bool // restarted, executors not yet given their reregistration window
 
 	ctx    context.Context // cancelled by Close: every process gets SIGKILL
 	cancel context.CancelFunc
@@ -167,27 +172,35 @@ func New(cfg Config) (*Agent, error) {
 		cfg:         cfg,
 		log:         cfg.Logger.Named("agent").With("agent_id", cfg.AgentID),
 		now:         cfg.Now,
-		ln:          ln,
+		addr:        ln.Addr().String(),
 		http:        &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}},
 		ctx:         ctx,
 		cancel:      cancel,
 		frameworks:  make(map[string]*framework),
 		terminating: make(map[string]bool),
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/api/v1/executor", a.serveExecutorAPI)
-	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
-	go func() {
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.log.Error("executor API server stopped", "error", err)
-		}
-	}()
+	a.serve(ln)
 	return a, nil
 }
 
+// serve starts the executor API server on ln.
+func (a *Agent) serve(ln net.Listener) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v1/executor", a.serveExecutorAPI)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return a.ctx }}
+	a.srvMu.Lock()
+	a.srv = srv
+	a.srvMu.Unlock()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("executor API server stopped", "error", err)
+		}
+	}()
+}
+
 // Endpoint is the agent's "ip:port", given to executors as MESOS_AGENT_ENDPOINT.
-func (a *Agent) Endpoint() string { return a.ln.Addr().String() }
+func (a *Agent) Endpoint() string { return a.addr }
 
 // Close kills every process, stops the HTTP server and waits for the runtime
 // goroutines. No update is delivered after it returns.
@@ -203,7 +216,10 @@ func (a *Agent) Close() {
 	a.stopped = true
 	a.runMu.Unlock()
 	a.cancel()
-	_ = a.srv.Close()
+	a.srvMu.Lock()
+	srv := a.srv
+	a.srvMu.Unlock()
+	_ = srv.Close()
 	a.wg.Wait()
 }
 
