@@ -14,7 +14,8 @@
 //	QUOBYTE_API_PORT         api: JSON-RPC stub
 //	QUOBYTE_WEBCONSOLE_PORT  webconsole: UI page
 //	QUOBYTE_S3_PORT          s3: S3 endpoint stub
-//	QUOBYTE_BIND             address every port binds to (default 127.0.0.1)
+//	QUOBYTE_BIND             address every port binds to (default MESOS_SIM_IP, set
+//	                         only by mesos-sim's agents, else 0.0.0.0)
 //	QUOBYTE_DEVICE_ROOT      device directory; MESOS_SIM_HOST_DIR when unset
 //	QUOBYTE_VERSION          reported version
 //	QUOBYTE_MAX_MEM_*        shown on the status page, otherwise ignored
