@@ -472,6 +472,11 @@ func (ex *executor) update(st mesos.TaskStatus) error {
 		ex.a.emit(ex.fwID, st)
 	}
 	ex.emitMu.Unlock()
+	if ex.a.isTerminating(ex.fwID) {
+		// A Mesos agent ignores the updates of a terminating framework
+		// (slave.cpp, statusUpdate) and acknowledges none of them.
+		return nil
+	}
 	s.push(execpb.Event{Type: execpb.Event_ACKNOWLEDGED, Acknowledged: &execpb.Event_Acknowledged{
 		TaskID: st.TaskID, UUID: st.UUID,
 	}})
