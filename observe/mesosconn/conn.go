@@ -86,6 +86,9 @@ type Conn struct {
 	// leaderChanged is closed (and replaced) when leader changes: a
 	// broadcast to everyone waiting.
 	leaderChanged chan struct{}
+	// tornDown is set once a TEARDOWN call succeeded: the master closes the
+	// stream and Run ends instead of resubscribing.
+	tornDown bool
 }
 
 // session is one live subscription.
@@ -181,7 +184,18 @@ func (c *Conn) call(ctx context.Context, call *scheduler.Call) (mesos.Response, 
 	if err != nil {
 		return resp, fmt.Errorf("mesos %s: %w", call.GetType(), err)
 	}
+	if call.GetType() == scheduler.Call_TEARDOWN {
+		c.mu.Lock()
+		c.tornDown = true
+		c.mu.Unlock()
+	}
 	return resp, nil
+}
+
+func (c *Conn) isTornDown() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tornDown
 }
 
 // Resubscribe drops the current subscription (if any); Run subscribes anew.
@@ -207,8 +221,9 @@ func (c *Conn) setStatus(h Handler, f func(*Status)) {
 }
 
 // Run keeps the framework subscribed until ctx ends, feeding h. It returns
-// nil when ctx ends, or an error when the configuration cannot work at all
-// (a bad zk URL).
+// nil when ctx ends or the subscription ends after a successful TEARDOWN
+// (the master closes the stream of a framework it removed), or an error
+// when the configuration cannot work at all (a bad zk URL).
 func (c *Conn) Run(ctx context.Context, h Handler) error {
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = c.cfg.InitialBackoff
@@ -270,6 +285,10 @@ func (c *Conn) Run(ctx context.Context, h Handler) error {
 		if ctx.Err() != nil {
 			break
 		}
+		if c.isTornDown() {
+			c.log.Info("framework torn down; subscription closed", "master", master)
+			break
+		}
 		if lasted == 0 {
 			next++ // never subscribed there: try the next master
 		}
@@ -283,13 +302,24 @@ func (c *Conn) Run(ctx context.Context, h Handler) error {
 			// subscription from each other; wait the longest delay.
 			d = c.cfg.MaxBackoff
 		}
+		var newLeader <-chan struct{}
+		if useZK {
+			// ZooKeeper names the leader: once it names another one (a
+			// crashed master's successor), subscribe there at once
+			// rather than waiting out a backoff grown against the old.
+			var l string
+			l, newLeader = c.leaderURL()
+			if l != "" && !strings.EqualFold(l, master) {
+				d = 0
+			}
+		}
 		c.log.Warn("subscription ended; resubscribing", "master", master, "error", err, "in", d)
 		c.setStatus(h, func(s *Status) {
 			s.State = snapshot.Disconnected
 			s.Master = ""
 			s.LastError = errString(err)
 		})
-		if !sleep(ctx, d) {
+		if !sleepOrSignal(ctx, d, newLeader) {
 			break
 		}
 	}
@@ -297,19 +327,28 @@ func (c *Conn) Run(ctx context.Context, h Handler) error {
 	return nil
 }
 
-// waitLeader returns the ZooKeeper leader's URL once there is one, or "" when
-// ctx ends.
-func (c *Conn) waitLeader(ctx context.Context) string {
+// leaderURL returns the ZooKeeper leader's URL ("" while there is none)
+// and a channel closed when it changes.
+func (c *Conn) leaderURL() (string, <-chan struct{}) {
 	scheme := "http"
 	if c.cfg.CAFile != "" {
 		scheme = "https"
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.leader.IsZero() {
+		return "", c.leaderChanged
+	}
+	return c.leader.URL(scheme), c.leaderChanged
+}
+
+// waitLeader returns the ZooKeeper leader's URL once there is one, or "" when
+// ctx ends.
+func (c *Conn) waitLeader(ctx context.Context) string {
 	for {
-		c.mu.Lock()
-		l, changed := c.leader, c.leaderChanged
-		c.mu.Unlock()
-		if !l.IsZero() {
-			return l.URL(scheme)
+		l, changed := c.leaderURL()
+		if l != "" {
+			return l
 		}
 		select {
 		case <-changed:
@@ -482,11 +521,16 @@ func (c *Conn) persist(ctx context.Context, id string) error {
 	return nil
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
+func sleep(ctx context.Context, d time.Duration) bool { return sleepOrSignal(ctx, d, nil) }
+
+// sleepOrSignal waits d, or until signal is closed; false when ctx ended.
+func sleepOrSignal(ctx context.Context, d time.Duration, signal <-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-signal:
 		return true
 	case <-ctx.Done():
 		return false
