@@ -86,8 +86,9 @@ type Conn struct {
 	// leaderChanged is closed (and replaced) when leader changes: a
 	// broadcast to everyone waiting.
 	leaderChanged chan struct{}
-	// tornDown is set once a TEARDOWN call succeeded: the master closes the
-	// stream and Run ends instead of resubscribing.
+	// tornDown is set while a TEARDOWN call is made and stays set once it
+	// succeeded: the master closes the stream and Run ends instead of
+	// resubscribing.
 	tornDown bool
 }
 
@@ -180,16 +181,26 @@ func (c *Conn) call(ctx context.Context, call *scheduler.Call) (mesos.Response, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
 	defer cancel() // scheduler calls other than SUBSCRIBE answer 202 with no body
+	teardown := call.GetType() == scheduler.Call_TEARDOWN
+	if teardown {
+		// Set before the call: the master may close the stream before its
+		// answer arrives.
+		c.setTornDown(true)
+	}
 	resp, err := s.caller.Call(ctx, call)
 	if err != nil {
+		if teardown {
+			c.setTornDown(false)
+		}
 		return resp, fmt.Errorf("mesos %s: %w", call.GetType(), err)
 	}
-	if call.GetType() == scheduler.Call_TEARDOWN {
-		c.mu.Lock()
-		c.tornDown = true
-		c.mu.Unlock()
-	}
 	return resp, nil
+}
+
+func (c *Conn) setTornDown(v bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tornDown = v
 }
 
 func (c *Conn) isTornDown() bool {
@@ -388,10 +399,11 @@ func (c *Conn) subscribeOnce(ctx context.Context, master string, h Handler) (las
 
 	c.mu.Lock()
 	id := c.status.FrameworkID
+	info := c.cfg.Framework.frameworkInfo(id) // UpdateFramework may change it
 	c.mu.Unlock()
 	c.setStatus(h, func(s *Status) { s.State = snapshot.Subscribing; s.Master = master })
 
-	resp, err := caller.Call(sctx, calls.Subscribe(c.cfg.Framework.frameworkInfo(id)))
+	resp, err := caller.Call(sctx, calls.Subscribe(info))
 	if err != nil {
 		return 0, fmt.Errorf("subscribe to %s: %w", master, err)
 	}

@@ -82,11 +82,11 @@ func (h schedulerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code, msg := m.call(call, r.Header.Get(headerStreamID))
-	if code != http.StatusAccepted {
+	if code >= 300 {
 		httpError(w, code, msg)
 		return
 	}
-	w.WriteHeader(http.StatusAccepted)
+	w.WriteHeader(code)
 }
 
 func (h schedulerHandler) subscribe(w http.ResponseWriter, r *http.Request, call *scheduler.Call) {
@@ -160,7 +160,7 @@ func (m *master) call(call *scheduler.Call, streamID string) (int, string) {
 		// Accepted and ignored: this cluster has no inverse offers, operations or
 		// resource requests to act on.
 	case scheduler.Call_UPDATE_FRAMEWORK:
-		m.updateFramework(fw, call.UpdateFramework)
+		return m.updateFramework(fw, call.UpdateFramework)
 	default:
 		return http.StatusBadRequest, "Unknown call type"
 	}
