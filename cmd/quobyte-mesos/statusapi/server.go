@@ -28,6 +28,9 @@ type Reload struct {
 	Diagnostics string `json:"diagnostics,omitempty"`
 	// Changes is a diff of the old and the new spec when OK.
 	Changes string `json:"changes,omitempty"`
+	// NextStart lists accepted changes a running framework cannot apply
+	// ("mesos.master changes at the next start").
+	NextStart []string `json:"next_start,omitempty"`
 }
 
 // errInvalidSpec marks a dry run of a spec that does not load.
