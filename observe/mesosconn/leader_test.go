@@ -25,22 +25,9 @@ import (
 // out a backoff grown against the dead master although ZooKeeper had
 // already named the new one. It must subscribe to a new leader at once.
 func TestRun_ZooKeeperNewLeaderSubscribesAtOnce(t *testing.T) {
-	zs := zktest.Start(t)
-	zc := zs.Connect(t)
+	zs, zc, reg := zkElection(t)
 	m1 := fakemaster.Start(t, 0)
 	m2 := fakemaster.Start(t, 0)
-	if _, err := zc.Create("/mesos", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-		t.Fatal(err)
-	}
-	reg := func(m *fakemaster.Master) string {
-		host, port, _ := strings.Cut(m.Host(), ":")
-		data := fmt.Sprintf(`{"id":%q,"address":{"hostname":"localhost","ip":%q,"port":%s}}`, m.Host(), host, port)
-		p, err := zc.Create("/mesos/json.info_", []byte(data), zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	p1 := reg(m1)
 	m2.SetFrameworkID("fw-1")
 	// A long backoff, so that waiting it out shows.
@@ -65,6 +52,28 @@ func TestRun_ZooKeeperNewLeaderSubscribesAtOnce(t *testing.T) {
 	if st.Master != m2.URL() {
 		t.Fatalf("subscribed to %s, want %s", st.Master, m2.URL())
 	}
+}
+
+// zkElection starts ZooKeeper with a /mesos node; reg registers a master
+// there as Mesos does (an ephemeral sequential json.info_ node; the lowest
+// leads) and returns its path.
+func zkElection(t *testing.T) (*zktest.Server, *zk.Conn, func(*fakemaster.Master) string) {
+	t.Helper()
+	zs := zktest.Start(t)
+	zc := zs.Connect(t)
+	if _, err := zc.Create("/mesos", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	reg := func(m *fakemaster.Master) string {
+		host, port, _ := strings.Cut(m.Host(), ":")
+		data := fmt.Sprintf(`{"id":%q,"address":{"hostname":"localhost","ip":%q,"port":%s}}`, m.Host(), host, port)
+		p, err := zc.Create("/mesos/json.info_", []byte(data), zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	return zs, zc, reg
 }
 
 // lockedBuffer is a log sink safe for concurrent writers.

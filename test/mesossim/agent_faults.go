@@ -98,11 +98,13 @@ func (c *Cluster) PartitionAgent(idOrHostname string) error {
 		}
 		m.rescindAgentOffers(a)
 		a.state = agentCutOff
+		a.cuts++
+		cut := a.cuts // a heal and a new cut start the count again
 		after := m.cfg.AgentPingTimeout * time.Duration(m.cfg.MaxAgentPingTimeouts)
 		m.timers = append(m.timers, time.AfterFunc(after, func() {
 			m.mu.Lock()
 			defer m.unlock()
-			if !m.closed && a.state == agentCutOff {
+			if !m.closed && a.state == agentCutOff && a.cuts == cut {
 				m.markUnreachable(a, "health check timed out")
 			}
 		}))

@@ -385,3 +385,29 @@ func TestDroppedKillMustBeRetried(t *testing.T) {
 		t.Fatalf("lost kills %d, want 1", got)
 	}
 }
+
+// A healed cut and a new one: the master counts missed pings from the new
+// cut, not from the first.
+func TestRepeatedPartitionCountsFromTheLastCut(t *testing.T) {
+	cfg := fastConfig(1)
+	cfg.AgentPingTimeout = 60 * time.Millisecond // unreachable after 300ms
+	c := startCluster(t, cfg)
+	f := subscribeRaw(t, c, partitionAwareInfo("flap"))
+	o := f.offer()
+	f.runTask(o, "t1")
+	if err := c.PartitionAgent(o.Hostname); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := c.HealAgent(o.Hostname); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PartitionAgent(o.Hostname); err != nil {
+		t.Fatal(err)
+	}
+	second := time.Now()
+	f.wait(updateFor("t1", mesos.TASK_UNREACHABLE))
+	if d := time.Since(second); d < 250*time.Millisecond {
+		t.Errorf("unreachable %v after the second cut, want the full 300ms", d)
+	}
+}

@@ -91,6 +91,9 @@ type agent struct {
 	// killed holds kills of tasks on a disconnected agent, sent when it
 	// reregisters (Master::kill, slave->killedTasks).
 	killed map[*task]time.Duration
+	// cuts counts PartitionAgent calls, so that a ping timeout started by
+	// an earlier, healed cut does not end a later one early.
+	cuts int
 }
 
 type executorUse struct {
