@@ -166,6 +166,7 @@ func startSim(t *testing.T, reregisterDelay time.Duration) *mesossim.Cluster {
 		AllocationInterval:        50 * time.Millisecond,
 		HeartbeatInterval:         200 * time.Millisecond,
 		StatusUpdateRetryInterval: 300 * time.Millisecond,
+		AgentPingTimeout:          20 * time.Millisecond, // partitions noticed after 100ms
 		WorkDir:                   t.TempDir(),
 	}
 	for i := 1; i <= 3; i++ {

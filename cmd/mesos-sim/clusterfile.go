@@ -27,6 +27,10 @@ type clusterAgent struct {
 	HostDir      string                        `json:"host_dir"`     // default <workdir>/hosts/<hostname>
 	IP           string                        `json:"ip"`           // default the hostname if it is an IP address, else 127.0.0.1
 	Markers      []deviceMarker                `json:"markers"`      // written at start
+	// ExecutorEnvironment is the agent's --executor_environment_variables:
+	// when given, tasks get these variables instead of mesos-sim's own
+	// environment.
+	ExecutorEnvironment map[string]string `json:"executor_environment_variables"`
 }
 
 type deviceMarker struct {
@@ -70,6 +74,7 @@ func (cf clusterFile) agentConfigs(workDir string) []mesossim.AgentConfig {
 		}
 		ac.Reservations = a.Reservations
 		ac.HostDir, ac.IP = a.HostDir, a.IP
+		ac.ExecutorEnvironment = a.ExecutorEnvironment
 		if ac.HostDir == "" {
 			ac.HostDir = filepath.Join(workDir, "hosts", a.Hostname)
 		}

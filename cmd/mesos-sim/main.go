@@ -25,9 +25,9 @@ import (
 const usageText = `Usage: mesos-sim [flags]
 
 Runs a simulated Apache Mesos cluster: a master serving the v1 scheduler API at
-http://<listen>/api/v1/scheduler, GET /state (/master/state), GET /health, and
+http://<listen>/api/v1/scheduler (and /master/api/v1/scheduler), GET /state (/master/state), GET /health, and
 the fault endpoints POST /admin/{kill-task,add-agent,remove-agent,
-mark-agent-gone,partition-agent,heal-agent,restart-agent,failover-master,
+mark-agent-gone,partition-agent,heal-agent,restart-agent,restart-agent-wiped,failover-master,
 drop-kills,drop-updates,delay-updates,duplicate-updates,add-device-marker,
 remove-device-marker} (JSON bodies; see docs/mesos-sim.md).
 
@@ -39,6 +39,7 @@ and ports 7860-7880, 8000-8100, 31000-32000, each with a host directory
                "cpus": 4, "mem": 8192, "disk": 50000, "ports": [[7860, 7880]],
                "reservations": {"quobyte": {"cpus": 2, "mem": 4096}},
                "host_dir": "/srv/host-a", "ip": "127.0.1.1",
+               "executor_environment_variables": {"PATH": "/usr/bin:/bin"},
                "markers": [{"device": "disk1",
                             "content": "device.serial=S1\ndevice.type=DATA_DEVICE\n"}]}]}
 
@@ -62,8 +63,9 @@ func main() {
 type options struct {
 	docker                                                                  dockerMode
 	listen, workDir, clusterPath, mode, logLevel, credentials, capabilities string
-	agents, masters                                                         int
+	agents, masters, maxPings                                               int
 	allocation, heartbeat, refuse, retry, reregister                        time.Duration
+	pingTimeout, executorReregistration                                     time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -84,6 +86,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.refuse, "offer-refuse-default", 5*time.Second, "filter length when DECLINE/ACCEPT give none")
 	fs.DurationVar(&o.retry, "update-retry-interval", 10*time.Second, "resend unacknowledged status updates after this long")
 	fs.DurationVar(&o.reregister, "agent-reregister-delay", 0, "after a master failover, agents reregister after this delay")
+	fs.DurationVar(&o.pingTimeout, "agent-ping-timeout", 15*time.Second, "the master's --agent_ping_timeout: a partitioned agent is marked unreachable after this times --max-agent-ping-timeouts")
+	fs.IntVar(&o.maxPings, "max-agent-ping-timeouts", 5, "the master's --max_agent_ping_timeouts")
+	fs.DurationVar(&o.executorReregistration, "executor-reregistration-timeout", 2*time.Second, "the agents' --executor_reregistration_timeout: how long a restarted agent waits for its executors")
 	fs.IntVar(&o.masters, "masters", 1, "1, or 2 for a standby master that answers 307 (it listens on a free loopback port)")
 	fs.StringVar(&o.credentials, "credentials", "", "principal:secret to require HTTP basic authentication on the scheduler API")
 	fs.StringVar(&o.capabilities, "master-capabilities", "AGENT_UPDATE,AGENT_DRAINING,QUOTA_V2",
@@ -141,6 +146,7 @@ func serve(o options, log hclog.Logger, stdout io.Writer) error {
 		Listen: o.listen, Mode: mesossim.Mode(o.mode), WorkDir: filepath.Join(workDir, "sandboxes"),
 		AllocationInterval: o.allocation, HeartbeatInterval: o.heartbeat, OfferRefuseDefault: o.refuse,
 		StatusUpdateRetryInterval: o.retry, AgentReregisterDelay: o.reregister, Masters: o.masters,
+		AgentPingTimeout: o.pingTimeout, MaxAgentPingTimeouts: o.maxPings, ExecutorReregistrationTimeout: o.executorReregistration,
 		Logger: log,
 	}
 	cfg.MasterCapabilities = []string{}

@@ -30,8 +30,8 @@ It takes no flags; it reads the image's environment contract:
   QUOBYTE_API_PORT         api JSON-RPC port
   QUOBYTE_WEBCONSOLE_PORT  webconsole UI port
   QUOBYTE_S3_PORT          s3 port
-  QUOBYTE_BIND             bind address (default LIBPROCESS_IP; in a Docker container
-                           all interfaces, or HOSTNAME if it is an IP address; else 127.0.0.1)
+  QUOBYTE_BIND             bind address (default MESOS_SIM_IP under mesos-sim; in a Docker
+                           container HOSTNAME if it is an IP address; else 0.0.0.0)
   QUOBYTE_DEVICE_ROOT      device directory (default: MESOS_SIM_HOST_DIR)
   QUOBYTE_VERSION          version to report
   STANDIN_CATCHUP          metadata/data catch-up after registration (default 2s)

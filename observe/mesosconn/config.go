@@ -106,12 +106,7 @@ func (c *Config) setDefaults() error {
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
 	}
-	if c.Framework.Name == "" {
-		c.Framework.Name = "quobyte"
-	}
-	if c.Framework.Role == "" {
-		c.Framework.Role = "*"
-	}
+	c.Framework.setDefaults()
 	if c.Framework.User == "" {
 		if u, err := user.Current(); err == nil {
 			c.Framework.User = u.Username
@@ -143,6 +138,16 @@ func (c *Config) setDefaults() error {
 // The single (legacy) Role field is used rather than MULTI_ROLE: a
 // MULTI_ROLE framework must copy allocation_info into every resource it
 // launches with, and one role is all the spec has.
+// setDefaults fills in the name and role when empty.
+func (f *Framework) setDefaults() {
+	if f.Name == "" {
+		f.Name = "quobyte"
+	}
+	if f.Role == "" {
+		f.Role = "*"
+	}
+}
+
 func (f Framework) frameworkInfo(id string) *mesos.FrameworkInfo {
 	fi := &mesos.FrameworkInfo{
 		User:            f.User,

@@ -86,6 +86,10 @@ type Conn struct {
 	// leaderChanged is closed (and replaced) when leader changes: a
 	// broadcast to everyone waiting.
 	leaderChanged chan struct{}
+	// tornDown is set while a TEARDOWN call is made and stays set once it
+	// succeeded: the master closes the stream and Run ends instead of
+	// resubscribing.
+	tornDown bool
 }
 
 // session is one live subscription.
@@ -177,11 +181,32 @@ func (c *Conn) call(ctx context.Context, call *scheduler.Call) (mesos.Response, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
 	defer cancel() // scheduler calls other than SUBSCRIBE answer 202 with no body
+	teardown := call.GetType() == scheduler.Call_TEARDOWN
+	if teardown {
+		// Set before the call: the master may close the stream before its
+		// answer arrives.
+		c.setTornDown(true)
+	}
 	resp, err := s.caller.Call(ctx, call)
 	if err != nil {
+		if teardown {
+			c.setTornDown(false)
+		}
 		return resp, fmt.Errorf("mesos %s: %w", call.GetType(), err)
 	}
 	return resp, nil
+}
+
+func (c *Conn) setTornDown(v bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tornDown = v
+}
+
+func (c *Conn) isTornDown() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tornDown
 }
 
 // Resubscribe drops the current subscription (if any); Run subscribes anew.
@@ -207,8 +232,9 @@ func (c *Conn) setStatus(h Handler, f func(*Status)) {
 }
 
 // Run keeps the framework subscribed until ctx ends, feeding h. It returns
-// nil when ctx ends, or an error when the configuration cannot work at all
-// (a bad zk URL).
+// nil when ctx ends or the subscription ends after a successful TEARDOWN
+// (the master closes the stream of a framework it removed), or an error
+// when the configuration cannot work at all (a bad zk URL).
 func (c *Conn) Run(ctx context.Context, h Handler) error {
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = c.cfg.InitialBackoff
@@ -270,6 +296,10 @@ func (c *Conn) Run(ctx context.Context, h Handler) error {
 		if ctx.Err() != nil {
 			break
 		}
+		if c.isTornDown() {
+			c.log.Info("framework torn down; subscription closed", "master", master)
+			break
+		}
 		if lasted == 0 {
 			next++ // never subscribed there: try the next master
 		}
@@ -283,13 +313,24 @@ func (c *Conn) Run(ctx context.Context, h Handler) error {
 			// subscription from each other; wait the longest delay.
 			d = c.cfg.MaxBackoff
 		}
+		var newLeader <-chan struct{}
+		if useZK {
+			// ZooKeeper names the leader: once it names another one (a
+			// crashed master's successor), subscribe there at once
+			// rather than waiting out a backoff grown against the old.
+			var l string
+			l, newLeader = c.leaderURL()
+			if l != "" && !strings.EqualFold(l, master) {
+				d = 0
+			}
+		}
 		c.log.Warn("subscription ended; resubscribing", "master", master, "error", err, "in", d)
 		c.setStatus(h, func(s *Status) {
 			s.State = snapshot.Disconnected
 			s.Master = ""
 			s.LastError = errString(err)
 		})
-		if !sleep(ctx, d) {
+		if !sleepOrSignal(ctx, d, newLeader) {
 			break
 		}
 	}
@@ -297,19 +338,28 @@ func (c *Conn) Run(ctx context.Context, h Handler) error {
 	return nil
 }
 
-// waitLeader returns the ZooKeeper leader's URL once there is one, or "" when
-// ctx ends.
-func (c *Conn) waitLeader(ctx context.Context) string {
+// leaderURL returns the ZooKeeper leader's URL ("" while there is none)
+// and a channel closed when it changes.
+func (c *Conn) leaderURL() (string, <-chan struct{}) {
 	scheme := "http"
 	if c.cfg.CAFile != "" {
 		scheme = "https"
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.leader.IsZero() {
+		return "", c.leaderChanged
+	}
+	return c.leader.URL(scheme), c.leaderChanged
+}
+
+// waitLeader returns the ZooKeeper leader's URL once there is one, or "" when
+// ctx ends.
+func (c *Conn) waitLeader(ctx context.Context) string {
 	for {
-		c.mu.Lock()
-		l, changed := c.leader, c.leaderChanged
-		c.mu.Unlock()
-		if !l.IsZero() {
-			return l.URL(scheme)
+		l, changed := c.leaderURL()
+		if l != "" {
+			return l
 		}
 		select {
 		case <-changed:
@@ -349,10 +399,11 @@ func (c *Conn) subscribeOnce(ctx context.Context, master string, h Handler) (las
 
 	c.mu.Lock()
 	id := c.status.FrameworkID
+	info := c.cfg.Framework.frameworkInfo(id) // UpdateFramework may change it
 	c.mu.Unlock()
 	c.setStatus(h, func(s *Status) { s.State = snapshot.Subscribing; s.Master = master })
 
-	resp, err := caller.Call(sctx, calls.Subscribe(c.cfg.Framework.frameworkInfo(id)))
+	resp, err := caller.Call(sctx, calls.Subscribe(info))
 	if err != nil {
 		return 0, fmt.Errorf("subscribe to %s: %w", master, err)
 	}
@@ -482,11 +533,16 @@ func (c *Conn) persist(ctx context.Context, id string) error {
 	return nil
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
+func sleep(ctx context.Context, d time.Duration) bool { return sleepOrSignal(ctx, d, nil) }
+
+// sleepOrSignal waits d, or until signal is closed; false when ctx ended.
+func sleepOrSignal(ctx context.Context, d time.Duration, signal <-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-signal:
 		return true
 	case <-ctx.Done():
 		return false

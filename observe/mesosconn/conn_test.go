@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-zookeeper/zk"
 	"github.com/hashicorp/go-hclog"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
@@ -21,7 +20,6 @@ import (
 	"github.com/quobyte/quobyte-mesos/observe/fwid"
 	"github.com/quobyte/quobyte-mesos/observe/internal/fakemaster"
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
-	"github.com/quobyte/quobyte-mesos/test/zktest"
 )
 
 // recorder is a Handler that keeps what it was given.
@@ -368,22 +366,9 @@ func TestRun_SaveFailureHoldsBackSubscription(t *testing.T) {
 }
 
 func TestRun_ZooKeeperLeaderFailover(t *testing.T) {
-	zs := zktest.Start(t)
-	zc := zs.Connect(t)
+	zs, zc, reg := zkElection(t)
 	m1 := fakemaster.Start(t, 0)
 	m2 := fakemaster.Start(t, 0)
-	if _, err := zc.Create("/mesos", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-		t.Fatal(err)
-	}
-	reg := func(m *fakemaster.Master) string {
-		host, port, _ := strings.Cut(m.Host(), ":")
-		data := fmt.Sprintf(`{"id":%q,"address":{"hostname":"localhost","ip":%q,"port":%s}}`, m.Host(), host, port)
-		p, err := zc.Create("/mesos/json.info_", []byte(data), zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	p1 := reg(m1)
 	reg(m2)
 	// m2 learns the framework from the replicated log after failover.

@@ -20,6 +20,10 @@
 //  3. Only then is the Caller bound to this subscription; while no
 //     subscription is up, calls fail at once with ErrNotSubscribed.
 //
+// When ZooKeeper names a new leading master, Run subscribes to it at once,
+// even in the middle of a backoff. After a successful TEARDOWN through the
+// Caller, the end of the subscription ends Run (nil): the framework is gone.
+//
 // ERROR events end the subscription and Run resubscribes, except that after
 // "Framework failed over" (another instance subscribed under our ID) it
 // waits MaxBackoff first, and after "Framework has been removed" it logs

@@ -15,10 +15,19 @@
 //     because the agent acknowledges and retries those; framework messages
 //     may be lost.
 //   - KILL of its task: TASK_KILLED, then exit once the agent acknowledged
-//     it (or after Config.AckWait). SHUTDOWN: the same for every task.
-//   - Agent restarts: the prober resubscribes with exponential backoff and
-//     sends the updates and task the agent has not acknowledged in SUBSCRIBE,
-//     as the executor API asks; after SUBSCRIBED it reports again. Without
+//     it (or after Config.AckWait). SHUTDOWN (its framework was torn down,
+//     or the agent wants the executor gone): TASK_KILLED for every task,
+//     then exit at once: the agent acknowledges nothing of a terminating
+//     framework, and delivers what it accepted after the executor is gone.
+//   - Agent restarts: the prober resubscribes after a delay drawn in
+//     [0, MESOS_SUBSCRIPTION_BACKOFF_MAX], as Mesos' executor library does
+//     (the agent sets that to its executor reregistration timeout, the
+//     window a restarted agent gives its executors), and sends the updates
+//     and task the agent has not acknowledged in SUBSCRIBE, as the executor
+//     API asks; after SUBSCRIBED it reports again. A recovering agent
+//     answers calls other than SUBSCRIBE 503 "Agent has not finished
+//     recovery": the prober keeps its subscription and sends the call
+//     again until the agent takes it. Without
 //     framework checkpointing the agent cannot recover the executor, so it
 //     exits on disconnection instead; with checkpointing it gives up after
 //     MESOS_RECOVERY_TIMEOUT.

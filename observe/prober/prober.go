@@ -3,18 +3,21 @@ package prober
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"sort"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/hashicorp/go-hclog"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/encoding/codecs"
 	"github.com/mesos/mesos-go/api/v1/lib/executor"
 	"github.com/mesos/mesos-go/api/v1/lib/executor/calls"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
+	"github.com/mesos/mesos-go/api/v1/lib/httpcli/apierrors"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpexec"
 
 	"github.com/quobyte/quobyte-mesos/observe/probe"
@@ -56,11 +59,6 @@ func Run(ctx context.Context, cfg Config) error {
 	keepAlive := time.NewTicker(cfg.Interval)
 	defer keepAlive.Stop()
 
-	bo := backoff.NewExponentialBackOff()
-	bo.InitialInterval = 100 * time.Millisecond
-	bo.MaxInterval = cfg.Executor.SubscriptionBackoffMax
-	bo.MaxElapsedTime = 0 // the recovery timeout below decides when to give up
-
 	disconnected := time.Now()
 	everSubscribed := false
 	for {
@@ -75,7 +73,6 @@ func Run(ctx context.Context, cfg Config) error {
 		if subscribed {
 			everSubscribed = true
 			disconnected = time.Now()
-			bo.Reset()
 		}
 		p.log.Warn("disconnected from the agent", "error", err)
 		switch {
@@ -86,7 +83,7 @@ func Run(ctx context.Context, cfg Config) error {
 		case time.Since(disconnected) > cfg.Executor.RecoveryTimeout:
 			return fmt.Errorf("no agent subscription for %v (recovery timeout): %w", cfg.Executor.RecoveryTimeout, err)
 		}
-		wait := bo.NextBackOff()
+		wait := subscribeDelay(cfg.Executor.SubscriptionBackoffMax)
 		p.log.Debug("resubscribing", "in", wait)
 		t := time.NewTimer(wait)
 		select {
@@ -97,6 +94,21 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 }
+
+// subscribeDelay is the wait before the next SUBSCRIBE: uniform in
+// [0, max], as Mesos' executor library draws it (src/executor/executor.cpp,
+// backoff()). The agent sets max (MESOS_SUBSCRIPTION_BACKOFF_MAX) to its
+// --executor_reregistration_timeout, so a prober that never waits longer is
+// back within the window a restarted agent gives its executors.
+func subscribeDelay(max time.Duration) time.Duration {
+	if max <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(max) + 1))
+}
+
+// errShutdown ends the session after the agent's SHUTDOWN.
+var errShutdown = errors.New("shut down by the agent")
 
 // prober is the state of one Run.
 type prober struct {
@@ -259,8 +271,17 @@ func (p *prober) handle(ctx context.Context, e *executor.Event) error {
 		p.log.Info("kill requested", "task", id)
 		return p.kill(ctx, []string{id})
 	case executor.Event_SHUTDOWN:
+		// The agent shuts its executors down when their framework is torn
+		// down (or the executor must go for another reason). A Mesos agent
+		// drops the updates of a terminating framework unacknowledged
+		// (slave.cpp, statusUpdate), and whatever it accepted it delivers
+		// after the executor is gone: leave once TASK_KILLED is sent.
 		p.log.Info("shutdown requested")
-		return p.kill(ctx, p.st.taskIDs())
+		if err := p.kill(ctx, p.st.taskIDs()); err != nil {
+			return err
+		}
+		p.done = true
+		return errShutdown
 	case executor.Event_ACKNOWLEDGED:
 		a := e.GetAcknowledged()
 		p.st.ack(a.TaskID.Value, a.GetUUID())
@@ -347,17 +368,48 @@ func (p *prober) update(ctx context.Context, taskID string, st mesos.TaskState, 
 		return err
 	}
 	call := calls.Update(status)
-	resp, err := p.sender.Send(ctx, calls.NonStreaming(call))
-	if resp != nil {
-		resp.Close()
-	}
-	if err != nil {
+	if err := p.send(ctx, call); err != nil {
 		return fmt.Errorf("send %s for task %s: %w", st, taskID, err)
 	}
 	if n := p.st.sent(*call.Update); n > 0 {
 		p.log.Warn("forgot unacknowledged updates", "count", n)
 	}
 	return nil
+}
+
+// recoveryRetry is how often a call the agent refused while recovering is
+// sent again.
+const recoveryRetry = 100 * time.Millisecond
+
+// send sends one call. A restarted agent accepts SUBSCRIBE while it
+// recovers but answers other calls 503 "Agent has not finished recovery"
+// (slave/http.cpp) until its executor reregistration timeout has passed:
+// the subscription stands, so the call is sent again until the agent
+// takes it, instead of resubscribing.
+func (p *prober) send(ctx context.Context, call *executor.Call) error {
+	for {
+		resp, err := p.sender.Send(ctx, calls.NonStreaming(call))
+		if resp != nil {
+			resp.Close()
+		}
+		if !isUnavailable(err) {
+			return err
+		}
+		p.log.Debug("agent not ready for the call; retrying", "call", call.GetType().String(), "error", err)
+		t := time.NewTimer(recoveryRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// isUnavailable reports a 503 from the agent.
+func isUnavailable(err error) bool {
+	var apiErr *apierrors.Error
+	return errors.As(err, &apiErr) && apierrors.Code(http.StatusServiceUnavailable).Matches(apiErr)
 }
 
 // malformed reports an event whose type-specific body is missing, so that

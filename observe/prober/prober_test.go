@@ -253,9 +253,10 @@ func TestRun_MalformedEventsIgnored(t *testing.T) {
 	}
 }
 
-// TestRun_KillDuringAgentRestart: the TASK_KILLED cannot be sent at first;
-// it must follow the next SUBSCRIBED, and the executor must then leave.
-func TestRun_KillDuringAgentRestart(t *testing.T) {
+// TestRun_KillWhileAgentRecovering: the TASK_KILLED is refused with 503 at
+// first (a recovering agent answers so, slave/http.cpp); it is sent again
+// on the same subscription until taken, and the executor then leaves.
+func TestRun_KillWhileAgentRecovering(t *testing.T) {
 	agent := probertest.NewAgent(t)
 	done := running(t, context.Background(), testConfig(agent, t.TempDir()))
 	agent.NextSubscribe(5 * time.Second)
@@ -266,9 +267,8 @@ func TestRun_KillDuringAgentRestart(t *testing.T) {
 	agent.Kill(taskID)
 	time.Sleep(300 * time.Millisecond)
 	agent.SetDown(false)
-	agent.NextSubscribe(5 * time.Second)
 	if u := agent.NextUpdate(2 * time.Second); u.Status.GetState() != mesos.TASK_KILLED {
-		t.Fatalf("after resubscribing: %s, want TASK_KILLED", u.Status.GetState())
+		t.Fatalf("after the agent recovered: %s, want TASK_KILLED", u.Status.GetState())
 	}
 	if err := waitDone(t, done, 3*time.Second); err != nil {
 		t.Fatalf("Run: %v", err)

@@ -15,6 +15,7 @@ type adminRequest struct {
 	Agent    string `json:"agent"` // agent ID or hostname
 	Count    int    `json:"count"`
 	DelayMS  int64  `json:"delay_ms"`
+	DownMS   int64  `json:"down_ms"` // restart-agent: how long the agent is down
 	Device   string `json:"device"`
 	Content  string `json:"content"`
 	Hostname string `json:"hostname"` // alias of agent for device markers
@@ -63,7 +64,10 @@ func (c *Cluster) registerAdmin(mux *http.ServeMux) {
 	c.admin(mux, "partition-agent", func(r adminRequest) (any, error) { return nil, c.PartitionAgent(r.Agent) })
 	c.admin(mux, "heal-agent", func(r adminRequest) (any, error) { return nil, c.HealAgent(r.Agent) })
 	c.admin(mux, "restart-agent", func(r adminRequest) (any, error) {
-		id, err := c.RestartAgent(r.Agent)
+		return nil, c.RestartAgent(r.Agent, time.Duration(r.DownMS)*time.Millisecond)
+	})
+	c.admin(mux, "restart-agent-wiped", func(r adminRequest) (any, error) {
+		id, err := c.RestartAgentWiped(r.Agent)
 		return map[string]string{"agent_id": id}, err
 	})
 	c.admin(mux, "failover-master", func(adminRequest) (any, error) { c.FailoverMaster(); return nil, nil })

@@ -2,6 +2,7 @@ package mesossim
 
 import (
 	"fmt"
+	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
@@ -80,48 +81,76 @@ func (m *master) failure(a *agent) {
 	}
 }
 
-// PartitionAgent cuts an agent off from the master, which marks it
-// unreachable: its tasks become TASK_UNREACHABLE (TASK_LOST without
-// PARTITION_AWARE; source master, reason REASON_AGENT_REMOVED, with
-// unreachable_time), its offers are rescinded and frameworks get a FAILURE
-// event. Its tasks keep running; their updates wait for HealAgent, and kills
-// do not reach them.
+// PartitionAgent cuts the network between the master and an agent. The
+// master notices when the agent has missed MaxAgentPingTimeouts pings of
+// AgentPingTimeout each (Master's SlaveObserver) and marks it unreachable:
+// its tasks become TASK_UNREACHABLE (TASK_LOST without PARTITION_AWARE;
+// source master, reason REASON_AGENT_REMOVED, message "health check timed
+// out", unreachable_time, no uuid), and frameworks get a FAILURE event.
+// Until then the master holds the agent's tasks as they were and kills sent
+// to it are lost; the simulation offers nothing of it from the cut on (a
+// master would, not knowing better). The tasks keep running; their updates
+// wait for HealAgent.
 func (c *Cluster) PartitionAgent(idOrHostname string) error {
 	return c.withAgent(idOrHostname, func(m *master, a *agent) error {
 		if a.state != agentActive {
 			return fmt.Errorf("mesossim: agent %s is %s, not active", a.cfg.Hostname, a.state)
 		}
 		m.rescindAgentOffers(a)
-		a.state = agentUnreachable
-		a.unreachableAt = m.cfg.Now()
-		for _, t := range a.tasks {
-			if t.terminal {
-				continue
+		a.state = agentCutOff
+		a.cuts++
+		cut := a.cuts // a heal and a new cut start the count again
+		after := m.cfg.AgentPingTimeout * time.Duration(m.cfg.MaxAgentPingTimeouts)
+		m.timers = append(m.timers, time.AfterFunc(after, func() {
+			m.mu.Lock()
+			defer m.unlock()
+			if !m.closed && a.state == agentCutOff && a.cuts == cut {
+				m.markUnreachable(a, "health check timed out")
 			}
-			st := m.masterUpdate(t.fw, t.info.TaskID.Value, a.id, mesos.TASK_UNREACHABLE, mesos.REASON_AGENT_REMOVED, "Agent "+a.cfg.Hostname+" is unreachable")
-			st.ExecutorID = t.status.ExecutorID
-			st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: a.unreachableAt.UnixNano()}
-			m.deliver(t.fw, st)
-			// The master now knows the task as unreachable; the agent still knows
-			// its real state and reports it when it reregisters.
-			t.status, st = st, t.status
-			t.agentView = &st
-		}
-		m.failure(a)
+		}))
 		return nil
 	})
 }
 
-// HealAgent ends a partition: the agent reregisters, every framework gets each
-// of its tasks in the state the agent knows (source master, reason
-// REASON_AGENT_REREGISTERED, "Unreachable agent re-reregistered"), and the
-// updates the agent held are delivered.
+// markUnreachable is Master::markUnreachable for an agent the master can no
+// longer reach.
+func (m *master) markUnreachable(a *agent, msg string) {
+	m.rescindAgentOffers(a)
+	a.state = agentUnreachable
+	a.unreachableAt = m.cfg.Now()
+	for _, t := range a.tasks {
+		if t.terminal {
+			continue
+		}
+		st := m.masterUpdate(t.fw, t.info.TaskID.Value, a.id, mesos.TASK_UNREACHABLE, mesos.REASON_AGENT_REMOVED, msg)
+		st.ExecutorID = t.status.ExecutorID
+		st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: a.unreachableAt.UnixNano()}
+		m.deliver(t.fw, st)
+		// The master now knows the task as unreachable; the agent still knows
+		// its real state and reports it when it reregisters.
+		t.status, st = st, t.status
+		t.agentView = &st
+	}
+	m.log.Info("agent unreachable", "agent", a.cfg.Hostname, "reason", msg)
+	m.failure(a)
+}
+
+// HealAgent ends a partition. Before the master noticed it, the agent just
+// answers pings again and sends the updates it held. After it was marked
+// unreachable the agent reregisters: every framework gets each of its tasks
+// in the state the agent knows (source master, reason
+// REASON_AGENT_REREGISTERED, "Unreachable agent re-reregistered"), then the
+// updates the agent held.
 func (c *Cluster) HealAgent(idOrHostname string) error {
 	return c.withAgent(idOrHostname, func(m *master, a *agent) error {
-		if a.state != agentUnreachable {
-			return fmt.Errorf("mesossim: agent %s is %s, not unreachable", a.cfg.Hostname, a.state)
+		switch a.state {
+		case agentCutOff:
+			m.reregister(a, false)
+		case agentUnreachable:
+			m.reregister(a, true)
+		default:
+			return fmt.Errorf("mesossim: agent %s is %s, not partitioned", a.cfg.Hostname, a.state)
 		}
-		m.reregister(a, true)
 		return nil
 	})
 }
@@ -159,13 +188,63 @@ func (m *master) reregister(a *agent, afterPartition bool) {
 			m.sendPendingHead(t.fw, t.info.TaskID.Value)
 		}
 	}
+	// Kills that waited for the agent are sent now.
+	for t, grace := range a.killed {
+		if !t.terminal && a.tasks[t.info.TaskID.Value] == t {
+			rt, fwID, taskID, grace := a.rt, t.fw.id, t.info.TaskID.Value, grace
+			m.later(func() { rt.Kill(fwID, taskID, grace) })
+		}
+	}
+	a.killed = nil
 }
 
-// RestartAgent restarts an agent that cannot recover its state: its processes
-// die and it registers again under a new agent ID. The master removes the old
-// agent ("a new agent registered at the same address"): its tasks become
-// TASK_LOST with REASON_AGENT_REMOVED. It returns the new agent ID.
-func (c *Cluster) RestartAgent(idOrHostname string) (string, error) {
+// DefaultAgentDowntime is how long RestartAgent's agent is down when the
+// caller gives no time.
+const DefaultAgentDowntime = 500 * time.Millisecond
+
+// RestartAgent restarts an agent that recovers its checkpointed state, as
+// a Mesos agent does by default: its connection to the master closes (the
+// master keeps its tasks, rescinds its offers and remembers kills for it),
+// its executor API is gone for down (DefaultAgentDowntime when 0), then it
+// recovers under the same agent ID and address. Executors have
+// Config.ExecutorReregistrationTimeout to subscribe again (their other
+// calls are answered 503 "Agent has not finished recovery" meanwhile);
+// those that do not are killed and their tasks end TASK_GONE (TASK_LOST
+// without PARTITION_AWARE) with REASON_EXECUTOR_REREGISTRATION_TIMEOUT.
+// Command tasks keep running. Then the agent reregisters: the updates it
+// held and the kills the master kept are delivered. It returns at once.
+func (c *Cluster) RestartAgent(idOrHostname string, down time.Duration) error {
+	if down <= 0 {
+		down = DefaultAgentDowntime
+	}
+	return c.withAgent(idOrHostname, func(m *master, a *agent) error {
+		if a.state != agentActive {
+			return fmt.Errorf("mesossim: agent %s is %s, not active", a.cfg.Hostname, a.state)
+		}
+		m.rescindAgentOffers(a)
+		a.state = agentDisconnected
+		rt := a.rt
+		m.later(func() {
+			rt.Restart(down, func() {
+				m.mu.Lock()
+				defer m.unlock()
+				if !m.closed && a.state == agentDisconnected {
+					m.log.Info("agent reregistered after its restart", "agent", a.cfg.Hostname)
+					m.reregister(a, false)
+				}
+			})
+		})
+		m.log.Info("agent restarting", "agent", a.cfg.Hostname, "down", down)
+		return nil
+	})
+}
+
+// RestartAgentWiped restarts an agent that cannot recover its state (its
+// work directory was wiped): its processes die and it registers again
+// under a new agent ID. The master removes the old agent ("a new agent
+// registered at the same address"): its tasks become TASK_LOST with
+// REASON_AGENT_REMOVED. It returns the new agent ID.
+func (c *Cluster) RestartAgentWiped(idOrHostname string) (string, error) {
 	m := c.m
 	m.mu.Lock()
 	a, err := m.agentByIDOrHostname(idOrHostname)

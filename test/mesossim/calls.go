@@ -1,6 +1,10 @@
 package mesossim
 
 import (
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -11,24 +15,36 @@ import (
 // answer it, which is what a Mesos master does.
 func (m *master) kill(fw *framework, call *scheduler.Call_Kill) {
 	t := fw.tasks[call.TaskID.Value]
-	if t == nil || t.agent.state != agentActive {
+	if t == nil || !t.agent.state.tasksKnown() {
 		// Tasks of unreachable or not yet reregistered agents are not among
-		// the master's tasks either.
+		// the master's tasks either ("Cannot kill task ... because it is
+		// unknown; performing reconciliation").
 		m.reconcileOne(fw, call.TaskID.Value, call.GetAgentID().GetValue())
 		return
 	}
 	if id := call.GetAgentID().GetValue(); (id != "" && id != t.agent.id) || t.terminal {
 		return // Mesos ignores a kill naming another agent
 	}
+	grace := killGrace(t.info.KillPolicy)
+	if call.KillPolicy != nil {
+		grace = killGrace(call.KillPolicy)
+	}
+	switch t.agent.state {
+	case agentCutOff:
+		return // sent, and lost on the way
+	case agentDisconnected:
+		// "Kill will be retried if the agent reregisters."
+		if t.agent.killed == nil {
+			t.agent.killed = map[*task]time.Duration{}
+		}
+		t.agent.killed[t] = grace
+		return
+	}
 	if m.faults.dropKills > 0 {
 		// The kill message is lost on its way to the agent (a fault).
 		m.faults.dropKills--
 		m.faults.killsLost++
 		return
-	}
-	grace := killGrace(t.info.KillPolicy)
-	if call.KillPolicy != nil {
-		grace = killGrace(call.KillPolicy)
 	}
 	rt, fwID, taskID := t.agent.rt, fw.id, t.info.TaskID.Value
 	m.later(func() { rt.Kill(fwID, taskID, grace) })
@@ -64,7 +80,7 @@ func (m *master) reconcile(fw *framework, call *scheduler.Call_Reconcile) {
 		// unreachable agents are set aside by the master, and those of agents
 		// not yet reregistered after a failover are unknown to it.
 		for _, t := range fw.tasks {
-			if t.agent.state == agentActive {
+			if t.agent.state.tasksKnown() {
 				m.deliver(fw, m.reconcileKnown(t))
 			}
 		}
@@ -78,7 +94,7 @@ func (m *master) reconcile(fw *framework, call *scheduler.Call_Reconcile) {
 // reconcileOne answers for one task, following the six cases of the Mesos
 // master's explicit reconciliation.
 func (m *master) reconcileOne(fw *framework, taskID, agentID string) {
-	if t := fw.tasks[taskID]; t != nil && t.agent.state == agentActive {
+	if t := fw.tasks[taskID]; t != nil && t.agent.state.tasksKnown() {
 		m.deliver(fw, m.reconcileKnown(t)) // (1) known: latest state
 		return
 	}
@@ -89,7 +105,7 @@ func (m *master) reconcileOne(fw *framework, taskID, agentID string) {
 		// (2) The agent (or, without an agent ID, any agent) has not
 		// reregistered since the failover: no answer; the framework retries.
 		return
-	case a != nil && a.state == agentActive:
+	case a != nil && a.state.tasksKnown():
 		st = m.masterUpdate(fw, taskID, agentID, mesos.TASK_GONE, mesos.REASON_RECONCILIATION, "Reconciliation: Task is unknown to the agent")
 	case a != nil && a.state == agentUnreachable:
 		st = m.masterUpdate(fw, taskID, agentID, mesos.TASK_UNREACHABLE, mesos.REASON_RECONCILIATION, "Reconciliation: Task is unreachable")
@@ -188,20 +204,99 @@ func (m *master) executorMessage(a *agent, fwID, execID string, data []byte) {
 	}})
 }
 
-// updateFramework handles UPDATE_FRAMEWORK: the framework's info, roles and
-// suppressed roles change as in a resubscription, without a new stream, and
-// offers to roles it left are rescinded.
-func (m *master) updateFramework(fw *framework, call *scheduler.Call_UpdateFramework) {
-	m.applyFrameworkInfo(fw, call.FrameworkInfo, call.SuppressedRoles)
-	kept := map[string]bool{}
-	for _, r := range fw.roles {
-		kept[r] = true
+// updateFramework handles UPDATE_FRAMEWORK as Master::updateFramework
+// (master.cpp) does: the new FrameworkInfo must be valid and may not change
+// principal, user or checkpoint (validation.cpp, validateUpdate); suppressed
+// roles must be among its roles. Then the framework's info, roles and
+// suppressed roles change without a new stream (what it left suppressed
+// before and does not list now is unsuppressed), offers to roles it left
+// are rescinded, and new roles are offered from the next allocation.
+// Running tasks keep the role they were launched with. It returns the
+// HTTP status (200 OK, as the master answers this call) and a message.
+func (m *master) updateFramework(fw *framework, call *scheduler.Call_UpdateFramework) (int, string) {
+	info := call.FrameworkInfo
+	if msg := validateFrameworkInfo(info); msg != "" {
+		return http.StatusBadRequest, "Supplied FrameworkInfo is not valid: " + msg
 	}
+	old := fw.info
+	switch {
+	case old.GetPrincipal() != info.GetPrincipal() || (old.Principal == nil) != (info.Principal == nil):
+		return http.StatusBadRequest, "FrameworkInfo update is not valid: Changing framework's principal is not allowed."
+	case old.User != info.User:
+		return http.StatusBadRequest, "FrameworkInfo update is not valid: Updating 'FrameworkInfo.user' is unsupported; attempted to update from '" + old.User + "' to '" + info.User + "'"
+	case old.GetCheckpoint() != info.GetCheckpoint():
+		return http.StatusBadRequest, fmt.Sprintf("FrameworkInfo update is not valid: Updating 'FrameworkInfo.checkpoint' is unsupported; attempted to update from '%t' to '%t'", old.GetCheckpoint(), info.GetCheckpoint())
+	}
+	roles := map[string]bool{}
+	for _, r := range frameworkRoles(info) {
+		roles[r] = true
+	}
+	for _, r := range call.SuppressedRoles {
+		if !roles[r] {
+			return http.StatusBadRequest, "'UpdateFramework' call is not valid: Suppressed role '" + r + "' is not contained in the set of roles"
+		}
+	}
+	m.applyFrameworkInfo(fw, info, call.SuppressedRoles)
 	for _, o := range fw.offers {
-		if !kept[o.role] {
+		if !roles[o.role] {
 			m.removeOffer(o, true)
 		}
 	}
+	m.log.Info("framework updated", "framework", fw.id, "name", info.Name, "roles", fw.roles)
+	return http.StatusOK, ""
+}
+
+// validateFrameworkInfo checks the roles as validation.cpp's
+// validateRoles does: MULTI_ROLE frameworks name roles and no role, others
+// the reverse; role names must be valid.
+func validateFrameworkInfo(info mesos.FrameworkInfo) string {
+	multi := false
+	for _, c := range info.Capabilities {
+		if c.Type == mesos.FrameworkInfo_Capability_MULTI_ROLE {
+			multi = true
+		}
+	}
+	switch {
+	case multi && info.Role != nil:
+		return "'FrameworkInfo.role' must not be present when the MULTI_ROLE capability is set"
+	case !multi && len(info.Roles) > 0:
+		return "'FrameworkInfo.roles' is set but the MULTI_ROLE capability is not"
+	}
+	for _, r := range frameworkRoles(info) {
+		if msg := validateRoleName(r); msg != "" {
+			return msg
+		}
+	}
+	if t := info.GetFailoverTimeout(); t < 0 || math.IsNaN(t) || math.IsInf(t, 0) {
+		return fmt.Sprintf("The framework failover_timeout (%v) is invalid", t)
+	}
+	return ""
+}
+
+// validateRoleName follows roles::validate: not empty, not "." or "..",
+// no leading '-', no slash-separated empty or dot segments, no whitespace
+// or control characters.
+func validateRoleName(r string) string {
+	if r == "*" {
+		return ""
+	}
+	if r == "" {
+		return "Empty role name is invalid"
+	}
+	for _, seg := range strings.Split(r, "/") {
+		switch {
+		case seg == "" || seg == "." || seg == "..":
+			return "Role '" + r + "' cannot contain empty, '.' or '..' path segments"
+		case strings.HasPrefix(seg, "-"):
+			return "Role '" + r + "' cannot start with '-'"
+		}
+	}
+	for _, ch := range r {
+		if ch <= ' ' || ch == 0x7f || ch == '\\' || ch == '*' {
+			return "Role '" + r + "' cannot include whitespace, control characters, backslash or '*'"
+		}
+	}
+	return ""
 }
 
 // executorExited handles an agent's report that an executor exited: its

@@ -125,6 +125,7 @@ func (c *Cluster) agentWorkDir(hostname string) string {
 func (c *Cluster) handler(index int) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(schedulerPath, schedulerHandler{m: c.m, index: index})
+	mux.Handle(masterPrefix+schedulerPath, schedulerHandler{m: c.m, index: index})
 	mux.HandleFunc("/state", c.serveState(index))
 	mux.HandleFunc("/master/state", c.serveState(index))
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })

@@ -48,6 +48,10 @@ type AgentConfig struct {
 	// ports run on several agents at once. Default: the hostname when it is
 	// an IP address, else 127.0.0.1.
 	IP string
+	// ExecutorEnvironment is the agent's --executor_environment_variables:
+	// executors and command tasks get these variables instead of the
+	// agent's own environment. nil: the agent's environment (process mode).
+	ExecutorEnvironment map[string]string
 }
 
 // ip is the agent's address (see IP).
@@ -71,6 +75,16 @@ type Config struct {
 	OfferRefuseDefault        time.Duration // refuse_seconds when a DECLINE/ACCEPT gives no filter; default 5s
 	StatusUpdateRetryInterval time.Duration // first resend of an unacknowledged update, then doubling to 10 min; default 10s
 	AgentReregisterDelay      time.Duration // after a master failover; default 0 (at once)
+	// AgentPingTimeout and MaxAgentPingTimeouts are the master's
+	// --agent_ping_timeout (default 15s) and --max_agent_ping_timeouts
+	// (default 5): an agent cut off by PartitionAgent is marked unreachable
+	// after their product.
+	AgentPingTimeout     time.Duration
+	MaxAgentPingTimeouts int
+	// ExecutorReregistrationTimeout is the agents'
+	// --executor_reregistration_timeout (default 2s): how long an agent
+	// restarted by RestartAgent waits for its executors to subscribe again.
+	ExecutorReregistrationTimeout time.Duration
 
 	Mode           Mode           // default ModeSimulated
 	RuntimeFactory RuntimeFactory // overrides the mode's runtime (tests)
@@ -114,6 +128,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.StatusUpdateRetryInterval <= 0 {
 		c.StatusUpdateRetryInterval = 10 * time.Second
+	}
+	if c.AgentPingTimeout <= 0 {
+		c.AgentPingTimeout = 15 * time.Second
+	}
+	if c.MaxAgentPingTimeouts <= 0 {
+		c.MaxAgentPingTimeouts = 5
+	}
+	if c.ExecutorReregistrationTimeout <= 0 {
+		c.ExecutorReregistrationTimeout = 2 * time.Second
 	}
 	if c.Mode == "" {
 		c.Mode = ModeSimulated

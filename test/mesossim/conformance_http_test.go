@@ -202,9 +202,22 @@ func TestNonLeaderRedirects(t *testing.T) {
 	if resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("non-leader: %d, want 307", resp.StatusCode)
 	}
-	want := "//" + strings.TrimPrefix(urls[0], "http://") + schedulerPath
+	// master/http.cpp Master::Http::redirect: scheme-less, and the path as
+	// the master process saw it, with libprocess' /master delegate prefix.
+	want := "//" + strings.TrimPrefix(urls[0], "http://") + "/master" + schedulerPath
 	if loc := resp.Header.Get("Location"); loc != want {
 		t.Errorf("Location %q, want %q", loc, want)
+	}
+	resp = rawPost(t, urls[1]+"/master"+schedulerPath+"?x=1", mediaJSON, []byte(docSubscribeJSON), nil)
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); loc != want+"?x=1" {
+		t.Errorf("Location for /master%s?x=1: %q, want %q", schedulerPath, loc, want+"?x=1")
+	}
+	// The leader serves the scheduler API under /master too.
+	resp = rawPost(t, "http:"+want, mediaJSON, []byte(docSubscribeJSON), nil)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("SUBSCRIBE at the redirect's target: %d, want 200", resp.StatusCode)
 	}
 	c.FailoverMaster()
 	if c.URL() != urls[1] {

@@ -25,7 +25,8 @@
 //     followed (HTTP checks and their order, reconciliation's six cases,
 //     agent removal giving TASK_LOST); docs/mesos-sim.md lists the choices.
 //   - Faults (killing a task's process; adding, removing, marking gone,
-//     partitioning, healing and restarting agents; master failover; losing
+//     partitioning (noticed after the ping timeouts), healing and restarting
+//     agents (with checkpointed state, or wiped); master failover; losing
 //     kills; dropping, delaying and duplicating status updates; device
 //     markers) are Cluster methods and POST /admin/... endpoints;
 //     docs/mesos-sim.md lists them.

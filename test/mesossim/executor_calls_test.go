@@ -2,6 +2,7 @@ package mesossim
 
 import (
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 
@@ -122,14 +123,43 @@ func TestUpdateFrameworkChangesRoles(t *testing.T) {
 		t.Fatalf("first offer for role %q", role)
 	}
 	info.ID = &mesos.FrameworkID{Value: f.id}
+	update := func(info mesos.FrameworkInfo, suppressed ...string) (int, string) {
+		return protoCall(t, c, f.streamID, &scheduler.Call{Type: scheduler.Call_UPDATE_FRAMEWORK, FrameworkID: info.ID,
+			UpdateFramework: &scheduler.Call_UpdateFramework{FrameworkInfo: info, SuppressedRoles: suppressed}})
+	}
+	// validation.cpp validateUpdate: principal, user and checkpoint stay;
+	// suppressed roles must be the framework's.
+	for name, bad := range map[string]func(*mesos.FrameworkInfo){
+		"principal":  func(i *mesos.FrameworkInfo) { i.Principal = strPtr("other") },
+		"user":       func(i *mesos.FrameworkInfo) { i.User = "nobody" },
+		"checkpoint": func(i *mesos.FrameworkInfo) { i.Checkpoint = new(bool); *i.Checkpoint = !info.GetCheckpoint() },
+		"roles":      func(i *mesos.FrameworkInfo) { i.Roles = []string{"x"} },
+		"role name":  func(i *mesos.FrameworkInfo) { i.Role = strPtr("a b") },
+	} {
+		changed := info
+		bad(&changed)
+		if code, msg := update(changed); code != http.StatusBadRequest {
+			t.Errorf("UPDATE_FRAMEWORK changing %s: %d %q, want 400", name, code, msg)
+		}
+	}
+	if code, msg := update(info, "elsewhere"); code != http.StatusBadRequest {
+		t.Errorf("UPDATE_FRAMEWORK suppressing a role it does not have: %d %q, want 400", code, msg)
+	}
 	info.Role = strPtr("new")
-	f.call(&scheduler.Call{Type: scheduler.Call_UPDATE_FRAMEWORK, UpdateFramework: &scheduler.Call_UpdateFramework{FrameworkInfo: info}})
+	info.Name = "renamed"
+	// Master::updateFramework answers 200 OK, not 202.
+	if code, msg := update(info); code != http.StatusOK {
+		t.Fatalf("UPDATE_FRAMEWORK: %d %q, want 200", code, msg)
+	}
 	if ev := f.wait(isType(scheduler.Event_RESCIND)); ev.Rescind.OfferID != first.ID {
 		t.Fatalf("rescinded %s, want the offer to the old role", ev.Rescind.OfferID.Value)
 	}
 	if next := f.offer(); next.GetAllocationInfo().GetRole() != "new" {
 		role := next.GetAllocationInfo().GetRole()
 		t.Fatalf("offer after UPDATE_FRAMEWORK for role %q, want new", role)
+	}
+	if st := c.State(); st.Frameworks[0].Name != "renamed" || len(st.Frameworks[0].Roles) != 1 || st.Frameworks[0].Roles[0] != "new" {
+		t.Errorf("framework after UPDATE_FRAMEWORK: %+v", st.Frameworks[0])
 	}
 	wrong := &scheduler.Call{Type: scheduler.Call_UPDATE_FRAMEWORK, FrameworkID: &mesos.FrameworkID{Value: f.id},
 		UpdateFramework: &scheduler.Call_UpdateFramework{FrameworkInfo: partitionAwareInfo("no-id")}}

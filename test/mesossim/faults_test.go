@@ -19,12 +19,20 @@ func TestPartitionAndHealAgent(t *testing.T) {
 	o := f.offer()
 	f.runTask(o, "t1")
 
+	cut := time.Now()
 	if err := c.PartitionAgent(o.Hostname); err != nil {
 		t.Fatal(err)
 	}
+	// master.cpp: the SlaveObserver marks the agent unreachable after
+	// max_agent_ping_timeouts missed pings, "health check timed out".
 	st := f.wait(updateFor("t1", mesos.TASK_UNREACHABLE)).Update.Status
-	if st.GetSource() != mesos.SOURCE_MASTER || st.GetReason() != mesos.REASON_AGENT_REMOVED || len(st.UUID) != 0 || st.UnreachableTime == nil {
-		t.Fatalf("UNREACHABLE update: source %s reason %s uuid %x unreachable_time %v", st.GetSource(), st.GetReason(), st.UUID, st.UnreachableTime)
+	if st.GetSource() != mesos.SOURCE_MASTER || st.GetReason() != mesos.REASON_AGENT_REMOVED || len(st.UUID) != 0 ||
+		st.UnreachableTime == nil || st.GetMessage() != "health check timed out" {
+		t.Fatalf("UNREACHABLE update: source %s reason %s uuid %x unreachable_time %v message %q",
+			st.GetSource(), st.GetReason(), st.UUID, st.UnreachableTime, st.GetMessage())
+	}
+	if d := time.Since(cut); d < 5*20*time.Millisecond {
+		t.Errorf("marked unreachable %v after the cut, before 5 ping timeouts of 20ms", d)
 	}
 	f.wait(isType(scheduler.Event_FAILURE))
 	f.reconcile(reconcileTask("t1", o.AgentID.Value), reconcileTask("ghost", o.AgentID.Value))
@@ -46,12 +54,12 @@ func TestPartitionAndHealAgent(t *testing.T) {
 	f.wait(offersFrom(o.AgentID.Value))
 }
 
-func TestRestartAgentGivesNewIDAndLostTasks(t *testing.T) {
+func TestRestartAgentWipedGivesNewIDAndLostTasks(t *testing.T) {
 	c := startCluster(t, fastConfig(1))
 	f := subscribeRaw(t, c, partitionAwareInfo("restart"))
 	o := f.offer()
 	f.runTask(o, "t1")
-	newID, err := c.RestartAgent(o.AgentID.Value)
+	newID, err := c.RestartAgentWiped(o.AgentID.Value)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +75,83 @@ func TestRestartAgentGivesNewIDAndLostTasks(t *testing.T) {
 	f.wait(offersFrom(newID))
 	f.reconcile(reconcileTask("t1", o.AgentID.Value))
 	f.wait(updateFor("t1", mesos.TASK_UNKNOWN))
+}
+
+// A partition shorter than the ping timeouts goes unnoticed: no
+// TASK_UNREACHABLE, reconciliation answers from the master's stale view,
+// and what the agent held arrives once it is back.
+func TestShortPartitionGoesUnnoticed(t *testing.T) {
+	cfg := fastConfig(1)
+	cfg.AgentPingTimeout = time.Minute
+	c := startCluster(t, cfg)
+	f := subscribeRaw(t, c, partitionAwareInfo("blip"))
+	o := f.offer()
+	f.runTask(o, "t1")
+	if err := c.PartitionAgent(o.Hostname); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.KillTask("t1"); err != nil { // the crash's update waits on the agent
+		t.Fatal(err)
+	}
+	f.reconcile(reconcileTask("t1", o.AgentID.Value))
+	if st := f.wait(updateFor("t1", mesos.TASK_RUNNING)).Update.Status; st.GetReason() != mesos.REASON_RECONCILIATION {
+		t.Fatalf("reconciliation during the cut: %s", st.GetReason())
+	}
+	f.quiet(200*time.Millisecond, func(ev *scheduler.Event) bool {
+		return ev.Type == scheduler.Event_UPDATE && ev.Update.Status.GetState() != mesos.TASK_RUNNING
+	}, "an update crossed the cut")
+	if err := c.HealAgent(o.Hostname); err != nil {
+		t.Fatal(err)
+	}
+	f.wait(updateFor("t1", mesos.TASK_FAILED))
+}
+
+// RestartAgent is an agent restart with checkpointing (slave.cpp
+// recovery; master.cpp Master::kill for a disconnected agent): the agent
+// keeps its ID and running tasks, the master offers nothing of it and
+// answers reconciliation from what it holds, a kill meanwhile waits for
+// the agent to reregister, and offers come back after recovery.
+func TestRestartAgentKeepsIDAndTasks(t *testing.T) {
+	cfg := fastConfig(1)
+	c := startCluster(t, cfg)
+	f := subscribeRaw(t, c, partitionAwareInfo("restart"))
+	o := f.offer()
+	f.runTask(o, "t1")
+	f.call(&scheduler.Call{Type: scheduler.Call_DECLINE, Decline: &scheduler.Call_Decline{OfferIDs: []mesos.OfferID{o.ID}}})
+	restarted := time.Now()
+	if err := c.RestartAgent(o.Hostname, 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RestartAgent(o.Hostname, 0); err == nil {
+		t.Error("restarting a restarting agent succeeded")
+	}
+	f.reconcile(reconcileTask("t1", o.AgentID.Value))
+	f.wait(updateFor("t1", mesos.TASK_RUNNING))
+	f.call(&scheduler.Call{Type: scheduler.Call_REVIVE})
+	f.call(&scheduler.Call{Type: scheduler.Call_KILL, Kill: &scheduler.Call_Kill{TaskID: mesos.TaskID{Value: "t1"}}})
+	var killed time.Time
+	for killed.IsZero() {
+		ev := f.wait(func(ev *scheduler.Event) bool {
+			return ev.Type == scheduler.Event_OFFERS || ev.Type == scheduler.Event_FAILURE || updateFor("t1", mesos.TASK_KILLED)(ev)
+		})
+		switch ev.Type {
+		case scheduler.Event_FAILURE:
+			t.Fatal("FAILURE event for a restarting agent")
+		case scheduler.Event_OFFERS:
+			if time.Since(restarted) < 500*time.Millisecond {
+				t.Fatalf("offer of a restarting agent after %v", time.Since(restarted))
+			}
+		default:
+			killed = time.Now()
+			if ev.Update.Status.GetAgentID().GetValue() != o.AgentID.Value {
+				t.Errorf("agent ID changed: %s", ev.Update.Status.GetAgentID().GetValue())
+			}
+		}
+	}
+	if d := killed.Sub(restarted); d < 500*time.Millisecond {
+		t.Errorf("the kill reached the agent %v after its restart, before down (300ms) + reregistration timeout (200ms)", d)
+	}
+	f.wait(offersFrom(o.AgentID.Value))
 }
 
 func TestMarkAgentGone(t *testing.T) {
@@ -211,18 +296,19 @@ func TestAdminEndpointsAndDeviceMarkers(t *testing.T) {
 	if code := post("partition-agent", `{"agent": "agent1"}`); code != http.StatusOK {
 		t.Fatalf("partition-agent: %d", code)
 	}
-	resp, err := http.Get(c.URL() + "/state")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var st State
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
-	if st.Agents[0].State != "unreachable" || st.ActivatedAgents != 0 {
-		t.Fatalf("/state after partition: %+v", st.Agents[0])
-	}
+	waitUntil(t, "/state to show the partitioned agent unreachable", func() bool {
+		resp, err := http.Get(c.URL() + "/state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		st = State{}
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Agents[0].State == "unreachable" && st.ActivatedAgents == 0
+	})
 	if code := post("heal-agent", `{"agent": "agent1"}`); code != http.StatusOK {
 		t.Fatalf("heal-agent: %d", code)
 	}
@@ -297,5 +383,31 @@ func TestDroppedKillMustBeRetried(t *testing.T) {
 	f.wait(updateFor("t1", mesos.TASK_KILLED))
 	if got := c.State().Faults.KillsLost; got != 1 {
 		t.Fatalf("lost kills %d, want 1", got)
+	}
+}
+
+// A healed cut and a new one: the master counts missed pings from the new
+// cut, not from the first.
+func TestRepeatedPartitionCountsFromTheLastCut(t *testing.T) {
+	cfg := fastConfig(1)
+	cfg.AgentPingTimeout = 60 * time.Millisecond // unreachable after 300ms
+	c := startCluster(t, cfg)
+	f := subscribeRaw(t, c, partitionAwareInfo("flap"))
+	o := f.offer()
+	f.runTask(o, "t1")
+	if err := c.PartitionAgent(o.Hostname); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := c.HealAgent(o.Hostname); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PartitionAgent(o.Hostname); err != nil {
+		t.Fatal(err)
+	}
+	second := time.Now()
+	f.wait(updateFor("t1", mesos.TASK_UNREACHABLE))
+	if d := time.Since(second); d < 250*time.Millisecond {
+		t.Errorf("unreachable %v after the second cut, want the full 300ms", d)
 	}
 }

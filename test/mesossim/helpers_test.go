@@ -22,10 +22,12 @@ const waitLimit = 10 * time.Second
 // fastConfig is a cluster that allocates and heartbeats quickly.
 func fastConfig(agents int) Config {
 	cfg := Config{
-		AllocationInterval:        50 * time.Millisecond,
-		HeartbeatInterval:         200 * time.Millisecond,
-		StatusUpdateRetryInterval: 300 * time.Millisecond,
-		Rand:                      rand.New(rand.NewSource(1)),
+		AllocationInterval:            50 * time.Millisecond,
+		HeartbeatInterval:             200 * time.Millisecond,
+		StatusUpdateRetryInterval:     300 * time.Millisecond,
+		AgentPingTimeout:              20 * time.Millisecond,
+		ExecutorReregistrationTimeout: 200 * time.Millisecond,
+		Rand:                          rand.New(rand.NewSource(1)),
 	}
 	for i := 1; i <= agents; i++ {
 		cfg.Agents = append(cfg.Agents, DefaultAgent(fmt.Sprintf("agent%d", i)))

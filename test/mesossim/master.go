@@ -47,10 +47,26 @@ const (
 	agentRecovering                       // known before a master failover, not yet reregistered
 	agentRemoved                          // unregistered, or replaced by a restart with a new ID
 	agentGoneByOperator                   // marked gone by the operator
+	// agentCutOff: the network between master and agent is cut, but the
+	// master has not yet missed enough pings to notice: it still holds
+	// the agent's tasks as they were, and hears nothing from it.
+	agentCutOff
+	// agentDisconnected: the agent process restarted (its connection to
+	// the master closed); the master keeps its tasks, offers nothing of it
+	// and remembers kills until it reregisters (Master::disconnect).
+	agentDisconnected
 )
 
 func (s agentState) String() string {
-	return [...]string{"active", "unreachable", "recovering", "removed", "gone"}[s]
+	return [...]string{"active", "unreachable", "recovering", "removed", "gone", "cut off", "disconnected"}[s]
+}
+
+// tasksKnown reports whether the master holds the agent's tasks among the
+// framework's tasks (so KILL and reconciliation see them): registered
+// agents, connected or not. Tasks of unreachable agents are set aside, and
+// a new master knows no agent's tasks until it reregisters.
+func (s agentState) tasksKnown() bool {
+	return s == agentActive || s == agentCutOff || s == agentDisconnected
 }
 
 // retired reports whether the agent will never come back.
@@ -72,6 +88,12 @@ type agent struct {
 	since     time.Time
 	// unreachableAt is when the agent was marked unreachable.
 	unreachableAt time.Time
+	// killed holds kills of tasks on a disconnected agent, sent when it
+	// reregisters (Master::kill, slave->killedTasks).
+	killed map[*task]time.Duration
+	// cuts counts PartitionAgent calls, so that a ping timeout started by
+	// an earlier, healed cut does not end a later one early.
+	cuts int
 }
 
 type executorUse struct {
@@ -213,9 +235,11 @@ func (m *master) addAgent(cfg AgentConfig, factory RuntimeFactory, workDir strin
 		ExecutorExited: func(fwID, execID string, status int) {
 			m.executorExited(a, fwID, execID, status)
 		},
-		Logger: m.log.Named("agent").With("agent", cfg.Hostname),
-		Now:    m.cfg.Now,
-		Docker: m.cfg.Docker,
+		Logger:                        m.log.Named("agent").With("agent", cfg.Hostname),
+		Now:                           m.cfg.Now,
+		Docker:                        m.cfg.Docker,
+		ExecutorEnvironment:           cfg.ExecutorEnvironment,
+		ExecutorReregistrationTimeout: m.cfg.ExecutorReregistrationTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting runtime of agent %s: %w", cfg.Hostname, err)

@@ -26,6 +26,12 @@ type Runtime interface {
 	ShutdownFramework(frameworkID string)
 	// KillProcess crashes a task's process (a fault).
 	KillProcess(taskID string) error
+	// Restart restarts the agent with its checkpointed state: it is down
+	// for down, then recovers the executors that subscribe again within
+	// RuntimeConfig.ExecutorReregistrationTimeout, destroys the others,
+	// and calls recovered (from any goroutine, not at all after Close).
+	// It returns at once.
+	Restart(down time.Duration, recovered func())
 	// Close stops every task and frees the runtime's resources.
 	Close()
 }
@@ -51,6 +57,11 @@ type RuntimeConfig struct {
 	Logger         hclog.Logger
 	Now            func() time.Time
 	Docker         *agentrt.DockerConfig // Config.Docker
+	// ExecutorEnvironment is the agent's --executor_environment_variables
+	// (AgentConfig.ExecutorEnvironment).
+	ExecutorEnvironment map[string]string
+	// ExecutorReregistrationTimeout is Config.ExecutorReregistrationTimeout.
+	ExecutorReregistrationTimeout time.Duration
 }
 
 // RuntimeFactory creates an agent's runtime.

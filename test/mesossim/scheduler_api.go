@@ -5,12 +5,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 )
 
 const (
+	// schedulerPath is where schedulers call the master. A Mesos master
+	// serves it as /master/api/v1/scheduler too: libprocess delegates
+	// paths without a process ID to the "master" process, so the request
+	// the master sees (and redirects) always carries the /master prefix.
 	schedulerPath  = "/api/v1/scheduler"
+	masterPrefix   = "/master"
 	headerStreamID = "Mesos-Stream-Id"
 	maxCallBytes   = 64 << 20
 )
@@ -31,7 +37,14 @@ func (h schedulerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if leader, ok := m.leaderAddr(h.index); !ok {
-		w.Header().Set("Location", "//"+leader+r.URL.Path)
+		// Master::Http::redirect: a scheme-less "//host:port" followed by
+		// the request URL as the master process saw it (with /master).
+		u := *r.URL
+		if !strings.HasPrefix(u.Path, masterPrefix+"/") {
+			u.Path = masterPrefix + u.Path
+		}
+		u.Scheme, u.Host, u.User = "", "", nil
+		w.Header().Set("Location", "//"+leader+u.RequestURI())
 		w.WriteHeader(http.StatusTemporaryRedirect)
 		return
 	}
@@ -69,11 +82,11 @@ func (h schedulerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code, msg := m.call(call, r.Header.Get(headerStreamID))
-	if code != http.StatusAccepted {
+	if code >= 300 {
 		httpError(w, code, msg)
 		return
 	}
-	w.WriteHeader(http.StatusAccepted)
+	w.WriteHeader(code)
 }
 
 func (h schedulerHandler) subscribe(w http.ResponseWriter, r *http.Request, call *scheduler.Call) {
@@ -147,7 +160,7 @@ func (m *master) call(call *scheduler.Call, streamID string) (int, string) {
 		// Accepted and ignored: this cluster has no inverse offers, operations or
 		// resource requests to act on.
 	case scheduler.Call_UPDATE_FRAMEWORK:
-		m.updateFramework(fw, call.UpdateFramework)
+		return m.updateFramework(fw, call.UpdateFramework)
 	default:
 		return http.StatusBadRequest, "Unknown call type"
 	}

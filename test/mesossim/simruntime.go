@@ -146,6 +146,19 @@ func (s *simRuntime) Close() {
 	s.tasks = map[string]simTask{}
 }
 
+// Restart: simulated executors are back at once; recovery still takes the
+// reregistration timeout, as a Mesos agent's does (MESOS-7539).
+func (s *simRuntime) Restart(down time.Duration, recovered func()) {
+	time.AfterFunc(down+s.cfg.ExecutorReregistrationTimeout, func() {
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if !closed {
+			recovered()
+		}
+	})
+}
+
 // finish moves a live task to a terminal state; it reports whether the task was live.
 func (s *simRuntime) finish(taskID string, state mesos.TaskState, msg string) bool {
 	s.mu.Lock()

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
 
 // State is a snapshot shaped like the Mesos master's /state endpoint (the
@@ -58,6 +60,8 @@ type TaskState struct {
 	ExecutorID  string `json:"executor_id"`
 	State       string `json:"state"`
 	Healthy     *bool  `json:"healthy,omitempty"`
+	// Role is the role the task's resources are allocated to.
+	Role string `json:"role"`
 }
 
 // FaultCounts counts status updates affected by injected faults.
@@ -122,7 +126,18 @@ func taskState(t *task) TaskState {
 	return TaskState{
 		ID: t.info.TaskID.Value, Name: t.info.Name, FrameworkID: t.fw.id, AgentID: t.agent.id, Hostname: t.agent.cfg.Hostname,
 		ExecutorID: t.executorID, State: t.status.GetState().String(), Healthy: t.status.Healthy,
+		Role: taskRole(t.info),
 	}
+}
+
+// taskRole is the allocation role of a task's resources (Mesos allows no mix).
+func taskRole(ti mesos.TaskInfo) string {
+	for _, r := range ti.Resources {
+		if r.AllocationInfo != nil {
+			return r.AllocationInfo.GetRole()
+		}
+	}
+	return ""
 }
 
 // scalarTotals sums scalars over roles, for display.

@@ -96,7 +96,12 @@ const (
 	DefaultCatchup      = 2 * time.Second
 	DefaultStopGrace    = 1 * time.Second
 	DefaultPollInterval = 200 * time.Millisecond
-	DefaultBind         = "127.0.0.1"
+	// DefaultBind is where a Service built from a Config without Bind
+	// listens (tests); FromEnv, the binary's path, defaults to AllInterfaces.
+	DefaultBind = "127.0.0.1"
+	// AllInterfaces is where a Quobyte service listens unless told otherwise,
+	// so that other hosts and Mesos' health checks (127.0.0.1) reach it.
+	AllInterfaces = "0.0.0.0"
 )
 
 // Config is everything a stand-in needs. FromEnv builds it from the server
@@ -193,18 +198,23 @@ func FromEnv(environ []string) (Config, error) {
 	}
 	c.Registries = regs
 
-	// A Mesos agent tells its tasks the address it runs on in LIBPROCESS_IP;
-	// in the simulated cluster each agent has a loopback address of its own,
-	// so services of the same kind on different "hosts" don't clash on ports.
+	// A Quobyte service listens on all interfaces unless told an address,
+	// which is what Mesos' health checks (to 127.0.0.1) and other hosts
+	// need. Only in the simulated cluster, where every agent is this one
+	// machine with a loopback address of its own, does MESOS_SIM_IP (set by
+	// mesos-sim's agents alone) narrow it, so that services with Quobyte's
+	// fixed ports on several simulated hosts don't clash. LIBPROCESS_IP is
+	// not used: a real agent started with --ip passes it on too, and a
+	// service bound to it would fail the 127.0.0.1 health checks.
 	c.Bind = strings.TrimSpace(env["QUOBYTE_BIND"])
 	if c.Bind == "" {
-		c.Bind = strings.TrimSpace(env["LIBPROCESS_IP"])
+		c.Bind = strings.TrimSpace(env["MESOS_SIM_IP"])
 	}
 	if c.Bind == "" && env["MESOS_CONTAINER_NAME"] != "" {
 		c.Bind = containerBind(env["HOSTNAME"])
 	}
 	if c.Bind == "" {
-		c.Bind = DefaultBind
+		c.Bind = AllInterfaces
 	}
 	// $VAR in the device root is expanded, as the prober does, so one spec
 	// can name a per-host directory (the simulated cluster's

@@ -64,7 +64,7 @@ func TestFromEnv(t *testing.T) {
 	want := Config{
 		Service:             Metadata,
 		Registries:          []string{"r1:7000", "r2:7861", "[::1]:7001"},
-		Bind:                "127.0.0.1",
+		Bind:                AllInterfaces,
 		Ports:               map[string]int{PortRPC: 7862, PortHTTP: 0},
 		DeviceRoot:          "/sim/host",
 		Version:             "2.0",
@@ -104,15 +104,28 @@ func TestFromEnv(t *testing.T) {
 		t.Errorf("device root %q, want /sim/h1/devs", c.DeviceRoot)
 	}
 
-	// Without QUOBYTE_BIND the agent's address (LIBPROCESS_IP) is used.
+	// Without QUOBYTE_BIND a service listens on all interfaces, as Quobyte
+	// does, even where the agent passes on LIBPROCESS_IP (a real agent
+	// started with --ip does, while its health checks go to 127.0.0.1).
 	c, err = FromEnv([]string{
-		"QUOBYTE_SERVICE=registry", "QUOBYTE_RPC_PORT=1", "QUOBYTE_HTTP_PORT=2", "LIBPROCESS_IP=127.0.1.3",
+		"QUOBYTE_SERVICE=registry", "QUOBYTE_RPC_PORT=1", "QUOBYTE_HTTP_PORT=2", "LIBPROCESS_IP=10.1.2.3",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Bind != "0.0.0.0" {
+		t.Errorf("bind %q, want all interfaces", c.Bind)
+	}
+	// A simulated agent (MESOS_SIM_IP) narrows it to its own address.
+	c, err = FromEnv([]string{
+		"QUOBYTE_SERVICE=registry", "QUOBYTE_RPC_PORT=1", "QUOBYTE_HTTP_PORT=2",
+		"LIBPROCESS_IP=127.0.1.3", "MESOS_SIM_IP=127.0.1.3",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Bind != "127.0.1.3" {
-		t.Errorf("bind %q, want the agent's address 127.0.1.3", c.Bind)
+		t.Errorf("bind %q, want the simulated host's address 127.0.1.3", c.Bind)
 	}
 
 	// STANDIN_DIAL_HOST replaces the hosts, keeping the ports.

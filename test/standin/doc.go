@@ -14,9 +14,9 @@
 //	QUOBYTE_API_PORT         api: JSON-RPC stub
 //	QUOBYTE_WEBCONSOLE_PORT  webconsole: UI page
 //	QUOBYTE_S3_PORT          s3: S3 endpoint stub
-//	QUOBYTE_BIND             address every port binds to; default LIBPROCESS_IP, else in a
-//	                         Docker container (MESOS_CONTAINER_NAME set) all interfaces, or
-//	                         HOSTNAME when it is an IP address (a simulated host), else 127.0.0.1
+//	QUOBYTE_BIND             address every port binds to (default MESOS_SIM_IP, set only by
+//	                         mesos-sim's agents; in a Docker container (MESOS_CONTAINER_NAME
+//	                         set) HOSTNAME when it is an IP address; else 0.0.0.0)
 //	QUOBYTE_DEVICE_ROOT      device directory; MESOS_SIM_HOST_DIR when unset
 //	QUOBYTE_VERSION          reported version
 //	QUOBYTE_MAX_MEM_*        shown on the status page, otherwise ignored

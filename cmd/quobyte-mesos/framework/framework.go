@@ -230,9 +230,11 @@ func (f *Framework) Run(ctx context.Context) error {
 
 // Reload reads the spec file again (SIGHUP). On error the old spec stays.
 func (f *Framework) Reload() error {
-	_, err := f.specs.Reload()
+	old := f.specs.Current()
+	next, err := f.specs.Reload()
 	f.metrics.ObserveReload(time.Now(), err == nil)
 	if err == nil {
+		f.updateMesos(old, next)
 		f.loop.Kick()
 	}
 	return err

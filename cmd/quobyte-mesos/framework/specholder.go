@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/statusapi"
+	"github.com/quobyte/quobyte-mesos/observe/mesosconn"
 	"github.com/quobyte/quobyte-mesos/spec"
 )
 
@@ -72,7 +73,11 @@ func (h *SpecHolder) Reload() (*spec.Cluster, error) {
 	if next.Hash != h.cur.Hash {
 		changes = spec.DiffText(h.cur, next)
 	}
-	h.reload = statusapi.Reload{At: at, File: h.path, OK: true, SpecHash: next.Hash, Changes: changes}
+	h.reload = statusapi.Reload{At: at, File: h.path, OK: true, SpecHash: next.Hash, Changes: changes,
+		NextStart: mesosconn.NextStart(h.cur.Mesos, next.Mesos)}
+	for _, n := range h.reload.NextStart {
+		h.log.Warn("spec change not applied until restart: "+n, "file", h.path)
+	}
 	if changes == "" {
 		h.log.Info("spec reloaded: no changes", "file", h.path, "spec_hash", next.Hash)
 	} else {

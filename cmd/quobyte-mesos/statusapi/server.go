@@ -29,6 +29,9 @@ type Reload struct {
 	// Changes lists, when OK, each setting the reload changed, one a line
 	// (spec.DiffText: `quobyte.version: "3.4.1" -> "3.4.2"`).
 	Changes string `json:"changes,omitempty"`
+	// NextStart lists accepted changes a running framework cannot apply
+	// ("mesos.master changes at the next start").
+	NextStart []string `json:"next_start,omitempty"`
 }
 
 // errInvalidSpec marks a dry run of a spec that does not load.

@@ -21,7 +21,7 @@ const (
 	defaultShutdownGrace       = 5 * time.Second // --executor_shutdown_grace_period
 	defaultKillGrace           = 3 * time.Second // KillPolicy's documented default
 	defaultRecoveryTimeout     = 15 * time.Minute
-	defaultBackoffMax          = 2 * time.Second // executor's subscription backoff cap
+	defaultReregistration      = 2 * time.Second // --executor_reregistration_timeout
 )
 
 // Config describes one simulated agent. AgentID, Hostname and WorkDir are
@@ -69,6 +69,16 @@ type Config struct {
 	// Docker gives the agent the Docker containerizer (docker.go); nil:
 	// DOCKER containers fail, as on an agent with only the Mesos one.
 	Docker *DockerConfig
+	// ExecutorReregistrationTimeout is how long a recovering agent waits for
+	// its executors to subscribe again (Recover), and what checkpointing
+	// executors get as MESOS_SUBSCRIPTION_BACKOFF_MAX; 0 means 2s, the
+	// Mesos default (--executor_reregistration_timeout).
+	ExecutorReregistrationTimeout time.Duration
+	// ExecutorEnvironment is the agent's --executor_environment_variables:
+	// when set, executors and command tasks get these variables instead of
+	// the agent's own environment. nil: the agent's environment (minus
+	// MESOS_* and LIBPROCESS_*), a simulator convenience.
+	ExecutorEnvironment map[string]string
 }
 
 // Agent is the runtime of one agent. All methods are safe for concurrent use.
@@ -76,9 +86,14 @@ type Agent struct {
 	cfg  Config
 	log  hclog.Logger
 	now  func() time.Time
-	ln   net.Listener
-	srv  *http.Server
+	addr string       // the executor API's address, kept across restarts
 	http *http.Client // for the fetcher and HTTP health checks
+
+	// srvMu guards the executor API server (replaced by Restart) and the
+	// recovery state.
+	srvMu      sync.Mutex
+	srv        *http.Server
+	recovering bool // restarted, executors not yet given their reregistration window
 
 	ctx    context.Context // cancelled by Close: every process gets SIGKILL
 	cancel context.CancelFunc
@@ -152,6 +167,9 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.ExecutorShutdownGracePeriod <= 0 {
 		cfg.ExecutorShutdownGracePeriod = defaultShutdownGrace
 	}
+	if cfg.ExecutorReregistrationTimeout <= 0 {
+		cfg.ExecutorReregistrationTimeout = defaultReregistration
+	}
 	wd, err := filepath.Abs(cfg.WorkDir)
 	if err != nil {
 		return nil, fmt.Errorf("agentrt: work dir: %w", err)
@@ -169,7 +187,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg:         cfg,
 		log:         cfg.Logger.Named("agent").With("agent_id", cfg.AgentID),
 		now:         cfg.Now,
-		ln:          ln,
+		addr:        ln.Addr().String(),
 		http:        &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}},
 		ctx:         ctx,
 		cancel:      cancel,
@@ -179,20 +197,28 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Docker != nil {
 		a.docker = &dockerCLI{cfg.Docker.withDefaults()}
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/api/v1/executor", a.serveExecutorAPI)
-	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
-	go func() {
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.log.Error("executor API server stopped", "error", err)
-		}
-	}()
+	a.serve(ln)
 	return a, nil
 }
 
+// serve starts the executor API server on ln.
+func (a *Agent) serve(ln net.Listener) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v1/executor", a.serveExecutorAPI)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return a.ctx }}
+	a.srvMu.Lock()
+	a.srv = srv
+	a.srvMu.Unlock()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("executor API server stopped", "error", err)
+		}
+	}()
+}
+
 // Endpoint is the agent's "ip:port", given to executors as MESOS_AGENT_ENDPOINT.
-func (a *Agent) Endpoint() string { return a.ln.Addr().String() }
+func (a *Agent) Endpoint() string { return a.addr }
 
 // Close kills every process, stops the HTTP server and waits for the runtime
 // goroutines. No update is delivered after it returns.
@@ -208,7 +234,10 @@ func (a *Agent) Close() {
 	a.stopped = true
 	a.runMu.Unlock()
 	a.cancel()
-	_ = a.srv.Close()
+	a.srvMu.Lock()
+	srv := a.srv
+	a.srvMu.Unlock()
+	_ = srv.Close()
 	a.wg.Wait()
 	a.stopDocker()
 }

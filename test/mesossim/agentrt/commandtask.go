@@ -115,7 +115,7 @@ func (t *commandTask) run(ctx context.Context) {
 		return
 	}
 	env := t.a.executorEnv(t.fw, t.info.TaskID.Value, t.sandbox, t.a.cfg.ExecutorShutdownGracePeriod)
-	env, err := withCommandEnv(env, t.info.Command)
+	env, err := commandTaskEnv(env, t.info)
 	if err != nil {
 		t.fail(mesos.TASK_FAILED, mesos.SOURCE_AGENT, mesos.REASON_CONTAINER_LAUNCH_FAILED, "Failed to launch container: "+err.Error())
 		return

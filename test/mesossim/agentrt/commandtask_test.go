@@ -131,7 +131,10 @@ func TestEnvironmentOfCommandTask(t *testing.T) {
 		"MESOS_CHECKPOINT":                     "0",
 		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": "5secs",
 		"MESOS_SIM_HOST_DIR":                   a.cfg.HostDir,
+		"MESOS_SLAVE_PID":                      "slave(1)@" + a.Endpoint(),
+		"MESOS_SIM_IP":                         "127.0.0.1",
 		"LIBPROCESS_IP":                        "127.0.0.1",
+		"LIBPROCESS_PORT":                      "0",
 		"FOO":                                  "bar",
 	}
 	for k, v := range want {
@@ -141,6 +144,50 @@ func TestEnvironmentOfCommandTask(t *testing.T) {
 	}
 	if pwd, _ := os.ReadFile(filepath.Join(sandbox, "pwd.txt")); strings.TrimSpace(string(pwd)) != sandbox {
 		t.Errorf("cwd = %q, want the sandbox", pwd)
+	}
+}
+
+// slave.cpp executorEnvironment(): --executor_environment_variables stands
+// in for the agent's environment, LIBPROCESS_PORT is 0, a checkpointing
+// framework's executors learn the recovery timeout and their backoff cap;
+// launcher/executor.cpp adds MESOS_ALLOCATION_ROLE over the task's own.
+func TestEnvironmentWithExecutorEnvironmentVariables(t *testing.T) {
+	t.Setenv("AGENT_ONLY", "x")
+	a, rec := newTestAgent(t, func(c *Config) {
+		c.ExecutorEnvironment = map[string]string{"FROM_FLAG": "1", "LIBPROCESS_IP": "10.0.0.9"}
+		c.ExecutorReregistrationTimeout = 3 * time.Second
+	})
+	task := shellTask("env-flag", "env > env.txt")
+	role := "storage"
+	task.Resources = []mesos.Resource{{Name: "cpus", Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: 0.1},
+		AllocationInfo: &mesos.Resource_AllocationInfo{Role: &role}}}
+	v := "mine"
+	task.Command.Environment = &mesos.Environment{Variables: []mesos.Environment_Variable{{Name: "MESOS_ALLOCATION_ROLE", Value: &v}}}
+	fw := frameworkInfo()
+	fw.Checkpoint = boolPtr(true)
+	a.Launch(fw, task)
+	running := rec.waitState(t, "env-flag", mesos.TASK_RUNNING, 10*time.Second)
+	rec.waitState(t, "env-flag", mesos.TASK_FINISHED, 10*time.Second)
+	sandbox := filepath.Join(a.cfg.WorkDir, "frameworks", testFW, "executors", "env-flag", "runs",
+		running.GetContainerStatus().GetContainerID().GetValue())
+	env := readEnvFile(t, filepath.Join(sandbox, "env.txt"))
+	want := map[string]string{
+		"FROM_FLAG":                      "1",
+		"LIBPROCESS_IP":                  "10.0.0.9",
+		"LIBPROCESS_PORT":                "0",
+		"MESOS_CHECKPOINT":               "1",
+		"MESOS_RECOVERY_TIMEOUT":         "15mins",
+		"MESOS_SUBSCRIPTION_BACKOFF_MAX": "3secs",
+		"MESOS_ALLOCATION_ROLE":          "storage",
+		"PATH":                           hostDefaultPath,
+	}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s = %q, want %q", k, env[k], v)
+		}
+	}
+	if _, ok := env["AGENT_ONLY"]; ok {
+		t.Error("the agent's own environment reached the task although --executor_environment_variables was given")
 	}
 }
 

@@ -43,18 +43,36 @@
 //
 // # Environment
 //
-// Processes inherit the agent's environment (as a Mesos agent without
-// --executor_environment_variables does) minus MESOS_* variables, plus the
-// documented executor variables: MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID,
-// MESOS_DIRECTORY, MESOS_SANDBOX, MESOS_AGENT_ENDPOINT, MESOS_SLAVE_ID,
-// MESOS_SLAVE_PID, MESOS_CHECKPOINT, MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD,
-// MESOS_HTTP_COMMAND_EXECUTOR and, for checkpointing frameworks,
-// MESOS_RECOVERY_TIMEOUT and MESOS_SUBSCRIPTION_BACKOFF_MAX; then the
-// CommandInfo environment. LIBPROCESS_IP is the simulated host's address
-// (Config.IP), as a Mesos agent started with --ip passes it on; health checks
-// connect to that address where Mesos uses the host's loopback. Simulator
-// extension: MESOS_SIM_HOST_DIR names the agent's host directory (standing in
-// for its mounted devices).
+// As slave.cpp's executorEnvironment() builds it: LIBPROCESS_IP (the
+// simulated host's address, Config.IP, as a Mesos agent started with --ip
+// passes it on), then Config.ExecutorEnvironment (the agent's
+// --executor_environment_variables, which replaces the agent's own
+// environment; without it this agent passes its own environment minus
+// MESOS_* and LIBPROCESS_*), then LIBPROCESS_PORT=0, MESOS_FRAMEWORK_ID,
+// MESOS_EXECUTOR_ID, MESOS_DIRECTORY, MESOS_SANDBOX, MESOS_AGENT_ENDPOINT,
+// MESOS_SLAVE_ID, MESOS_SLAVE_PID, MESOS_CHECKPOINT,
+// MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD, MESOS_HTTP_COMMAND_EXECUTOR and, for
+// checkpointing frameworks, MESOS_RECOVERY_TIMEOUT and
+// MESOS_SUBSCRIPTION_BACKOFF_MAX (= ExecutorReregistrationTimeout); PATH
+// defaults to the host's default path. Command tasks get their CommandInfo
+// environment over it and MESOS_ALLOCATION_ROLE last (launcher/executor.cpp).
+// Health checks connect to Config.IP where Mesos uses 127.0.0.1. Simulator
+// extensions: MESOS_SIM_HOST_DIR names the agent's host directory (standing
+// in for its mounted devices), MESOS_SIM_IP the simulated host's address
+// (services that would listen on all interfaces bind it, so that many
+// simulated hosts share one machine).
+//
+// # Restart and recovery
+//
+// Restart simulates the agent restarting with checkpointed state
+// (slave.cpp): the executor API is gone for a while, then executors may
+// SUBSCRIBE again while the agent answers their other calls 503 "Agent has
+// not finished recovery"; after ExecutorReregistrationTimeout the ones that
+// did not come back are killed (TASK_GONE, or TASK_LOST without
+// PARTITION_AWARE; REASON_EXECUTOR_REREGISTRATION_TIMEOUT). Command tasks keep
+// running. Fetched files are written under syscall.ForkLock to a temporary
+// name and renamed into place, so that no child process inherits a
+// descriptor open for writing on an executable (ETXTBSY).
 //
 // # Custom executors
 //
@@ -107,6 +125,5 @@
 // Container images for the Mesos containerizer (a MESOS ContainerInfo with
 // an image fails with TASK_FAILED, REASON_CONTAINER_LAUNCH_FAILED); LAUNCH_GROUP and the default executor; generalized
 // checks (TaskInfo.check); resource isolation and limits; secrets in
-// environment variables; agent checkpointing and recovery; executor
-// HEARTBEAT events.
+// environment variables; executor HEARTBEAT events.
 package agentrt

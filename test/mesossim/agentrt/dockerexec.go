@@ -104,7 +104,7 @@ func (a *Agent) containerExecutorEnv(fw mesos.FrameworkInfo, executorID, sandbox
 	}
 	if fw.GetCheckpoint() {
 		env["MESOS_RECOVERY_TIMEOUT"] = mesosDuration(defaultRecoveryTimeout)
-		env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = mesosDuration(defaultBackoffMax)
+		env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = mesosDuration(a.cfg.ExecutorReregistrationTimeout)
 	}
 	return env
 }

@@ -44,6 +44,11 @@ type executor struct {
 	live         map[string]*execTask // tasks not yet terminal
 	shuttingDown bool
 	exited       bool
+	// reregistered is set by a SUBSCRIBE after the agent's restart;
+	// pending is how the live tasks end when the agent destroys the
+	// executor (Restart), instead of REASON_EXECUTOR_TERMINATED.
+	reregistered bool
+	pending      *termination
 	// seen remembers the UUIDs of the last updates relayed, so that an
 	// update resent after a reconnection is acknowledged but not relayed
 	// twice (the status update manager of a Mesos agent does the same).
@@ -323,11 +328,13 @@ func (ex *executor) run(ctx context.Context) {
 			_ = p.signal(syscall.SIGKILL)
 		case <-p.done:
 			ex.mu.Lock()
-			shuttingDown := ex.shuttingDown
+			shuttingDown, pending := ex.shuttingDown, ex.pending
 			ex.mu.Unlock()
 			ws := p.waitStatus()
 			msg := "Executor terminated: " + exitMessage(ws)
-			if shuttingDown {
+			if pending != nil {
+				ex.failAll(pending.state, pending.reason, pending.msg)
+			} else if shuttingDown {
 				ex.failAll(mesos.TASK_KILLED, mesos.REASON_EXECUTOR_TERMINATED, msg)
 			} else {
 				ex.failAll(mesos.TASK_FAILED, mesos.REASON_EXECUTOR_TERMINATED, msg)
@@ -381,6 +388,7 @@ func (ex *executor) subscribe() (*eventStream, error) {
 	old := ex.stream
 	s := newEventStream()
 	ex.stream = s
+	ex.reregistered = true
 	port := int32(0)
 	if n, err := strconv.Atoi(portOf(ex.a.Endpoint())); err == nil {
 		port = int32(n)
@@ -467,6 +475,11 @@ func (ex *executor) update(st mesos.TaskStatus) error {
 		ex.a.emit(ex.fwID, st)
 	}
 	ex.emitMu.Unlock()
+	if ex.a.isTerminating(ex.fwID) {
+		// A Mesos agent ignores the updates of a terminating framework
+		// (slave.cpp, statusUpdate) and acknowledges none of them.
+		return nil
+	}
 	s.push(execpb.Event{Type: execpb.Event_ACKNOWLEDGED, Acknowledged: &execpb.Event_Acknowledged{
 		TaskID: st.TaskID, UUID: st.UUID,
 	}})

@@ -50,6 +50,10 @@ func (a *Agent) serveExecutorAPI(w http.ResponseWriter, r *http.Request) {
 		textError(w, http.StatusBadRequest, "Failed to validate executor::Call: "+err.Error())
 		return
 	}
+	if call.Type != execpb.Call_SUBSCRIBE && call.Type != execpb.Call_HEARTBEAT && a.isRecovering() {
+		textError(w, http.StatusServiceUnavailable, errRecovering)
+		return
+	}
 	a.mu.Lock()
 	fw := a.frameworks[call.FrameworkID.Value]
 	var ex *executor

@@ -15,6 +15,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
@@ -64,13 +65,14 @@ func baseName(raw string) string {
 	return path.Base(raw)
 }
 
-// download copies an http(s), file:// or absolute-path URI to dst.
+// download copies an http(s), file:// or absolute-path URI to dst, through
+// installFile. A download from the network lands in a temporary file first,
+// so that the network's pace never holds up the agent's forks.
 func (a *Agent) download(ctx context.Context, raw, dst string) error {
 	pu, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("parse URI: %w", err)
 	}
-	var src io.ReadCloser
 	switch pu.Scheme {
 	case "http", "https":
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
@@ -81,11 +83,23 @@ func (a *Agent) download(ctx context.Context, raw, dst string) error {
 		if err != nil {
 			return fmt.Errorf("download: %w", err)
 		}
+		defer res.Body.Close()
 		if res.StatusCode != http.StatusOK {
-			res.Body.Close()
 			return fmt.Errorf("download: HTTP status %d", res.StatusCode)
 		}
-		src = res.Body
+		tmp, err := os.CreateTemp(filepath.Dir(dst), ".download-*")
+		if err != nil {
+			return fmt.Errorf("download: %w", err)
+		}
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		if _, err := io.Copy(tmp, res.Body); err != nil {
+			return fmt.Errorf("download: %w", err)
+		}
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("download: %w", err)
+		}
+		return installFile(dst, tmp, 0o644)
 	case "file", "":
 		p := pu.Path
 		if !filepath.IsAbs(p) {
@@ -95,20 +109,52 @@ func (a *Agent) download(ctx context.Context, raw, dst string) error {
 		if err != nil {
 			return fmt.Errorf("copy: %w", err)
 		}
-		src = f
+		defer f.Close()
+		return installFile(dst, f, 0o644)
 	default:
 		return fmt.Errorf("unsupported URI scheme %q", pu.Scheme)
 	}
-	defer src.Close()
-	f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+}
+
+// installFile writes r to dst so that no process can inherit a descriptor
+// open for writing on it. Every process of a simulated cluster is forked by
+// this one, and a child holds a copy of each of the parent's descriptors
+// from fork until its exec closes them (O_CLOEXEC). A task that execs a
+// file another child still holds open for writing fails with "Text file
+// busy" (ETXTBSY). So the file is written under syscall.ForkLock held for
+// reading, which keeps os/exec from forking until it is closed, under a
+// temporary name, and renamed into place only when complete.
+func installFile(dst string, r io.Reader, mode os.FileMode) error {
+	tmp, err := writeTemp(dst, r, mode)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", dst, err)
+		return err
 	}
-	if _, err := io.Copy(f, src); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", dst, err)
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("install %s: %w", filepath.Base(dst), err)
 	}
-	return f.Close()
+	return nil
+}
+
+func writeTemp(dst string, r io.Reader, mode os.FileMode) (string, error) {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", dst, err)
+	}
+	_, err = io.Copy(f, r)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("write %s: %w", dst, err)
+	}
+	return f.Name(), nil
 }
 
 // extract unpacks tar (plain, gzip, bzip2) and zip archives into dir and
@@ -230,15 +276,7 @@ func writeFile(dst string, r io.Reader, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return installFile(dst, r, mode)
 }
 
 // insideDir joins name under dir and refuses names that climb out of it.

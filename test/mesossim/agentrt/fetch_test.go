@@ -5,10 +5,14 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,5 +147,114 @@ func TestExtractPlainGzip(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "data.txt")); string(b) != "payload" {
 		t.Errorf("data.txt = %q", b)
+	}
+}
+
+// Many tasks that fetch an executable and run it at once: while one task's
+// fetcher writes its copy, the others fork. A child forked while a
+// descriptor was open for writing on a file holds it until its exec, and a
+// task that execs that file then fails with "Text file busy" (issue 9).
+func TestFetchedExecutablesRunUnderConcurrentLaunches(t *testing.T) {
+	a, rec := newTestAgent(t, nil)
+	// A few MB of script, so that writing each copy takes a while.
+	var script bytes.Buffer
+	script.WriteString("#!/bin/sh\nexit 0\n")
+	pad := bytes.Repeat([]byte("#"), 1023)
+	for script.Len() < 4<<20 {
+		script.Write(pad)
+		script.WriteByte('\n')
+	}
+	src := filepath.Join(t.TempDir(), "run.sh")
+	if err := os.WriteFile(src, script.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Other processes start meanwhile, as on an agent running many tasks.
+	stop := make(chan struct{})
+	var forkers sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		forkers.Add(1)
+		go func() {
+			defer forkers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_ = exec.Command("/bin/true").Run()
+			}
+		}()
+	}
+	defer func() { close(stop); forkers.Wait() }()
+	const tasks = 24
+	for i := 0; i < tasks; i++ {
+		task := shellTask(fmt.Sprintf("busy-%d", i), "./run.sh")
+		exe := true
+		task.Command.URIs = []mesos.CommandInfo_URI{{Value: src, Executable: &exe}}
+		go a.Launch(frameworkInfo(), task)
+	}
+	for i := 0; i < tasks; i++ {
+		id := fmt.Sprintf("busy-%d", i)
+		st := rec.waitFor(t, id, 60*time.Second, func(s mesos.TaskStatus) bool { return isTerminal(s.GetState()) })
+		if st.GetState() != mesos.TASK_FINISHED {
+			t.Errorf("%s: %s", id, describe([]mesos.TaskStatus{st}))
+		}
+	}
+	// Nothing but the installed file is left of the fetch.
+	matches, _ := filepath.Glob(filepath.Join(a.cfg.WorkDir, "frameworks", "*", "executors", "*", "runs", "*", ".*"))
+	if len(matches) > 0 {
+		t.Errorf("temporary files left in sandboxes: %v", matches)
+	}
+}
+
+// blockingReader hands out one byte, then blocks until released.
+type blockingReader struct {
+	started chan struct{}
+	release chan struct{}
+	n       int
+}
+
+func (r *blockingReader) Read(p []byte) (int, error) {
+	switch r.n {
+	case 0:
+		r.n++
+		p[0] = '#'
+		close(r.started)
+		return 1, nil
+	case 1:
+		r.n++
+		<-r.release
+	}
+	return 0, io.EOF
+}
+
+// While a fetched file is open for writing no process may be forked: the
+// child would inherit the descriptor until its exec, and a task exec'ing the
+// file meanwhile fails with "Text file busy".
+func TestNoForkWhileAFetchedFileIsOpenForWriting(t *testing.T) {
+	dst := filepath.Join(t.TempDir(), "tool")
+	r := &blockingReader{started: make(chan struct{}), release: make(chan struct{})}
+	written := make(chan error, 1)
+	go func() { written <- writeFile(dst, r, 0o755) }()
+	<-r.started
+	forked := make(chan error, 1)
+	go func() { forked <- exec.Command("/bin/true").Run() }()
+	select {
+	case err := <-forked:
+		t.Errorf("a process was forked and ran (err %v) while %s was open for writing", err, dst)
+		close(r.release)
+		<-written
+		return
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(r.release)
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-forked; err != nil {
+		t.Fatalf("fork after the write: %v", err)
+	}
+	if b, err := os.ReadFile(dst); err != nil || string(b) != "#" {
+		t.Errorf("installed file %q, %v", b, err)
 	}
 }

@@ -61,7 +61,8 @@ func TestHTTPHealthCheckTransitionsAndKill(t *testing.T) {
 	port, healthy := toggleServer(t)
 	healthy.Store(true)
 	a, rec := newTestAgent(t, nil)
-	task := shellTask("hc", "sleep 30")
+	// Like a Quobyte service, the task exits 0 on SIGTERM.
+	task := shellTask("hc", "trap 'exit 0' TERM; sleep 30 & wait")
 	task.HealthCheck = fastCheck(mesos.HealthCheck{Type: mesos.HealthCheck_HTTP,
 		HTTP: &mesos.HealthCheck_HTTPCheckInfo{Port: port, Path: strPtr("/health")}}, 0, 3)
 	a.Launch(frameworkInfo(), task)
@@ -70,8 +71,9 @@ func TestHTTPHealthCheckTransitionsAndKill(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // several more healthy results: none may be reported
 	healthy.Store(false)
 	killed := rec.waitState(t, "hc", mesos.TASK_KILLED, 10*time.Second)
-	if killed.Healthy == nil || killed.GetHealthy() {
-		t.Errorf("TASK_KILLED after failing health checks must carry healthy=false: %s", describe([]mesos.TaskStatus{killed}))
+	// launcher/executor.cpp: healthy=false, no reason, "Command " + WSTRINGIFY.
+	if killed.Healthy == nil || killed.GetHealthy() || killed.Reason != nil || killed.GetMessage() != "Command exited with status 0" {
+		t.Errorf("TASK_KILLED after failing health checks must carry healthy=false, no reason, \"Command exited with status 0\": %s", describe([]mesos.TaskStatus{killed}))
 	}
 	// Only the turn to healthy is reported, but every failure is (and the
 	// third one kills the task).
