@@ -274,7 +274,7 @@ func containerBind(hostname string) string {
 	if ip := net.ParseIP(strings.TrimSpace(hostname)); ip != nil {
 		return ip.String()
 	}
-	return "0.0.0.0"
+	return AllInterfaces
 }
 
 // parseDuration accepts Go durations ("1.5s") and plain seconds ("3"), the
