@@ -2,9 +2,9 @@ package controller
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
 
+	"github.com/quobyte/quobyte-mesos/internal/benchcpu"
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
 	"github.com/quobyte/quobyte-mesos/spec"
 )
@@ -42,22 +42,15 @@ func bigCluster(b *testing.B) (*spec.Cluster, *snapshot.Snapshot) {
 }
 
 func benchmarkPlan(b *testing.B, c *spec.Cluster, s *snapshot.Snapshot) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0, cpuOK := threadCPU()
+	stop := benchcpu.Start(b)
 	var r *Result
 	for i := 0; i < b.N; i++ {
 		r = Plan(Input{Spec: c, Snapshot: s, Now: s.Time})
 	}
-	cpu1, _ := threadCPU()
+	stop()
 	b.StopTimer()
-	if cpuOK {
-		// CPU time of this thread per plan (GC work done by other threads
-		// excluded): stable when the machine is shared.
-		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
-	}
 	b.ReportMetric(float64(len(r.Actions)), "actions")
 	b.ReportMetric(float64(len(s.Tasks)), "tasks")
 }
