@@ -130,9 +130,7 @@ func (o *Observer) retryAfterFailure(now time.Time) {
 func (o *Observer) pruneTerminal(now time.Time) {
 	for id, t := range o.tasks {
 		if t.State.Terminal() && now.Sub(t.UpdatedAt) > o.cfg.TerminalRetention {
-			delete(o.tasks, id)
-			delete(o.meta, id)
-			o.dirty = true
+			o.dropTask(id)
 		}
 	}
 }
