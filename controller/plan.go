@@ -58,18 +58,23 @@ type planner struct {
 	launches bool
 }
 
-// actionList collects a plan's actions in chunks, each twice the size of
-// all before it, and copies them into one slice once at the end: a fresh
-// 10,000-agent cluster has 40,000 launches, and growing one slice (by a
-// quarter at a time, at that size) copied each of them about four times.
+// actionList collects a plan's actions in chunks (each as big as all
+// before it, up to maxChunk) and copies them into one slice once at the
+// end: a fresh 10,000-agent cluster has 40,000 launches, and growing one
+// slice (by a quarter at a time, at that size) copied each of them about
+// four times.
 type actionList struct {
 	chunks [][]Action
 	n      int
 }
 
+// maxChunk bounds a chunk (about 0.9 MB of actions): what a chunk holds
+// beyond the plan's actions is allocated for nothing.
+const maxChunk = 4096
+
 func (l *actionList) add(a Action) {
 	if k := len(l.chunks); k == 0 || len(l.chunks[k-1]) == cap(l.chunks[k-1]) {
-		l.chunks = append(l.chunks, make([]Action, 0, max(16, l.n)))
+		l.chunks = append(l.chunks, make([]Action, 0, min(max(16, l.n), maxChunk)))
 	}
 	k := len(l.chunks) - 1
 	l.chunks[k] = append(l.chunks[k], a)
