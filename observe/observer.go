@@ -164,7 +164,7 @@ func New(cfg Config) *Observer {
 		changedTasks:  map[string]struct{}{},
 		sub:           snapshot.Subscription{State: snapshot.Disconnected, Since: cfg.Now()},
 		changed:       make(chan struct{}, 1),
-		acks:          make(chan ack, 4096),
+		acks:          make(chan ack, ackQueue),
 		wake:          make(chan struct{}, 1),
 	}
 	o.latest = snapshot.New(0, cfg.Now(), o.sub, nil, nil, nil)
