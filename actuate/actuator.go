@@ -31,6 +31,14 @@ const (
 	// defaultKillRetryInterval spaces re-sent KILLs of one task: a kill can
 	// be lost, but the task needs its kill grace period to stop.
 	defaultKillRetryInterval = 10 * time.Second
+	// defaultCallConcurrency bounds the calls an Apply has in flight: each
+	// costs a network round trip, which calls sent one after another add
+	// up. Measured (BenchmarkApply_5000Accepts, 2 shared cores): 5,000
+	// ACCEPTs to a master 1 ms away took 8.3-9.7 s one at a time and
+	// 1.8-2.1 s eight at a time; sixteen gained nothing more, since on
+	// loopback the calls are CPU-bound (~1.1-1.6 s either way: encoding
+	// and HTTP on both ends, about 200 us of CPU per call).
+	defaultCallConcurrency = 8
 	// defaultDiscoveryInterval: while suppressed, REVIVE this often anyway,
 	// since offers are how we learn of new agents.
 	defaultDiscoveryInterval = 5 * time.Minute
@@ -68,6 +76,11 @@ type Config struct {
 	PendingRefuse     time.Duration
 	ReviveMinInterval time.Duration
 	KillRetryInterval time.Duration
+	// CallConcurrency is how many ACCEPT, KILL and MESSAGE calls an Apply
+	// has in flight at once (default 8; 1 sends them one after another).
+	// The HTTP client should keep as many connections to the master alive
+	// (mesosconn's does).
+	CallConcurrency int
 	// DiscoveryInterval < 0 disables the discovery REVIVE.
 	DiscoveryInterval time.Duration
 }
@@ -126,6 +139,9 @@ func New(cfg Config) *Actuator {
 	def(&cfg.ReviveMinInterval, defaultReviveMinInterval)
 	def(&cfg.KillRetryInterval, defaultKillRetryInterval)
 	def(&cfg.DiscoveryInterval, defaultDiscoveryInterval)
+	if cfg.CallConcurrency <= 0 {
+		cfg.CallConcurrency = defaultCallConcurrency
+	}
 	return &Actuator{
 		cfg:      cfg,
 		log:      cfg.Logger.Named("actuate"),

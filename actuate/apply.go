@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -57,22 +59,21 @@ func (a *Actuator) apply(ctx context.Context, plan *controller.Result) Report {
 	a.mu.Unlock()
 	sort.Slice(held, func(i, j int) bool { return held[i].offer.ID.Value < held[j].offer.ID.Value })
 
-	var launches []controller.Action
+	var launches, sends []controller.Action
 	for _, act := range plan.Actions {
 		switch act.Type {
-		case controller.Kill:
-			r.kill(act)
-		case controller.Probe:
-			r.probe(act)
+		case controller.Kill, controller.Probe:
+			sends = append(sends, act)
 		case controller.Launch, controller.LaunchProber:
 			launches = append(launches, act)
 		default:
 			r.fail(act, fmt.Errorf("unknown action type %q", act.Type))
 		}
-		if ctx.Err() != nil {
-			r.rep.Errors = append(r.rep.Errors, fmt.Sprintf("apply generation %d: %v", plan.Generation, ctx.Err()))
-			return r.rep
-		}
+	}
+	r.killAndProbe(sends)
+	if ctx.Err() != nil {
+		r.rep.Errors = append(r.rep.Errors, fmt.Sprintf("apply generation %d: %v", plan.Generation, ctx.Err()))
+		return r.rep
 	}
 	a.forgetKills(plan)
 
@@ -143,6 +144,33 @@ func (r *applyRun) call(c *scheduler.Call) error {
 		return fmt.Errorf("mesos %s: no caller configured", c.Type)
 	}
 	return calls.CallNoData(r.ctx, r.a.cfg.Caller, c)
+}
+
+// each runs f(0), ..., f(n-1) on at most CallConcurrency goroutines at
+// once and returns when every one has returned. Calls to Mesos go through
+// it: thousands of launches must not wait for one another's round trips,
+// nor open thousands of connections to the master. f must only touch
+// state of its own i.
+func (r *applyRun) each(n int, f func(i int)) {
+	workers := min(r.a.cfg.CallConcurrency, n)
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // fail reports that act failed: its item backs off.

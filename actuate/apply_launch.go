@@ -10,7 +10,8 @@ import (
 )
 
 // launch sends one ACCEPT per offer with a LAUNCH of all tasks assigned to
-// it, and returns the offers used.
+// it (CallConcurrency at a time), records the outcomes in offer order, and
+// returns the offers used.
 func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[string]bool {
 	used := map[string]bool{}
 	type pending struct {
@@ -51,7 +52,9 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 		}
 		byOffer[as.OfferID] = append(byOffer[as.OfferID], pending{as, ti})
 	}
-	for _, offerID := range order {
+	accepts := make([]error, len(order))
+	r.each(len(order), func(i int) {
+		offerID := order[i]
 		ps := byOffer[offerID]
 		tasks := make([]mesos.TaskInfo, len(ps))
 		for i, p := range ps {
@@ -64,12 +67,15 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 		}
 		call := calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(mesos.OfferID{Value: offerID}))
 		calls.RefuseSeconds(refuse)(call)
-		err := r.call(call)
+		accepts[i] = r.call(call)
+	})
+	for i, offerID := range order {
+		err := accepts[i]
 		// An offer is used once, whatever the answer: after an error the
 		// connection is most likely gone, and its offers with it.
 		used[offerID] = true
 		r.gone = append(r.gone, offerID)
-		for _, p := range ps {
+		for _, p := range byOffer[offerID] {
 			act, tid := p.as.Action, p.task.TaskID.Value
 			if err != nil {
 				r.a.log.Warn("launch failed", "task_id", tid, "kind", act.Kind, "host", p.as.Hostname, "reason", act.Reason, "error", err)

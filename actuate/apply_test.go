@@ -537,3 +537,45 @@ func TestApply_NoDiscoveryReviveUnlessSuppressed(t *testing.T) {
 		t.Errorf("discovery revive without suppression: %v", r.types())
 	}
 }
+
+// ACCEPTs go out CallConcurrency at a time, never more, and the report
+// lists the launches in plan order whatever order the calls finished in.
+func TestApply_AcceptsBoundedConcurrency(t *testing.T) {
+	r := newRig(t)
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	r.calls.Fail = func(c *scheduler.Call) error {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return nil
+	}
+	var acts []controller.Action
+	var offers []mesos.Offer
+	for i := range 40 {
+		agent, host := fmt.Sprintf("a%02d", i), fmt.Sprintf("node%02d", i)
+		offers = append(offers, bigOffer("o"+agent, agent, host))
+		acts = append(acts, dataAction(agent, host))
+	}
+	r.act.HandleOffers(offers)
+	rep, err := r.apply(acts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if most > defaultCallConcurrency || most < 2 {
+		t.Errorf("%d calls in flight at most, want 2..%d", most, defaultCallConcurrency)
+	}
+	if len(rep.Launched) != len(acts) {
+		t.Fatalf("launched %d of %d", len(rep.Launched), len(acts))
+	}
+	for i, l := range rep.Launched {
+		if l.AgentID != acts[i].AgentID {
+			t.Fatalf("launch %d on %s, want %s: not in plan order", i, l.AgentID, acts[i].AgentID)
+		}
+	}
+}

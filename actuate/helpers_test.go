@@ -68,7 +68,7 @@ func launchProber(agent, host string, c *spec.Cluster) controller.Action {
 
 // testCluster loads a spec with the given quobyte block body (runtime and
 // friends) and extra blocks.
-func testCluster(t *testing.T, quobyte, extra string) *spec.Cluster {
+func testCluster(t testing.TB, quobyte, extra string) *spec.Cluster {
 	t.Helper()
 	src := "mesos {\n  master = \"http://m1:5050\"\n}\nquobyte {\n" + quobyte + "\n}\n" + extra
 	c, diags := spec.LoadBytes([]byte(src), "test.hcl")
@@ -78,7 +78,7 @@ func testCluster(t *testing.T, quobyte, extra string) *spec.Cluster {
 	return c
 }
 
-func dockerCluster(t *testing.T) *spec.Cluster {
+func dockerCluster(t testing.TB) *spec.Cluster {
 	return testCluster(t, `image = "quobyte/server"
 version = "3.14"
 device_root = "/mnt/quobyte"

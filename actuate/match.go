@@ -3,7 +3,6 @@ package actuate
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -47,7 +46,7 @@ type matchResult struct {
 // cpus, mem, disk and every fixed port, and what it takes is subtracted, so
 // several tasks share an offer without double booking. match is pure.
 func match(actions []controller.Action, offers []mesos.Offer) matchResult {
-	byAgent := map[string][]int{}
+	byAgent := make(map[string][]int, len(offers))
 	pools := make([]*pool, len(offers))
 	for i := range offers {
 		pools[i] = newPool(&offers[i])
@@ -55,15 +54,27 @@ func match(actions []controller.Action, offers []mesos.Offer) matchResult {
 		byAgent[id] = append(byAgent[id], i)
 	}
 	for _, idx := range byAgent {
-		sort.Slice(idx, func(a, b int) bool { return offers[idx[a]].ID.Value < offers[idx[b]].ID.Value })
+		if len(idx) > 1 {
+			slices.SortFunc(idx, func(a, b int) int { return strings.Compare(offers[a].ID.Value, offers[b].ID.Value) })
+		}
 	}
 
-	var res matchResult
+	n := 0
+	for _, a := range actions {
+		if a.Type == controller.Launch || a.Type == controller.LaunchProber {
+			n++
+		}
+	}
+	res := matchResult{Assigned: make([]assignment, 0, n)}
 	for _, a := range actions {
 		if a.Type != controller.Launch && a.Type != controller.LaunchProber {
 			continue
 		}
 		task, exec := demandOf(a)
+		demands := []need{task}
+		if exec != nil {
+			demands = append(demands, *exec)
+		}
 		cands := byAgent[a.AgentID]
 		if a.AgentID == "" || len(cands) == 0 {
 			res.Unmatched = append(res.Unmatched, Unmatched{Action: a, NoOffer: true,
@@ -81,21 +92,22 @@ func match(actions []controller.Action, offers []mesos.Offer) matchResult {
 				why = fmt.Sprintf("prober executor %s still runs on %s", proberExecutorID(a.ConfigHash), hostOf(a))
 				continue
 			}
-			trial := pools[oi].clone()
-			var execRes []mesos.Resource
-			short, missing := "", 0
-			if exec != nil {
-				execRes, short, missing = trial.take(*exec)
-			}
-			var taskRes []mesos.Resource
-			if short == "" {
-				taskRes, short, missing = trial.take(task)
-			}
+			short, missing := pools[oi].fit(demands...)
 			if short != "" {
 				why = reasonNoFit(a, task, exec, pools[oi], missing)
 				continue
 			}
-			pools[oi] = trial
+			var execRes, taskRes []mesos.Resource
+			if exec != nil {
+				execRes, short = pools[oi].take(*exec)
+			}
+			if short == "" {
+				taskRes, short = pools[oi].take(task)
+			}
+			if short != "" { // fit said it would: a bug, not a full offer
+				why = fmt.Sprintf("offer %s lost %s while matching %s on %s", o.ID.Value, short, a.Kind, hostOf(a))
+				continue
+			}
 			res.Assigned = append(res.Assigned, assignment{
 				Action: a, OfferID: o.ID.Value, AgentID: a.AgentID, Hostname: o.Hostname,
 				Task: taskRes, Executor: execRes,
@@ -124,12 +136,26 @@ func demandOf(a controller.Action) (task need, exec *need) {
 
 func needOf(r spec.Resources, ports []int) need {
 	n := need{cpus: toMilli(r.CPUs), mem: toMilli(r.Mem), disk: toMilli(r.Disk)}
+	if distinctPositive(ports) {
+		n.ports = ports // the plan's own list (never modified): no copy per launch
+		return n
+	}
 	for _, p := range ports {
 		if p > 0 && !slices.Contains(n.ports, p) {
 			n.ports = append(n.ports, p)
 		}
 	}
 	return n
+}
+
+// distinctPositive reports whether ports holds no zero and no repeat.
+func distinctPositive(ports []int) bool {
+	for i, p := range ports {
+		if p <= 0 || slices.Contains(ports[:i], p) {
+			return false
+		}
+	}
+	return true
 }
 
 func hasExecutor(o *mesos.Offer, id string) bool {

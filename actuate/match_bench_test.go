@@ -7,6 +7,7 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/quobyte/quobyte-mesos/controller"
+	"github.com/quobyte/quobyte-mesos/internal/benchcpu"
 	"github.com/quobyte/quobyte-mesos/spec"
 )
 
@@ -23,10 +24,13 @@ func BenchmarkMatch_5000Agents(b *testing.B) {
 			launch(agent, host, spec.Metadata, spec.Resources{CPUs: 2, Mem: 4096, Disk: 64}, 7862, 7872),
 			launch(agent, host, spec.Data, spec.Resources{CPUs: 2, Mem: 4096, Disk: 64}, 7863, 7873))
 	}
+	b.ReportAllocs()
 	b.ResetTimer()
-	for b.Loop() {
+	stop := benchcpu.Start(b)
+	for i := 0; i < b.N; i++ {
 		if m := match(acts, offers); len(m.Assigned) != len(acts) {
 			b.Fatalf("assigned %d of %d", len(m.Assigned), len(acts))
 		}
 	}
+	stop()
 }

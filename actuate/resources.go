@@ -2,7 +2,7 @@ package actuate
 
 import (
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -61,7 +61,7 @@ func usable(r *mesos.Resource) bool {
 // they are set aside for our role, so using them keeps the unreserved ones
 // free for other frameworks.
 func newPool(o *mesos.Offer) *pool {
-	p := &pool{}
+	p := &pool{entries: make([]entry, 0, len(o.Resources))}
 	for i := range o.Resources {
 		r := &o.Resources[i]
 		if !usable(r) {
@@ -76,17 +76,16 @@ func newPool(o *mesos.Offer) *pool {
 		}
 		p.entries = append(p.entries, e)
 	}
-	sort.SliceStable(p.entries, func(i, j int) bool { return p.entries[i].reserved && !p.entries[j].reserved })
+	slices.SortStableFunc(p.entries, func(a, b entry) int { // reserved first
+		switch {
+		case a.reserved == b.reserved:
+			return 0
+		case a.reserved:
+			return -1
+		}
+		return 1
+	})
 	return p
-}
-
-func (p *pool) clone() *pool {
-	c := &pool{entries: make([]entry, len(p.entries))}
-	copy(c.entries, p.entries)
-	for i := range c.entries {
-		c.entries[i].ranges = c.entries[i].ranges.Clone()
-	}
-	return c
 }
 
 // scalar sums what is left of the named scalar resource.
@@ -100,25 +99,46 @@ func (p *pool) scalar(name string) int64 {
 	return n
 }
 
-func (p *pool) portEntry(port uint64) int {
+// portEntry returns the entry holding port and the index of its range
+// there; -1, -1 when no entry offers it.
+func (p *pool) portEntry(port uint64) (entry, rng int) {
 	for i, e := range p.entries {
 		if e.tmpl.Name != resPorts {
 			continue
 		}
-		for _, r := range e.ranges {
+		for j, r := range e.ranges {
 			if r.Begin <= port && port <= r.End {
-				return i
+				return i, j
 			}
 		}
 	}
-	return -1
+	return -1, -1
+}
+
+// removePort takes port out of range j of entry i, in place (the pool owns
+// its ranges): a match of 15,000 launches would otherwise copy every
+// entry's ranges for every port it books.
+func (p *pool) removePort(i, j int, port uint64) {
+	rs := p.entries[i].ranges
+	r := rs[j]
+	switch {
+	case r.Begin == port && r.End == port:
+		rs = append(rs[:j], rs[j+1:]...)
+	case r.Begin == port:
+		rs[j].Begin++
+	case r.End == port:
+		rs[j].End--
+	default: // split into [Begin, port-1] and [port+1, End]
+		rs = slices.Insert(rs, j+1, mesos.Value_Range{Begin: port + 1, End: r.End})
+		rs[j].End = port - 1
+	}
+	p.entries[i].ranges = rs
 }
 
 // takeScalar removes m of the named resource, from as many entries as it
-// takes, and returns one resource per entry drawn from. ok is false (and
-// nothing is guaranteed about p) when not enough is left: callers work on a
-// clone.
-func (p *pool) takeScalar(name string, m int64) (out []mesos.Resource, ok bool) {
+// takes, and appends one resource per entry drawn from to out. ok is false
+// (and nothing is guaranteed about p) when not enough is left.
+func (p *pool) takeScalar(out []mesos.Resource, name string, m int64) (_ []mesos.Resource, ok bool) {
 	for i := range p.entries {
 		if m <= 0 {
 			break
@@ -130,36 +150,62 @@ func (p *pool) takeScalar(name string, m int64) (out []mesos.Resource, ok bool) 
 		n := min(m, e.milli)
 		e.milli -= n
 		m -= n
-		r := e.tmpl
-		r.Scalar = scalarValue(fromMilli(n))
-		out = append(out, r)
+		out = append(out, e.tmpl)
+		out[len(out)-1].Scalar = scalarValue(fromMilli(n))
 	}
 	return out, m <= 0
 }
 
-// takePorts removes the given ports and returns one ports resource per
-// entry they came from. missing is the first port not offered (0: none).
-func (p *pool) takePorts(ports []int) (out []mesos.Resource, missing int) {
-	taken := map[int]mesos.Ranges{} // entry index -> ports taken from it
-	var order []int
+// takePorts removes the given ports and appends one ports resource per
+// entry they came from to out, in the order of the first port each gave.
+// missing is the first port not offered (0: none).
+func (p *pool) takePorts(out []mesos.Resource, ports []int) (_ []mesos.Resource, missing int) {
+	var buf [8]int
+	src := buf[:0] // the entry each port came from
 	for _, port := range ports {
-		i := p.portEntry(uint64(port))
+		i, j := p.portEntry(uint64(port))
 		if i < 0 {
-			return nil, port
+			return out, port
 		}
-		one := mesos.Value_Range{Begin: uint64(port), End: uint64(port)}
-		p.entries[i].ranges = p.entries[i].ranges.Remove(one)
-		if _, seen := taken[i]; !seen {
-			order = append(order, i)
-		}
-		taken[i] = append(taken[i], one)
+		p.removePort(i, j, uint64(port))
+		src = append(src, i)
 	}
-	for _, i := range order {
-		r := p.entries[i].tmpl
-		r.Ranges = &mesos.Value_Ranges{Range: taken[i].Sort().Squash()}
-		out = append(out, r)
+	for k, i := range src {
+		if slices.Index(src, i) < k {
+			continue // this entry's resource is out already
+		}
+		var pbuf [8]uint64
+		mine := pbuf[:0]
+		for m, port := range ports {
+			if src[m] == i {
+				mine = append(mine, uint64(port))
+			}
+		}
+		out = append(out, p.entries[i].tmpl)
+		out[len(out)-1].Ranges = &mesos.Value_Ranges{Range: portRanges(mine)}
 	}
 	return out, 0
+}
+
+// portRanges turns distinct ports into sorted ranges, neighbours joined
+// (what Ranges.Sort().Squash() gives, in one allocation).
+func portRanges(ports []uint64) []mesos.Value_Range {
+	slices.Sort(ports)
+	n := 1
+	for k := 1; k < len(ports); k++ {
+		if ports[k] != ports[k-1]+1 {
+			n++
+		}
+	}
+	rs := make([]mesos.Value_Range, 0, n)
+	for k, port := range ports {
+		if k > 0 && port == ports[k-1]+1 {
+			rs[len(rs)-1].End = port
+			continue
+		}
+		rs = append(rs, mesos.Value_Range{Begin: port, End: port})
+	}
+	return rs
 }
 
 // need is what one task or executor asks of an offer, scalars in milli units.
@@ -168,28 +214,58 @@ type need struct {
 	ports           []int
 }
 
-// take removes n from p. On failure it says what was short (for the
-// operator) and p must be discarded.
-func (p *pool) take(n need) (out []mesos.Resource, short string, missingPort int) {
-	for _, s := range []struct {
-		name string
-		m    int64
-	}{{resCPUs, n.cpus}, {resMem, n.mem}, {resDisk, n.disk}} {
+// fit says what p lacks to hold every one of needs (drawn one after the
+// other), without changing p: short names the resource ("" when all fit),
+// missingPort the first port not offered. The needs' ports are distinct.
+func (p *pool) fit(needs ...need) (short string, missingPort int) {
+	var sum need
+	for _, n := range needs {
+		sum.cpus += n.cpus
+		sum.mem += n.mem
+		sum.disk += n.disk
+	}
+	for _, s := range sum.scalars() {
+		if s.m > 0 && p.scalar(s.name) < s.m {
+			return s.name, 0
+		}
+	}
+	for _, n := range needs {
+		for _, port := range n.ports {
+			if i, _ := p.portEntry(uint64(port)); i < 0 {
+				return resPorts, port
+			}
+		}
+	}
+	return "", 0
+}
+
+type namedScalar struct {
+	name string
+	m    int64
+}
+
+func (n need) scalars() [3]namedScalar {
+	return [3]namedScalar{{resCPUs, n.cpus}, {resMem, n.mem}, {resDisk, n.disk}}
+}
+
+// take removes n from p and returns the resources it took. Call it only
+// for what fit accepted: on failure p is left half-taken.
+func (p *pool) take(n need) (out []mesos.Resource, short string) {
+	out = make([]mesos.Resource, 0, 4) // cpus, mem, disk, ports
+	for _, s := range n.scalars() {
 		if s.m <= 0 {
 			continue
 		}
-		rs, ok := p.takeScalar(s.name, s.m)
-		if !ok {
-			return nil, s.name, 0
+		var ok bool
+		if out, ok = p.takeScalar(out, s.name, s.m); !ok {
+			return nil, s.name
 		}
-		out = append(out, rs...)
 	}
 	if len(n.ports) > 0 {
-		rs, missing := p.takePorts(n.ports)
-		if missing != 0 {
-			return nil, resPorts, missing
+		var missing int
+		if out, missing = p.takePorts(out, n.ports); missing != 0 {
+			return nil, resPorts
 		}
-		out = append(out, rs...)
 	}
-	return out, "", 0
+	return out, ""
 }

@@ -17,7 +17,9 @@
 //     exponential, jittered with an injected random source, capped, never
 //     giving up, reset after Restart.ResetAfter of stable running, cleared
 //     when the spec changes the item's config), probe requests, reverts,
-//     earlier specs.
+//     earlier specs, and the planner's index of the last snapshot, which
+//     it updates by what changed (the Input carries it; Plan's result is
+//     the same without it).
 //   - Loop is the goroutine shell: it owns the timers and the channels,
 //     plans on every new snapshot, spec reload (Kick), tick and requeue,
 //     applies through the Applier, and recovers panics. Its clock is

@@ -35,8 +35,8 @@ type LoopConfig struct {
 	// reports go stale, upgrades wait for time to pass. Default 5s.
 	Tick time.Duration
 	// MinInterval spaces plans when news comes faster (a plan of a
-	// 10,000-agent cluster costs ~12 ms of CPU; a busy event stream must not
-	// keep a core planning). Default 100ms.
+	// 10,000-agent cluster after an update costs ~5-10 ms of CPU; a busy
+	// event stream must not keep a core planning). Default 100ms.
 	MinInterval time.Duration
 	// Now is the clock (default time.Now). The loop's pacing reads it; it
 	// waits with timers of the differences.

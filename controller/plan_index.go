@@ -4,8 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
@@ -54,10 +57,16 @@ func kindIdx(kind string) int {
 	return -1
 }
 
-// agentView is one agent with our tasks on it, as Plan needs it.
+// agentView is one agent with our tasks on it, as Plan needs it. It is
+// derived from the snapshot (and the placement) only, never changed once
+// built, and shared between the indexes of successive snapshots while the
+// agent and its tasks stay the same.
 type agentView struct {
 	agent *snapshot.Agent
-	pos   int // index in the snapshot's (and the index's) agent list
+	// tasks is the snapshot's list of the agent's tasks (AgentTasks) the
+	// view was built from: the next snapshot's view is this one when its
+	// agent and list are the very same.
+	tasks []*snapshot.Task
 	// eligible is true when the agent matches the cluster placement (host
 	// globs and attributes). A service's own Hosts narrow it further.
 	eligible bool
@@ -67,7 +76,8 @@ type agentView struct {
 	// killed: a launch of another config names it in Replaces, so a rolling
 	// upgrade reads as one step, and a failed replacement reverts to it.
 	replaced [numKinds]*snapshot.Task
-	// load counts our live tasks here; anywhere kinds go to the least loaded.
+	// load counts our live tasks here; anywhere kinds go to the least
+	// loaded (counting the launches the plan adds: planner.placeAnywhere).
 	load int
 	// deviceTypes holds a bit per device type the latest report found
 	// (deviceBit), read once instead of scanning the report per kind.
@@ -99,84 +109,123 @@ func (av *agentView) host() string {
 
 func (av *agentView) reachable() bool { return av.agent.Reachable }
 
-// index is the planner's view of a snapshot.
+// index is the planner's view of a snapshot: its agents with their tasks
+// by kind, and which agents the placement allows. Step keeps the index of
+// the last snapshot and builds the next one from it (indexFor), so that a
+// plan's work and allocation follow what changed, not the cluster's size;
+// Plan builds one itself when its Input has none that fits.
 type index struct {
-	agents []*agentView // sorted by agent ID, as in the snapshot
-	byID   map[string]*agentView
+	snap *snapshot.Snapshot
+	// placement is the one eligible was computed for.
+	placement spec.Placement
+	agents    []*agentView // sorted by agent ID, as in the snapshot
 	// orphans are live tasks on agents the snapshot does not know, by kind:
 	// unknown, not gone, exactly like tasks on an unreachable agent.
 	orphans [numKinds][]*snapshot.Task
 }
 
-func buildIndex(c *spec.Cluster, s *snapshot.Snapshot) *index {
-	ix := &index{
-		agents: make([]*agentView, len(s.Agents)),
-		byID:   make(map[string]*agentView, len(s.Agents)),
+// indexFor returns the index of s for c's placement. Views of prev (the
+// index of an earlier snapshot of the same observer; nil: none) are reused
+// for agents whose agent and task list (snapshot.AgentTasks) are the same
+// slices, as snapshot.Next leaves them: only changed agents are indexed
+// anew.
+func indexFor(c *spec.Cluster, s *snapshot.Snapshot, prev *index) *index {
+	if prev != nil && prev.snap == s && samePlacement(prev.placement, c.Placement) {
+		return prev
 	}
-	views := make([]agentView, len(s.Agents)) // one allocation for all
+	ix := &index{snap: s, placement: c.Placement, agents: make([]*agentView, len(s.Agents))}
+	if prev != nil && !samePlacement(prev.placement, c.Placement) {
+		prev = nil // eligibility changed everywhere
+	}
+	var fresh []int // agents to index anew
+	j := 0
 	for i, a := range s.Agents {
-		av := &views[i]
-		av.agent = a
-		av.pos = i
-		av.eligible = placementAllows(c.Placement, a)
-		if a.Probe != nil {
-			for _, d := range a.Probe.Report.Devices {
-				for _, t := range d.Types {
-					av.deviceTypes |= deviceBit(t)
-				}
-			}
+		for prev != nil && j < len(prev.agents) && prev.agents[j].agent.ID < a.ID {
+			j++
 		}
-		ix.agents[i] = av
-		ix.byID[a.ID] = av
-	}
-	// Two passes, so that all per-agent task lists share one backing array
-	// (at 40,000 tasks, one allocation instead of tens of thousands).
-	type placed struct {
-		av   *agentView
-		kind int
-	}
-	where := make([]placed, len(s.Tasks))
-	counts := make([][numKinds]int32, len(views))
-	live := 0
-	for j, t := range s.Tasks {
-		k := kindIdx(t.Kind)
-		if k < 0 {
-			where[j].kind = -1
+		if prev != nil && j < len(prev.agents) && prev.agents[j].agent == a && sameList(prev.agents[j].tasks, s.AgentTasks(i)) {
+			ix.agents[i] = prev.agents[j]
 			continue
 		}
-		av := ix.byID[t.AgentID]
-		where[j] = placed{av: av, kind: k}
-		if av != nil && !t.State.Terminal() {
-			counts[av.pos][k]++
-			live++
+		fresh = append(fresh, i)
+	}
+	views := make([]agentView, len(fresh)) // one allocation for all
+	live := 0
+	for _, i := range fresh {
+		for _, t := range s.AgentTasks(i) {
+			if kindIdx(t.Kind) >= 0 && !t.State.Terminal() {
+				live++
+			}
 		}
 	}
-	backing := make([]*snapshot.Task, live)
-	off := 0
-	for i := range views {
-		for k := 0; k < numKinds; k++ {
-			n := int(counts[i][k])
-			views[i].live[k] = backing[off : off : off+n]
-			off += n
+	backing := make([]*snapshot.Task, live) // the live lists of all, likewise
+	for n, i := range fresh {
+		av := &views[n]
+		backing = av.fill(c.Placement, s.Agents[i], s.AgentTasks(i), backing)
+		ix.agents[i] = av
+	}
+	for _, t := range s.Orphans() {
+		if k := kindIdx(t.Kind); k >= 0 && !t.State.Terminal() {
+			ix.orphans[k] = append(ix.orphans[k], t)
 		}
 	}
-	// s.Tasks is sorted by ID, so every per-agent list is sorted by ID too.
-	for j, t := range s.Tasks {
-		av, k := where[j].av, where[j].kind
+	return ix
+}
+
+// fill makes av the view of agent a with tasks (sorted by ID), taking its
+// live lists from the front of backing, and returns the rest of backing.
+func (av *agentView) fill(p spec.Placement, a *snapshot.Agent, tasks, backing []*snapshot.Task) []*snapshot.Task {
+	av.agent, av.tasks = a, tasks
+	av.eligible = placementAllows(p, a)
+	if a.Probe != nil {
+		for _, d := range a.Probe.Report.Devices {
+			for _, t := range d.Types {
+				av.deviceTypes |= deviceBit(t)
+			}
+		}
+	}
+	var counts [numKinds]int
+	for _, t := range tasks {
+		if k := kindIdx(t.Kind); k >= 0 && !t.State.Terminal() {
+			counts[k]++
+		}
+	}
+	for k, n := range counts {
+		av.live[k], backing = backing[:0:n], backing[n:]
+	}
+	for _, t := range tasks { // sorted by ID, so every list is too
+		k := kindIdx(t.Kind)
 		switch {
 		case k < 0:
 		case t.State.Terminal():
-			if av != nil && !t.KillSent.IsZero() && (av.replaced[k] == nil || t.UpdatedAt.After(av.replaced[k].UpdatedAt)) {
+			if !t.KillSent.IsZero() && (av.replaced[k] == nil || t.UpdatedAt.After(av.replaced[k].UpdatedAt)) {
 				av.replaced[k] = t
 			}
-		case av == nil:
-			ix.orphans[k] = append(ix.orphans[k], t)
 		default:
 			av.live[k] = append(av.live[k], t)
 			av.load++
 		}
 	}
-	return ix
+	return backing
+}
+
+// agent returns the view of the agent with the given ID, or nil.
+func (ix *index) agent(id string) *agentView {
+	i, ok := slices.BinarySearchFunc(ix.agents, id, func(av *agentView, id string) int { return strings.Compare(av.agent.ID, id) })
+	if !ok {
+		return nil
+	}
+	return ix.agents[i]
+}
+
+// sameList reports whether a and b are the same slice (not merely equal).
+func sameList(a, b []*snapshot.Task) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// samePlacement reports whether two placements admit the same agents.
+func samePlacement(a, b spec.Placement) bool {
+	return slices.Equal(a.Hosts, b.Hosts) && maps.Equal(a.Attributes, b.Attributes)
 }
 
 // placementAllows reports whether the cluster placement admits agent a:

@@ -62,7 +62,7 @@ func (p *planner) computeServices() {
 		svc := p.c.Service(k)
 		if svc == nil || !svc.Enabled {
 			for _, t := range p.liveTasks(k) {
-				p.emitKill(string(k), p.ix.byID[t.AgentID], t, reasonDisabled(string(k)), "")
+				p.emitKill(string(k), p.ix.agent(t.AgentID), t, reasonDisabled(string(k)), "")
 			}
 			continue
 		}
@@ -193,7 +193,7 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 	i := kindIdx(string(k))
 	kind := string(k)
 	ports := servicePorts(svc)
-	slots := make([]slot, 0, len(p.ix.agents)) // at most one per agent: one allocation
+	var slots []slot // only those the rollout must look at (see quiet)
 	for _, av := range p.ix.agents {
 		tasks := av.live[i]
 		switch want := p.wantOnAgent(k, svc, av); want {
@@ -229,7 +229,9 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 			oldReason = reasonRevert(rv.To, rv.Reason)
 		}
 		p.killDuplicates(kind, av, tasks, keep, target, oldReason)
-		slots = append(slots, slot{av: av, task: keep, reverted: rv})
+		if s := (slot{av: av, task: keep, reverted: rv}); !p.quiet(s, svc) {
+			slots = append(slots, s)
+		}
 		if len(tasks) == 0 {
 			// (Reasons are built only for launches: formatting one per
 			// agent would cost more than the rest of a 10,000-agent plan.)
@@ -244,6 +246,16 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 		}
 	}
 	return slots
+}
+
+// quiet reports whether a slot of a per-agent kind asks nothing of the
+// rollout: a visible task of the kind's config that has settled, no kill
+// sent, on a host the placement allows, not reverted. classifyRollout
+// skips such a slot, kindSettled and needsRollout pass it, so
+// computePerAgentKind does not collect it: a settled 10,000-agent kind
+// then costs no allocation per plan.
+func (p *planner) quiet(s slot, svc *spec.Service) bool {
+	return s.reverted == nil && !s.excluded && s.task != nil && s.task.Config == svc.ConfigHash && p.settled(s, svc)
 }
 
 // killDuplicates kills every task in tasks but keep (at most one task of a
@@ -391,6 +403,7 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 		return missing
 	}
 	failed := p.failedAgents(kind, svc.ConfigHash)
+	launched := p.launchesByAgent()
 	excluded := map[*agentView]bool{}
 	var heldBack []*agentView
 	for ; missing > 0; missing-- {
@@ -404,7 +417,7 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 			// Agents where the kind failed come last, then by offer fit,
 			// then by load.
 			fit := offerRank(av, svc.Resources, ports) + 4*failed[av.agent.ID]
-			if best == nil || fit < bestFit || (fit == bestFit && lessLoaded(av, best)) {
+			if best == nil || fit < bestFit || (fit == bestFit && lessLoaded(av, best, launched)) {
 				best, bestFit = av, fit
 			}
 		}
@@ -421,8 +434,10 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 			missing++ // try the next agent for this instance
 			continue
 		}
-		p.maybeLaunch(Launch, kind, best, svc.ConfigHash, svc.Resources, ports,
-			reasonLaunchAnywhere(k, placed, wanted, best.host(), lost))
+		if p.maybeLaunch(Launch, kind, best, svc.ConfigHash, svc.Resources, ports,
+			reasonLaunchAnywhere(k, placed, wanted, best.host(), lost)) {
+			launched[best.agent.ID]++
+		}
 		placed++
 		placeable++
 	}
@@ -475,9 +490,26 @@ func offerRank(av *agentView, r spec.Resources, ports []int) int {
 	return 2
 }
 
-func lessLoaded(a, b *agentView) bool {
-	if a.load != b.load {
-		return a.load < b.load
+// launchesByAgent counts the launches planned so far, by agent: an
+// agent's load is its live tasks and these (the index is shared between
+// plans, so the plan counts its own launches here).
+func (p *planner) launchesByAgent() map[string]int {
+	out := map[string]int{}
+	for _, c := range p.actions.chunks {
+		for _, a := range c {
+			if a.Type == Launch || a.Type == LaunchProber {
+				out[a.AgentID]++
+			}
+		}
+	}
+	return out
+}
+
+// lessLoaded orders agents for an anywhere kind: fewer of our tasks
+// (launched counts those this plan launches), then hostname and ID.
+func lessLoaded(a, b *agentView, launched map[string]int) bool {
+	if la, lb := a.load+launched[a.agent.ID], b.load+launched[b.agent.ID]; la != lb {
+		return la < lb
 	}
 	if a.agent.Hostname != b.agent.Hostname {
 		return a.agent.Hostname < b.agent.Hostname

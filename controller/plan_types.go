@@ -27,6 +27,13 @@ type Input struct {
 	// Previous are earlier specs in force, newest first: a host reverts to
 	// the configuration of one of them.
 	Previous []*spec.Cluster
+
+	// index is derived from Snapshot alone (and the spec's placement):
+	// Step keeps it from plan to plan and updates it by what changed, so
+	// that planning a 10,000-agent cluster does not index it anew each
+	// time. It is a cache: Plan's result is the same without it (Plan
+	// builds one when it is missing or of another snapshot or placement).
+	index *index
 }
 
 // ForSpec returns the input a dry run of candidate spec c plans from at

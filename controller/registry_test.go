@@ -35,12 +35,12 @@ func TestRegistryHosts_RunningAndToBe(t *testing.T) {
 		{ID: "d2", Kind: "data", AgentID: "a2", State: snapshot.Running},
 	}
 	s := snapshot.New(1, time.Unix(2, 0), snapshot.Subscription{}, agents, tasks, nil)
-	if got, want := registryHosts(c, buildIndex(c, s)), []string{"node1", "node4", "node7"}; !reflect.DeepEqual(got, want) {
+	if got, want := registryHosts(c, indexFor(c, s, nil)), []string{"node1", "node4", "node7"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("registryHosts = %v, want %v", got, want)
 	}
 	// A disabled registry (an external one is used) adds no hosts to be.
 	c.Services[spec.Registry].Enabled = false
-	if got, want := registryHosts(c, buildIndex(c, s)), []string{"node4", "node7"}; !reflect.DeepEqual(got, want) {
+	if got, want := registryHosts(c, indexFor(c, s, nil)), []string{"node4", "node7"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("disabled registry: registryHosts = %v, want %v", got, want)
 	}
 }

@@ -70,6 +70,8 @@ type Step struct {
 	// newest first.
 	current  *spec.Cluster
 	previous []*spec.Cluster
+	// ix is the index of the last snapshot planned, the next one's start.
+	ix *index
 }
 
 // itemState is the failure memory of one item.
@@ -116,7 +118,8 @@ func (st *Step) Next(c *spec.Cluster, s *snapshot.Snapshot, failed []FailedActio
 	st.forgetStable(c, s, now)
 	st.forgetChanged(c)
 
-	in := Input{Spec: c, Snapshot: s, Now: now, Holds: st.holds(now), Reverts: st.reverts, Previous: st.previous}
+	st.ix = indexFor(c, s, st.ix)
+	in := Input{Spec: c, Snapshot: s, Now: now, Holds: st.holds(now), Reverts: st.reverts, Previous: st.previous, index: st.ix}
 	r := Plan(in)
 	for _, a := range r.Actions {
 		if a.Type == Probe && c.Prober.Interval > 0 {

@@ -107,8 +107,7 @@ func (o *Observer) setReachable(id string, v bool) {
 	if !v {
 		a.UnreachableSince = o.cfg.Now()
 	}
-	o.agents[id] = a
-	o.dirty = true
+	o.putAgent(a)
 }
 
 func (o *Observer) foldOffer(of *mesos.Offer) {
@@ -122,8 +121,7 @@ func (o *Observer) foldOffer(of *mesos.Offer) {
 	a.Attributes = attributes(of.GetAttributes())
 	a.Reachable, a.UnreachableSince = true, time.Time{}
 	a.LastOffer = summarize(of.GetResources(), o.cfg.Now())
-	o.agents[id] = a
-	o.dirty = true
+	o.putAgent(a)
 }
 
 // attributes renders Mesos attributes as strings (text as is, scalars and
@@ -278,8 +276,7 @@ func (o *Observer) foldUpdate(st *mesos.TaskStatus) {
 		o.recordFailure(&t, meta, now)
 	}
 	if old := o.tasks[tid]; old == nil || !sameTask(*old, t) {
-		o.tasks[tid] = &t
-		o.dirty = true
+		o.putTask(&t)
 	}
 
 	if agentID != "" {
@@ -381,6 +378,7 @@ func (o *Observer) recordFailure(t *snapshot.Task, meta taskMeta, now time.Time)
 	h.Failures++
 	h.Last = end
 	o.items[item] = h
+	o.itemsChanged = true
 	host := t.AgentID
 	if a := o.agents[t.AgentID]; a != nil && a.Hostname != "" {
 		host = a.Hostname
@@ -420,8 +418,7 @@ func (o *Observer) foldProbe(agentID, tid string, data []byte, now time.Time) {
 		a.Hostname = r.Hostname
 	}
 	a.Probe = &snapshot.Probe{Report: r, ReceivedAt: now}
-	o.agents[agentID] = a
-	o.dirty = true
+	o.putAgent(a)
 }
 
 // sameTask reports whether a and b differ at most in UpdatedAt: a repeated

@@ -3,6 +3,7 @@ package observe
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -83,13 +84,18 @@ type Observer struct {
 	agents map[string]*snapshot.Agent
 	tasks  map[string]*snapshot.Task
 	meta   map[string]taskMeta
-	// items counts failures per item; a snapshot gets a copy.
-	items map[string]snapshot.ItemHistory
-	sub   snapshot.Subscription
-	subs  int // mesosconn subscriptions seen (to notice a new one)
-	gen   uint64
-	dirty bool
-	rec   reconcileState
+	// items counts failures per item; a snapshot gets a copy when it
+	// changed (itemsChanged).
+	items        map[string]snapshot.ItemHistory
+	itemsChanged bool
+	// changedAgents and changedTasks name what changed since the last
+	// snapshot: the next one is built from the last by applying just that.
+	changedAgents, changedTasks map[string]struct{}
+	sub                         snapshot.Subscription
+	subs                        int // mesosconn subscriptions seen (to notice a new one)
+	gen                         uint64
+	dirty                       bool
+	rec                         reconcileState
 
 	// latest is the last snapshot built; a new one is built by Latest when
 	// dirty (see publish).
@@ -148,16 +154,18 @@ type ack struct {
 func New(cfg Config) *Observer {
 	cfg.setDefaults()
 	o := &Observer{
-		cfg:     cfg,
-		log:     cfg.Logger.Named("observe"),
-		agents:  map[string]*snapshot.Agent{},
-		tasks:   map[string]*snapshot.Task{},
-		meta:    map[string]taskMeta{},
-		items:   map[string]snapshot.ItemHistory{},
-		sub:     snapshot.Subscription{State: snapshot.Disconnected, Since: cfg.Now()},
-		changed: make(chan struct{}, 1),
-		acks:    make(chan ack, 4096),
-		wake:    make(chan struct{}, 1),
+		cfg:           cfg,
+		log:           cfg.Logger.Named("observe"),
+		agents:        map[string]*snapshot.Agent{},
+		tasks:         map[string]*snapshot.Task{},
+		meta:          map[string]taskMeta{},
+		items:         map[string]snapshot.ItemHistory{},
+		changedAgents: map[string]struct{}{},
+		changedTasks:  map[string]struct{}{},
+		sub:           snapshot.Subscription{State: snapshot.Disconnected, Since: cfg.Now()},
+		changed:       make(chan struct{}, 1),
+		acks:          make(chan ack, ackQueue),
+		wake:          make(chan struct{}, 1),
 	}
 	o.latest = snapshot.New(0, cfg.Now(), o.sub, nil, nil, nil)
 	return o
@@ -191,23 +199,53 @@ func (o *Observer) publish() {
 	}
 }
 
-// build makes the next snapshot generation. Caller holds o.mu.
+// build makes the next snapshot generation from the last one and what
+// changed since (snapshot.Next): at 40,000 tasks, building each from
+// scratch cost ~15 ms. Caller holds o.mu.
 func (o *Observer) build() {
 	o.dirty = false
 	o.gen++
-	agents := make([]*snapshot.Agent, 0, len(o.agents))
-	for _, a := range o.agents {
-		agents = append(agents, a)
+	var ch snapshot.Change
+	for id := range o.changedAgents {
+		ch.Agents = append(ch.Agents, o.agents[id])
 	}
-	tasks := make([]*snapshot.Task, 0, len(o.tasks))
-	for _, t := range o.tasks {
-		tasks = append(tasks, t)
+	for id := range o.changedTasks {
+		if t := o.tasks[id]; t != nil {
+			ch.Tasks = append(ch.Tasks, t)
+		} else {
+			ch.Removed = append(ch.Removed, id)
+		}
 	}
-	items := make(map[string]snapshot.ItemHistory, len(o.items))
-	for k, v := range o.items {
-		items[k] = v
+	// New sets rather than clear: clearing costs what the biggest change
+	// ever was (40,000 tasks after a restart), at every build.
+	o.changedAgents, o.changedTasks = map[string]struct{}{}, map[string]struct{}{}
+	items := o.latest.Items // unchanged: shared (published maps are never written)
+	if o.itemsChanged {
+		items, o.itemsChanged = maps.Clone(o.items), false
 	}
-	o.latest = snapshot.New(o.gen, o.cfg.Now(), o.sub, agents, tasks, items)
+	o.latest = o.latest.Next(o.gen, o.cfg.Now(), o.sub, ch, items)
+}
+
+// putAgent records a new version of an agent. Caller holds o.mu.
+func (o *Observer) putAgent(a *snapshot.Agent) {
+	o.agents[a.ID] = a
+	o.changedAgents[a.ID] = struct{}{}
+	o.dirty = true
+}
+
+// putTask records a new version of a task. Caller holds o.mu.
+func (o *Observer) putTask(t *snapshot.Task) {
+	o.tasks[t.ID] = t
+	o.changedTasks[t.ID] = struct{}{}
+	o.dirty = true
+}
+
+// dropTask forgets a task. Caller holds o.mu.
+func (o *Observer) dropTask(id string) {
+	delete(o.tasks, id)
+	delete(o.meta, id)
+	o.changedTasks[id] = struct{}{}
+	o.dirty = true
 }
 
 func (o *Observer) kick() {
@@ -236,8 +274,7 @@ func (o *Observer) RecordLaunch(taskID, agentID string) error {
 		c = snapshot.Task{ID: taskID, Kind: id.Kind, Config: id.ConfigHash, AgentID: agentID, State: snapshot.Launching, UpdatedAt: now}
 	}
 	c.LaunchedAt = now
-	o.tasks[taskID] = &c
-	o.dirty = true
+	o.putTask(&c)
 	o.publish()
 	return nil
 }
@@ -254,8 +291,7 @@ func (o *Observer) RecordKillSent(taskID string) {
 	}
 	c := *t
 	c.KillSent = o.cfg.Now()
-	o.tasks[taskID] = &c
-	o.dirty = true
+	o.putTask(&c)
 	o.publish()
 }
 

@@ -130,16 +130,16 @@ func (o *Observer) retryAfterFailure(now time.Time) {
 func (o *Observer) pruneTerminal(now time.Time) {
 	for id, t := range o.tasks {
 		if t.State.Terminal() && now.Sub(t.UpdatedAt) > o.cfg.TerminalRetention {
-			delete(o.tasks, id)
-			delete(o.meta, id)
-			o.dirty = true
+			o.dropTask(id)
 		}
 	}
 }
 
 // Run sends acknowledgements and drives reconciliation until ctx ends.
 func (o *Observer) Run(ctx context.Context) {
-	go o.runAcks(ctx)
+	for range ackSenders {
+		go o.runAcks(ctx)
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -212,8 +212,23 @@ func (o *Observer) send(ctx context.Context, call *scheduler.Call) {
 	}
 }
 
-// runAcks sends queued acknowledgements. A failed ack is not retried: Mesos
-// re-sends the update, which is then recorded (idempotently) and acked anew.
+// Acknowledgements: an agent sends a task's next update only once the last
+// one is acknowledged, and re-sends an unacknowledged one after its retry
+// interval (10 s by default). At 10,000 agents a queue of 4,096 sent by one
+// goroutine overflowed while the probers and data services started
+// (test/scale): the dropped acks held those tasks' next updates back by a
+// retry interval, and convergence took 13.7 allocation intervals. The
+// queue now holds a burst of every task's update, and several senders
+// overlap the calls' round trips (acks of different tasks need no order;
+// a task has one unacknowledged update at a time).
+const (
+	ackQueue   = 16384
+	ackSenders = 8
+)
+
+// runAcks sends queued acknowledgements; ackSenders of them run. A failed
+// ack is not retried: Mesos re-sends the update, which is then recorded
+// (idempotently) and acked anew.
 func (o *Observer) runAcks(ctx context.Context) {
 	for {
 		select {

@@ -138,8 +138,11 @@ func newHTTPClient(tc *tls.Config) *http.Client {
 			TLSClientConfig:       tc,
 			TLSHandshakeTimeout:   5 * time.Second,
 			ResponseHeaderTimeout: 15 * time.Second,
-			MaxIdleConnsPerHost:   4,
-			IdleConnTimeout:       90 * time.Second,
+			// The actuator has up to 8 calls in flight at once
+			// (actuate.Config.CallConcurrency): keep their connections
+			// alive between plans rather than dial anew.
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     90 * time.Second,
 		},
 		// Redirects are the pinnedDoer's business: see the 307 here.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -3,12 +3,14 @@
 // own type, so the controller sees the cluster without the Mesos client.
 //
 // A Snapshot and everything it points to must not be modified after New
-// returns it; the observer builds a new one (generation+1) for every change.
+// returns it; the observer builds a new one (generation+1) for every change,
+// with Next, which shares everything unchanged with the one before.
 package snapshot
 
 import (
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/quobyte/quobyte-mesos/observe/probe"
@@ -32,7 +34,11 @@ type Snapshot struct {
 	// The status API shows them; the controller backs failing items off.
 	Items map[string]ItemHistory
 
-	agentByID map[string]*Agent
+	// onAgent holds, aligned with Agents, the tasks on each agent, sorted
+	// by ID; orphans the tasks on agents not in Agents. Next shares the
+	// lists of agents whose tasks did not change.
+	onAgent [][]*Task
+	orphans []*Task
 }
 
 // SubscriptionState is the state of the framework's Mesos subscription.
@@ -230,20 +236,49 @@ func (e TaskEnd) Describe() string {
 // New returns a snapshot with agents and tasks sorted by ID and indexed.
 // It takes ownership of the slices and maps.
 func New(gen uint64, at time.Time, sub Subscription, agents []*Agent, tasks []*Task, items map[string]ItemHistory) *Snapshot {
-	sort.Slice(agents, func(i, j int) bool { return agents[i].ID < agents[j].ID })
-	sort.Slice(tasks, func(i, j int) bool { return tasks[i].ID < tasks[j].ID })
-	idx := make(map[string]*Agent, len(agents))
-	for _, a := range agents {
-		idx[a.ID] = a
-	}
+	slices.SortFunc(agents, byAgentID)
+	slices.SortFunc(tasks, byTaskID)
 	if items == nil {
 		items = map[string]ItemHistory{}
 	}
-	return &Snapshot{Generation: gen, Time: at, Subscription: sub, Agents: agents, Tasks: tasks, Items: items, agentByID: idx}
+	s := &Snapshot{Generation: gen, Time: at, Subscription: sub, Agents: agents, Tasks: tasks, Items: items,
+		onAgent: make([][]*Task, len(agents))}
+	for _, t := range tasks { // in ID order, so every list is sorted
+		if i, ok := s.agentIndex(t.AgentID); ok {
+			s.onAgent[i] = append(s.onAgent[i], t)
+		} else {
+			s.orphans = append(s.orphans, t)
+		}
+	}
+	return s
+}
+
+func byAgentID(a, b *Agent) int { return strings.Compare(a.ID, b.ID) }
+func byTaskID(a, b *Task) int   { return strings.Compare(a.ID, b.ID) }
+
+// agentIndex is the position of agent id in Agents (binary search: a map
+// would have to be built anew for every generation).
+func (s *Snapshot) agentIndex(id string) (int, bool) {
+	return slices.BinarySearchFunc(s.Agents, id, func(a *Agent, id string) int { return strings.Compare(a.ID, id) })
 }
 
 // Agent returns the agent with the given ID, or nil.
-func (s *Snapshot) Agent(id string) *Agent { return s.agentByID[id] }
+func (s *Snapshot) Agent(id string) *Agent {
+	if i, ok := s.agentIndex(id); ok {
+		return s.Agents[i]
+	}
+	return nil
+}
+
+// AgentTasks returns the tasks on Agents[i], sorted by ID. The list is
+// shared (between generations too): never modify it. Between two
+// snapshots of one observer, an agent whose tasks did not change has the
+// very same list, so a reader may keep what it derived from it.
+func (s *Snapshot) AgentTasks(i int) []*Task { return s.onAgent[i] }
+
+// Orphans returns the tasks on agents the snapshot does not know, sorted by
+// ID (shared: never modify it).
+func (s *Snapshot) Orphans() []*Task { return s.orphans }
 
 // ItemKey names a unit of work that backs off on its own: one kind on one
 // agent ("data@<agent ID>"), for every kind.

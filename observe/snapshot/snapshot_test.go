@@ -1,8 +1,13 @@
 package snapshot
 
 import (
+	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
+
+	"pgregory.net/rapid"
 )
 
 func TestNew_SortsAndIndexes(t *testing.T) {
@@ -69,4 +74,76 @@ func TestTaskEnd_Describe(t *testing.T) {
 			t.Errorf("Describe() = %q, want %q", got, tc.want)
 		}
 	}
+}
+
+// Next must give what New gives for the same state, list for list, after
+// any sequence of changes (the observer builds every generation with it).
+func TestNext_EqualsNew(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		agents := map[string]*Agent{}
+		tasks := map[string]*Task{}
+		s := New(0, time.Time{}, Subscription{}, nil, nil, nil)
+		for step := range rapid.IntRange(1, 8).Draw(rt, "steps") {
+			var ch Change
+			for range rapid.IntRange(0, 4).Draw(rt, "agents") {
+				a := &Agent{ID: fmt.Sprintf("a%d", rapid.IntRange(0, 5).Draw(rt, "agent"))}
+				if slices.ContainsFunc(ch.Agents, func(b *Agent) bool { return b.ID == a.ID }) {
+					continue // a change names each agent once
+				}
+				agents[a.ID] = a
+				ch.Agents = append(ch.Agents, a)
+			}
+			changed := map[string]bool{}
+			for range rapid.IntRange(0, 12).Draw(rt, "tasks") {
+				id := fmt.Sprintf("t%02d", rapid.IntRange(0, 20).Draw(rt, "task"))
+				if changed[id] {
+					continue
+				}
+				changed[id] = true
+				if tasks[id] != nil && rapid.Bool().Draw(rt, "remove") {
+					delete(tasks, id)
+					ch.Removed = append(ch.Removed, id)
+					continue
+				}
+				tk := &Task{ID: id, AgentID: fmt.Sprintf("a%d", rapid.IntRange(0, 7).Draw(rt, "on"))}
+				tasks[id] = tk
+				ch.Tasks = append(ch.Tasks, tk)
+			}
+			s = s.Next(uint64(step+1), time.Time{}, Subscription{}, ch, nil)
+			want := New(0, time.Time{}, Subscription{}, slices.Collect(maps.Values(agents)), slices.Collect(maps.Values(tasks)), nil)
+			if !slices.Equal(s.Agents, want.Agents) || !slices.Equal(s.Tasks, want.Tasks) || !slices.Equal(s.Orphans(), want.Orphans()) {
+				rt.Fatalf("step %d: agents %v tasks %v orphans %v, want %v %v %v", step, ids(s.Agents), ids(s.Tasks), ids(s.Orphans()), ids(want.Agents), ids(want.Tasks), ids(want.Orphans()))
+			}
+			for i := range want.Agents {
+				if !slices.Equal(s.AgentTasks(i), want.AgentTasks(i)) {
+					rt.Fatalf("step %d: tasks on %s %v, want %v", step, want.Agents[i].ID, ids(s.AgentTasks(i)), ids(want.AgentTasks(i)))
+				}
+			}
+		}
+	})
+}
+
+// Next shares the task list of an agent whose tasks did not change.
+func TestNext_SharesUnchangedLists(t *testing.T) {
+	s := New(1, time.Time{}, Subscription{}, []*Agent{{ID: "a"}, {ID: "b"}}, []*Task{{ID: "t1", AgentID: "a"}, {ID: "t2", AgentID: "b"}}, nil)
+	n := s.Next(2, time.Time{}, Subscription{}, Change{Tasks: []*Task{{ID: "t3", AgentID: "b"}}}, nil)
+	if &n.AgentTasks(0)[0] != &s.AgentTasks(0)[0] {
+		t.Error("the list of agent a was copied although its tasks did not change")
+	}
+	if len(n.AgentTasks(1)) != 2 || len(s.AgentTasks(1)) != 1 {
+		t.Errorf("agent b: %d tasks, before %d", len(n.AgentTasks(1)), len(s.AgentTasks(1)))
+	}
+}
+
+func ids[T interface{ *Agent | *Task }](xs []T) []string {
+	var out []string
+	for _, x := range xs {
+		switch v := any(x).(type) {
+		case *Agent:
+			out = append(out, v.ID)
+		case *Task:
+			out = append(out, v.ID+"@"+v.AgentID)
+		}
+	}
+	return out
 }

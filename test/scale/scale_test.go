@@ -40,6 +40,8 @@ func BenchmarkConverge_1000Agents(b *testing.B) { benchConverge(b, 1000) }
 
 func BenchmarkConverge_5000Agents(b *testing.B) { benchConverge(b, 5000) }
 
+func BenchmarkConverge_10000Agents(b *testing.B) { benchConverge(b, 10000) }
+
 func benchConverge(b *testing.B, agents int) {
 	var intervals, toProbed, toConverged float64
 	for i := 0; i < b.N; i++ {

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package controller
+package benchcpu
 
 import "time"
 
