@@ -71,7 +71,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	}
 
 	f, err := framework.New(framework.Config{
-		SpecFile: *specFile, Listen: *listen, AdvertiseURL: *advertise, FrameworkImage: *image, Logger: log,
+		SpecFile: *specFile, Listen: *listen, AdvertiseURL: *advertise, FrameworkImage: *image, Logger: log, Version: version,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "quobyte-mesos run: %v\n", err)

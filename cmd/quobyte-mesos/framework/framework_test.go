@@ -43,7 +43,7 @@ quobyte {
 		items[item] = snapshot.ItemHistory{Failures: 1, Last: snapshot.TaskEnd{TaskID: "quobyte.data.x.1", State: snapshot.Failed, At: now}}
 	}
 	s := snapshot.New(1, now, snapshot.Subscription{State: snapshot.Subscribed, Reconciled: true}, nil, nil, items)
-	in, _ := f.step.Next(f.specs.Current(), s, nil)
+	in, _ := f.next.step.Next(f.specs.Current(), s, nil)
 	ends := map[time.Time]bool{}
 	for _, h := range in.Holds {
 		ends[h.Until] = true
