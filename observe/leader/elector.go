@@ -145,7 +145,10 @@ func (e *Elector) Run(ctx context.Context, lead func(*Term)) error {
 		if ctx.Err() != nil {
 			break
 		}
-		e.setRole(Joining, fmt.Sprintf("joining again: %v", err))
+		e.mu.Lock()
+		e.status.LeftBecause, e.status.LeftAt = err.Error(), time.Now()
+		e.mu.Unlock()
+		e.setRole(Joining, "joining again")
 		e.log.Warn("out of the leader election; joining again with a new session", "reason", err, "in", retry)
 		if !sleep(ctx, retry) {
 			break

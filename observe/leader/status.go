@@ -56,6 +56,10 @@ type Status struct {
 	// ...").
 	Reason string    `json:"reason"`
 	Since  time.Time `json:"since"`
+	// LeftBecause says why this instance last left the election (its term
+	// ended, its session was lost), when it did.
+	LeftBecause string    `json:"left_because,omitempty"`
+	LeftAt      time.Time `json:"left_at,omitzero"`
 	// Election is the ZooKeeper URL of the candidates' parent node.
 	Election string `json:"election"`
 	// Session is the ZooKeeper session in hex; empty without one.

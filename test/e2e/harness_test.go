@@ -100,6 +100,10 @@ type clusterOpts struct {
 	// device type (the first ones).
 	registry, metadata, data int
 	version                  string
+	// extra is appended to the spec; noFramework leaves starting framework
+	// instances to the test (ha_test.go).
+	extra       string
+	noFramework bool
 }
 
 func startCluster(t *testing.T, o clusterOpts) *cluster {
@@ -139,7 +143,7 @@ func startCluster(t *testing.T, o clusterOpts) *cluster {
 	writeJSON(t, clusterFile, map[string]any{"agents": agents})
 
 	c.specPath = filepath.Join(c.dir, "spec.hcl")
-	c.writeSpec(o.version, "")
+	c.writeSpec(o.version, o.extra)
 
 	c.sim = exec.Command(bins.sim, "--listen", fmt.Sprintf("127.0.0.1:%d", masterPort), "--cluster", clusterFile,
 		"--workdir", filepath.Join(c.dir, "sim"), "--allocation-interval", "200ms",
@@ -147,6 +151,9 @@ func startCluster(t *testing.T, o clusterOpts) *cluster {
 	c.sim.Env = append(os.Environ(), "QUOBYTE_STANDIN_BIN="+bins.standin, "STANDIN_CATCHUP=300ms", "STANDIN_STOP_GRACE=200ms")
 	c.start(c.sim, "mesos-sim")
 	c.waitHTTP(c.masterURL+"/health", 10*time.Second)
+	if o.noFramework {
+		return c
+	}
 
 	c.fw = exec.Command(bins.framework, "run", "--spec", c.specPath, "--listen", fmt.Sprintf("127.0.0.1:%d", apiPort), "--log-level", "debug")
 	c.fwDone = c.start(c.fw, "framework")

@@ -68,6 +68,9 @@ func standbyHealth(st leader.Status) HealthReport {
 	default:
 		h.Reasons = append(h.Reasons, "not in the leader election: "+st.Reason)
 	}
+	if !h.Healthy && st.LeftBecause != "" {
+		h.Reasons = append(h.Reasons, fmt.Sprintf("left it %s: %s", st.LeftAt.Format(time.RFC3339), st.LeftBecause))
+	}
 	return h
 }
 

@@ -39,7 +39,9 @@ func TestHA_StandbyHealth(t *testing.T) {
 			st.Connected = false
 			return st
 		}(), 503, "without a connection to ZooKeeper"},
-		{"out of the election", leader.Status{Role: leader.Joining, Reason: "joining again: ZooKeeper session lost: lease ran out"}, 503, "not in the leader election: joining again: ZooKeeper session lost"},
+		{"out of the election", leader.Status{Role: leader.Joining, Reason: "connecting to ZooKeeper", LeftBecause: "leadership ended: lease ran out", LeftAt: t0},
+			503, `"not in the leader election: connecting to ZooKeeper",
+    "left it 2026-11-25T10:00:00Z: leadership ended: lease ran out"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := tc.st
