@@ -115,7 +115,6 @@ func New(cfg Config) (*Framework, error) {
 	if advertise == "" {
 		advertise = advertiseURL(ln.Addr().(*net.TCPAddr))
 	}
-
 	f.advertise = advertise
 	c := specs.Current()
 	if f.next, err = f.newTerm(); err != nil {
