@@ -79,3 +79,10 @@ placement {
   attributes          = { quobyte = "true" }
   unreachable_timeout = "10m"
 }
+
+# Two or more instances (examples/marathon.json runs two): they elect a
+# leader in ZooKeeper; only the leader talks to Mesos.
+ha {
+  zookeeper       = "zk://zk1.corp:2181,zk2.corp:2181,zk3.corp:2181/quobyte-mesos"
+  session_timeout = "10s"
+}

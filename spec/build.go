@@ -42,6 +42,7 @@ func build(raw *rawFile, file hcl.Body, diags *hcl.Diagnostics) *Cluster {
 	c.Upgrade = b.upgrade(raw.Upgrade, c.Services)
 	c.Placement = b.placement(raw.Placement)
 	c.StatusAPI = b.statusAPI(raw.StatusAPI)
+	c.HA = b.ha(raw.HA, c.Mesos)
 	b.checkPortClashes(c)
 	return c
 }
@@ -784,4 +785,32 @@ func (b *builder) statusAPI(raw *rawStatusAPI) StatusAPI {
 		return StatusAPI{}
 	}
 	return StatusAPI{AuthFile: b.str(raw.Body, "auth_file", raw.AuthFile, "", false)}
+}
+
+func (b *builder) ha(raw *rawHA, m Mesos) HA {
+	h := HA{SessionTimeout: DefaultSessionTimeout}
+	if raw == nil {
+		return h
+	}
+	body := raw.Body
+	if raw.Zookeeper == nil {
+		b.errorf(raw.DefRange, "Missing ha.zookeeper",
+			"An ha block needs the ZooKeeper URL under which the instances elect their leader: zookeeper = \"zk://zk1:2181,zk2:2181/quobyte-mesos\". Leave the block out to run one instance.")
+	} else {
+		h.Zookeeper = b.str(body, "zookeeper", raw.Zookeeper, "", false)
+		if err := checkZKURL(h.Zookeeper); h.Zookeeper != "" && err != nil {
+			b.errorf(valueRange(body, "zookeeper"), "Invalid ZooKeeper URL", "zookeeper = %q: %v.", h.Zookeeper, err)
+		}
+	}
+	h.SessionTimeout = b.duration(body, "session_timeout", raw.SessionTimeout, h.SessionTimeout, positive)
+	if raw.SessionTimeout != nil && h.SessionTimeout > 0 && (h.SessionTimeout < MinSessionTimeout || h.SessionTimeout > MaxSessionTimeout) {
+		b.errorf(valueRange(body, "session_timeout"), "Session timeout out of range",
+			"session_timeout = %q: write between %s and %s (ZooKeeper grants 2 to 20 ticks of its tickTime).",
+			*raw.SessionTimeout, shortDuration(MinSessionTimeout), shortDuration(MaxSessionTimeout))
+	}
+	if h.Zookeeper != "" && strings.HasPrefix(m.FrameworkIDStore, "file:") {
+		b.warnf(raw.DefRange, "Framework ID in a local file",
+			"With several instances, each must read the framework ID the others saved: set mesos.framework_id_store to a zk:// URL (a file works only when every instance runs on this host or shares the file).")
+	}
+	return h
 }

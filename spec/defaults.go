@@ -22,6 +22,15 @@ const (
 	DefaultUnreachableTimeout = 10 * time.Minute
 	DefaultHealthPath         = "/serviceHealth"
 	DefaultKillGrace          = 30 * time.Second
+	// DefaultSessionTimeout is the ZooKeeper session timeout of the leader
+	// election (as Mesos masters use): a dead leader is replaced after about
+	// this long.
+	DefaultSessionTimeout = 10 * time.Second
+	// MinSessionTimeout and MaxSessionTimeout bound ha.session_timeout:
+	// ZooKeeper grants between 2 and 20 ticks (4 s to 40 s with its default
+	// tick of 2 s) and negotiates anything else into that range.
+	MinSessionTimeout = time.Second
+	MaxSessionTimeout = 2 * time.Minute
 )
 
 // Prober modes and artifacts (Prober.Mode, Prober.Artifact).

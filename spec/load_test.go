@@ -92,6 +92,7 @@ func TestLoad_MinimalSpecGetsEveryDefault(t *testing.T) {
 			Attributes:         map[string]string{},
 			UnreachableTimeout: 10 * time.Minute,
 		},
+		HA:       HA{SessionTimeout: 10 * time.Second},
 		Services: map[Kind]*Service{},
 	}
 	health := Health{Path: "/serviceHealth", Interval: 10 * time.Second, Timeout: 5 * time.Second, Grace: 2 * time.Minute, MaxFailures: 3}
@@ -170,7 +171,14 @@ placement {
   hosts = ["storage-*"]
   attributes = { rack = "r1" }
 }
+ha {
+  zookeeper       = "zk://zk1:2181,zk2:2181/quobyte-mesos"
+  session_timeout = "4s"
+}
 `)
+	if want := (HA{Zookeeper: "zk://zk1:2181,zk2:2181/quobyte-mesos", SessionTimeout: 4 * time.Second}); c.HA != want || !c.HA.Enabled() {
+		t.Errorf("ha = %+v, want %+v", c.HA, want)
+	}
 	if c.Mesos.ZK != "zk://zk1:2181,zk2:2181/mesos" || c.Mesos.Masters != nil {
 		t.Errorf("masters %v zk %q", c.Mesos.Masters, c.Mesos.ZK)
 	}
@@ -290,6 +298,13 @@ func TestLoad_Rules(t *testing.T) {
 		{"variables", m + q + `service "api" { count = var.n }`, "Variables not allowed", "6:25"},
 		{"functions", m + q + `service "api" { count = max(1, 2) }`, "Function calls not allowed", "6:25"},
 		{"empty auth file", m + q + `status_api { auth_file = "" }`, "Empty value", "6:26"},
+		{"ha without zookeeper", m + q + `ha { session_timeout = "5s" }`, "Missing ha.zookeeper", "6:1"},
+		{"ha zookeeper not zk", m + q + `ha { zookeeper = "http://zk:2181/x" }`, "Invalid ZooKeeper URL", "6:18"},
+		{"ha zookeeper no path", m + q + `ha { zookeeper = "zk://zk:2181" }`, "Invalid ZooKeeper URL", "6:18"},
+		{"ha empty zookeeper", m + q + `ha { zookeeper = "" }`, "Empty value", "6:18"},
+		{"ha session timeout short", m + q + "ha {\n  zookeeper = \"zk://zk/q\"\n  session_timeout = \"100ms\"\n}", "Session timeout out of range", "8:21"},
+		{"ha session timeout long", m + q + "ha {\n  zookeeper = \"zk://zk/q\"\n  session_timeout = \"1h\"\n}", "Session timeout out of range", "8:21"},
+		{"ha session timeout zero", m + q + "ha {\n  zookeeper = \"zk://zk/q\"\n  session_timeout = \"0s\"\n}", "Duration must be positive", "8:21"},
 		{"version number", quobyte("image = \"a/b\"\nversion = 3.10"), "String expected", "4:11"},
 		{"version bool", quobyte("image = \"a/b\"\nversion = true"), "String expected", "4:11"},
 		{"image number", quobyte("image = 7"), "String expected", "3:9"},
@@ -349,6 +364,7 @@ func TestLoad_Warnings(t *testing.T) {
 		{"unpinned version", `mesos { master = "http://m:5050" }` + "\n" + `quobyte { image = "a/b" }`, "No version pinned"},
 		{"command ignored", `mesos { master = "http://m:5050" }` + "\n" + "quobyte {\nimage = \"a/b\"\nversion = \"1\"\ncommand = \"x\"\n}", "Command ignored"},
 		{"count ignored", minimal + `service "data" { count = 3 }`, "Count ignored"},
+		{"ha with a file store", minimal + `ha { zookeeper = "zk://zk1:2181/quobyte-mesos" }`, "Framework ID in a local file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, diags := LoadBytes([]byte(tc.src), "t.hcl")

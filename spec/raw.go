@@ -17,6 +17,7 @@ type rawFile struct {
 	Upgrade   *rawUpgrade   `hcl:"upgrade,block"`
 	Placement *rawPlacement `hcl:"placement,block"`
 	StatusAPI *rawStatusAPI `hcl:"status_api,block"`
+	HA        *rawHA        `hcl:"ha,block"`
 	Body      hcl.Body      `hcl:",body"`
 }
 
@@ -131,4 +132,11 @@ type rawPlacement struct {
 type rawStatusAPI struct {
 	AuthFile *string  `hcl:"auth_file,optional"`
 	Body     hcl.Body `hcl:",body"`
+}
+
+type rawHA struct {
+	Zookeeper      *string   `hcl:"zookeeper,optional"`
+	SessionTimeout *string   `hcl:"session_timeout,optional"`
+	Body           hcl.Body  `hcl:",body"`
+	DefRange       hcl.Range `hcl:",def_range"`
 }

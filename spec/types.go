@@ -96,6 +96,7 @@ type Cluster struct {
 	Upgrade   Upgrade
 	Placement Placement
 	StatusAPI StatusAPI
+	HA        HA
 	// Services holds every kind, enabled or not, keyed by kind.
 	Services map[Kind]*Service
 }
@@ -197,6 +198,23 @@ type StatusAPI struct {
 	// no authentication. Credentials are never written in the spec.
 	AuthFile string
 }
+
+// HA lets several `run` instances share one framework: they elect a leader
+// in ZooKeeper, and only the leader subscribes to Mesos and acts.
+type HA struct {
+	// Zookeeper is the zk://host:port,.../path URL under which the instances
+	// of this framework (by Mesos.FrameworkName) elect their leader; empty:
+	// one instance, no election.
+	Zookeeper string
+	// SessionTimeout is the ZooKeeper session timeout asked for: how long
+	// after a leader falls silent a standby takes over. The leader stops
+	// acting after half of the timeout the server granted without an
+	// answer from ZooKeeper (observe/leader explains why).
+	SessionTimeout time.Duration
+}
+
+// Enabled reports whether instances elect a leader.
+func (h HA) Enabled() bool { return h.Zookeeper != "" }
 
 // Resources are the scalar resources a task asks for.
 type Resources struct {

@@ -34,9 +34,15 @@ systemctl reload quobyte-mesos):
                    takes its tasks over without restarting them.
 
 HTTP endpoints: /v1/health /v1/status /v1/plan (GET; POST a spec for a dry
-run) /v1/snapshot /metrics /artifacts/quobyte-mesos. With the spec's
-status_api { auth_file = FILE }, all but /v1/health, /metrics and the
-artifact need a credential of FILE (see docs/spec.md).
+run) /v1/snapshot /v1/reload (POST: what SIGHUP does) /metrics
+/artifacts/quobyte-mesos. With the spec's status_api { auth_file = FILE },
+all but /v1/health, /metrics and the artifact need a credential of FILE (see
+docs/spec.md).
+
+Several instances: with the spec's ha { zookeeper = "zk://..." } block they
+elect a leader in ZooKeeper; only the leader subscribes to Mesos and acts,
+the others stand by (healthy), serve the status API and take over when it
+ends. SIGTERM of the leader hands over at once.
 
 Flags:
 `
@@ -71,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	}
 
 	f, err := framework.New(framework.Config{
-		SpecFile: *specFile, Listen: *listen, AdvertiseURL: *advertise, FrameworkImage: *image, Logger: log,
+		SpecFile: *specFile, Listen: *listen, AdvertiseURL: *advertise, FrameworkImage: *image, Logger: log, Version: version,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "quobyte-mesos run: %v\n", err)

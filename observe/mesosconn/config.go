@@ -55,6 +55,11 @@ type Config struct {
 	Heartbeat time.Duration
 	// CallTimeout bounds each non-SUBSCRIBE call (default 30s).
 	CallTimeout time.Duration
+	// Fence, when set, is asked right before every HTTP request to a master
+	// (SUBSCRIBE and every call, whoever makes it); an error stops the
+	// request unsent (ErrFenced). With several framework instances only the
+	// elected leader may talk to Mesos (observe/leader).
+	Fence func() error
 }
 
 // Framework is what goes into FrameworkInfo.

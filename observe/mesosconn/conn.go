@@ -29,6 +29,9 @@ import (
 // ErrNotSubscribed is returned by the Caller while no subscription is up.
 var ErrNotSubscribed = errors.New("mesos: not subscribed (calls resume after resubscription)")
 
+// ErrFenced marks a request that Config.Fence stopped unsent.
+var ErrFenced = errors.New("mesos: request not sent: this instance may not act")
+
 // ErrFailedOver marks a subscription ended because another scheduler
 // instance subscribed with the same framework ID (Mesos' "Framework failed
 // over"). Run waits MaxBackoff before resubscribing after it.
@@ -379,7 +382,7 @@ func (c *Conn) subscribeOnce(ctx context.Context, master string, h Handler) (las
 	if err != nil {
 		return 0, fmt.Errorf("master %q: %w", master, err)
 	}
-	doer := newPinnedDoer(c.http, mu, c.cfg.Framework.Principal, c.secret)
+	doer := newPinnedDoer(c.http, mu, c.cfg.Framework.Principal, c.secret, c.cfg.Fence)
 	cli := httpcli.New(
 		httpcli.Endpoint(master+"/api/v1/scheduler"),
 		// Protobuf always: the JSON decoder fails on enum values it does

@@ -25,13 +25,14 @@ type pinnedDoer struct {
 	client   *http.Client
 	user     string
 	password string
+	fence    func() error // nil: no fence
 
 	mu   sync.Mutex
 	base url.URL // scheme and host only
 }
 
-func newPinnedDoer(client *http.Client, master *url.URL, user, password string) *pinnedDoer {
-	return &pinnedDoer{client: client, user: user, password: password, base: url.URL{Scheme: master.Scheme, Host: master.Host}}
+func newPinnedDoer(client *http.Client, master *url.URL, user, password string, fence func() error) *pinnedDoer {
+	return &pinnedDoer{client: client, user: user, password: password, fence: fence, base: url.URL{Scheme: master.Scheme, Host: master.Host}}
 }
 
 // leader returns the pinned master's base URL.
@@ -50,6 +51,12 @@ func (d *pinnedDoer) Do(req *http.Request) (*http.Response, error) {
 		req.Host = ""
 		if d.user != "" {
 			req.SetBasicAuth(d.user, d.password)
+		}
+		// Every request passes here, so nothing can bypass the fence.
+		if d.fence != nil {
+			if err := d.fence(); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrFenced, err)
+			}
 		}
 		res, err := d.client.Do(req)
 		if err != nil || res.StatusCode != http.StatusTemporaryRedirect || !subscribe || hop >= maxRedirects {

@@ -107,13 +107,19 @@ type clusterOpts struct {
 	// host's devices/, probers from the framework image. The test must
 	// have built the images (dockerImages).
 	docker bool
+	// extra is appended to the spec; noFramework leaves starting framework
+	// instances to the test (ha_test.go).
+	extra       string
+	noFramework bool
 }
 
 // startCluster starts mesos-sim and the framework on the test's spec.
 func startCluster(t *testing.T, o clusterOpts) *cluster {
 	t.Helper()
 	c := startSim(t, o)
-	c.startFramework("framework")
+	if !o.noFramework {
+		c.startFramework("framework")
+	}
 	return c
 }
 
@@ -155,7 +161,7 @@ func startSim(t *testing.T, o clusterOpts) *cluster {
 	writeJSON(t, clusterFile, map[string]any{"agents": agents})
 
 	c.specPath = filepath.Join(c.dir, "spec.hcl")
-	c.writeSpec(o.version, "")
+	c.writeSpec(o.version, o.extra)
 
 	c.sim = exec.Command(bins.sim, "--listen", fmt.Sprintf("127.0.0.1:%d", masterPort), "--cluster", clusterFile,
 		"--workdir", filepath.Join(c.dir, "sim"), "--allocation-interval", "200ms",

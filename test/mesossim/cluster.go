@@ -23,6 +23,7 @@ type Cluster struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+	calls     callLog // every scheduler call (calllog.go)
 }
 
 // Start starts a cluster: its master(s) listen on loopback ports and its agents
@@ -124,8 +125,9 @@ func (c *Cluster) agentWorkDir(hostname string) string {
 
 func (c *Cluster) handler(index int) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(schedulerPath, schedulerHandler{m: c.m, index: index})
-	mux.Handle(masterPrefix+schedulerPath, schedulerHandler{m: c.m, index: index})
+	mux.Handle(schedulerPath, c.calls.wrap(index, schedulerHandler{m: c.m, index: index}))
+	mux.Handle(masterPrefix+schedulerPath, c.calls.wrap(index, schedulerHandler{m: c.m, index: index}))
+	mux.HandleFunc("GET /debug/calls", c.calls.serve)
 	mux.HandleFunc("/state", c.serveState(index))
 	mux.HandleFunc("/master/state", c.serveState(index))
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })

@@ -32,6 +32,20 @@ var jars = []string{
 type Server struct {
 	// Addr is the client address, "127.0.0.1:port".
 	Addr string
+
+	t        testing.TB
+	java, cp string
+	dir      string
+	tick     time.Duration
+	stop     func() // kills the running server process; nil while stopped
+}
+
+// Options shape a server.
+type Options struct {
+	// Tick is the server's tickTime (default 3s, ZooKeeper's own). The
+	// session timeouts it grants lie between 2 and 20 ticks: tests of
+	// session expiry want a short tick.
+	Tick time.Duration
 }
 
 // URL returns a zk:// URL for path on this server.
@@ -78,7 +92,10 @@ func freePort() (int, error) {
 
 // Start runs a ZooKeeper server for the duration of the test and returns
 // once it answers. It skips the test when java or the jars are absent.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { t.Helper(); return StartWith(t, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
 	java, err := exec.LookPath("java")
 	if err != nil {
@@ -90,7 +107,19 @@ func Start(t testing.TB) *Server {
 	}
 	// A port can be taken between freePort and the server's bind: retry a few times.
 	for attempt := 0; attempt < 3; attempt++ {
-		if s, ok := try(t, java, cp); ok {
+		port, err := freePort()
+		if err != nil {
+			t.Fatalf("zktest: free port: %v", err)
+		}
+		s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), t: t, java: java, cp: cp, dir: t.TempDir(), tick: o.Tick}
+		if s.try() {
+			t.Cleanup(func() {
+				if t.Failed() {
+					b, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
+					t.Logf("zktest: server log:\n%s", b)
+				}
+			})
+			t.Cleanup(s.Stop)
 			return s
 		}
 	}
@@ -98,18 +127,42 @@ func Start(t testing.TB) *Server {
 	return nil
 }
 
-func try(t testing.TB, java, cp string) (*Server, bool) {
-	port, err := freePort()
-	if err != nil {
-		t.Fatalf("zktest: free port: %v", err)
+// Stop kills the server (as a crash would: clients get no goodbye). Its
+// data stays, so Restart brings back every session that has not expired.
+func (s *Server) Stop() {
+	if s.stop != nil {
+		s.stop()
+		s.stop = nil
 	}
-	dir := t.TempDir()
-	cmd := exec.Command(java, "-Xmx128m", "-cp", cp,
+}
+
+// Restart starts a stopped server again on the same port and data.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Stop()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if s.try() {
+			return
+		}
+		time.Sleep(200 * time.Millisecond) // the port may linger a moment
+	}
+	s.t.Fatal("zktest: ZooKeeper server did not restart")
+}
+
+// try starts the server process and waits until it serves.
+func (s *Server) try() bool {
+	t := s.t
+	_, port, _ := net.SplitHostPort(s.Addr)
+	args := []string{"-Xmx128m", "-cp", s.cp,
 		"-Dzookeeper.admin.enableServer=false",
 		"-Dzookeeper.4lw.commands.whitelist=*",
 		"org.apache.zookeeper.server.ZooKeeperServerMain",
-		fmt.Sprint(port), dir)
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
+		port, s.dir}
+	if s.tick > 0 {
+		args = append(args, fmt.Sprint(s.tick.Milliseconds()))
+	}
+	cmd := exec.Command(s.java, args...)
+	logf, err := os.OpenFile(filepath.Join(s.dir, "server.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatalf("zktest: %v", err)
 	}
@@ -124,29 +177,22 @@ func try(t testing.TB, java, cp string) (*Server, bool) {
 		<-exited
 		logf.Close()
 	}
-	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port)}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
 			logf.Close()
-			return nil, false
+			return false
 		default:
 		}
 		if serving(s.Addr) {
-			t.Cleanup(func() {
-				if t.Failed() {
-					b, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-					t.Logf("zktest: server log:\n%s", b)
-				}
-			})
-			t.Cleanup(stop)
-			return s, true
+			s.stop = stop
+			return true
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	stop()
-	return nil, false
+	return false
 }
 
 // serving asks the server's four-letter "srvr" command: it reports a Mode

@@ -2,9 +2,21 @@
 // the spec in force (reloaded on SIGHUP), wires the observer, the controller
 // loop and the actuator together, and answers the status API.
 //
+// With the spec's ha block, instances elect a leader (observe/leader) and
+// only the leader acts: each leadership is a term of its own (subscription,
+// observer, actuator, loop, built from the spec in force), which reconciles
+// and adopts every task as a restart would. A standby loads and validates
+// the spec, serves the status API and reloads on SIGHUP; it observes
+// nothing.
+//
 // Ordering rules kept here:
 //  1. The spec is validated completely before it replaces the one in force.
 //  2. The framework ID is persisted before it is relied on (observe/fwid).
-//  3. Stopping (SIGTERM) closes the subscription without TEARDOWN: Quobyte
-//     keeps running and the next start picks its tasks up.
+//  3. Every request to Mesos passes the fence (mesosconn's Config.Fence):
+//     while this instance does not lead, nothing reaches Mesos.
+//  4. A term's work has stopped before the leadership is given up or
+//     sought again (lead returns only then).
+//  5. Stopping (SIGTERM) closes the subscription without TEARDOWN: Quobyte
+//     keeps running and the next start (or a standby, at once) picks its
+//     tasks up.
 package framework

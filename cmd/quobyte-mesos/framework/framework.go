@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/statusapi"
 	"github.com/quobyte/quobyte-mesos/controller"
 	"github.com/quobyte/quobyte-mesos/observe"
+	"github.com/quobyte/quobyte-mesos/observe/leader"
 	"github.com/quobyte/quobyte-mesos/observe/mesosconn"
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
 	"github.com/quobyte/quobyte-mesos/spec"
@@ -42,24 +44,42 @@ type Config struct {
 	Conn func(*mesosconn.Config)
 	// Observer adjusts the observer's settings (tests: short settle times).
 	Observer func(*observe.Config)
+	// Version is this binary's version, told to the other instances.
+	Version string
 }
 
-// Framework is `quobyte-mesos run`: one spec, one subscription, one loop.
+// Framework is `quobyte-mesos run`: one spec, and while this instance leads
+// (always without an ha block) one term: a subscription and a loop.
 type Framework struct {
-	cfg     Config
-	log     hclog.Logger
-	specs   *SpecHolder
-	metrics *statusapi.Metrics
-	conn    *observe.Connection
-	act     *actuate.Actuator
-	step    *controller.Step
-	loop    *controller.Loop
-	ln      net.Listener
+	cfg       Config
+	log       hclog.Logger
+	specs     *SpecHolder
+	metrics   *statusapi.Metrics
+	ln        net.Listener
+	advertise string
+	// elector is nil without an ha block: this instance always leads.
+	elector *leader.Elector
 
-	mu           sync.Mutex
+	mu sync.Mutex
+	// cur is the term acting now (nil while not leading); next is the one
+	// New built, which checks the spec's Mesos settings before anything
+	// runs, and acts without HA (with HA each leadership builds its own
+	// from the spec in force then).
+	cur, next    *term
+	leaderTerm   *leader.Term // the leadership cur acts under (nil without HA)
 	blockedSince time.Time
 	subscribed   int // SUBSCRIBED events seen, for the resubscription counter
 	reconciledAt time.Time
+}
+
+// term is what acts on Mesos during one leadership: the subscription with
+// its observer, the actuator and the controller loop. Each leadership gets
+// a new one, which reconciles and adopts every task as a restart would.
+type term struct {
+	conn *observe.Connection
+	act  *actuate.Actuator
+	step *controller.Step
+	loop *controller.Loop
 }
 
 // LoadSpec loads and validates a spec file; the error text lists every
@@ -95,58 +115,103 @@ func New(cfg Config) (*Framework, error) {
 	if advertise == "" {
 		advertise = advertiseURL(ln.Addr().(*net.TCPAddr))
 	}
-
+	f.advertise = advertise
 	c := specs.Current()
+	if f.next, err = f.newTerm(); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if c.HA.Enabled() {
+		u, _ := url.Parse(advertise)
+		f.elector, err = leader.New(leader.Config{
+			URL: c.HA.Zookeeper, Group: c.Mesos.FrameworkName, SessionTimeout: c.HA.SessionTimeout,
+			Self:   leader.Member{ID: u.Host, URL: advertise, SpecHash: c.Hash, Version: cfg.Version},
+			Logger: cfg.Logger.Named("leader"),
+		})
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+	f.log.Info("framework ready", "spec", cfg.SpecFile, "spec_hash", c.Hash, "listen", ln.Addr().String(), "advertise", advertise, "ha", c.HA.Enabled())
+	return f, nil
+}
+
+// newTerm builds what acts during one leadership from the spec in force.
+// Every request it makes to Mesos passes f.fence.
+func (f *Framework) newTerm() (*term, error) {
+	c := f.specs.Current()
+	t := &term{}
 	ocfg := observe.Config{
 		OnOffers: func(ctx context.Context, offers []mesos.Offer) {
 			f.metrics.OffersReceived.Add(float64(len(offers)))
-			f.act.HandleOffers(offers)
+			t.act.HandleOffers(offers)
 		},
-		OnRescind: func(offerID string) { f.act.HandleRescind(offerID) },
-		OnStatus:  f.onSubscriptionStatus,
+		OnRescind: func(offerID string) { t.act.HandleRescind(offerID) },
+		OnStatus:  func(st mesosconn.Status) { f.onSubscriptionStatus(t, st) },
 	}
-	if cfg.Observer != nil {
-		cfg.Observer(&ocfg)
+	if f.cfg.Observer != nil {
+		f.cfg.Observer(&ocfg)
 	}
 	hostname, _ := os.Hostname()
 	conn, err := observe.Connect(c.Mesos, observe.Options{
-		Logger:   cfg.Logger.Named("mesos"),
+		Logger:   f.cfg.Logger.Named("mesos"),
 		Hostname: hostname,
-		WebUIURL: advertise + "/v1/status",
+		WebUIURL: f.advertise + "/v1/status",
 		Observer: ocfg,
-		Conn:     cfg.Conn,
+		Conn: func(mc *mesosconn.Config) {
+			mc.Fence = f.fence
+			if f.cfg.Conn != nil {
+				f.cfg.Conn(mc)
+			}
+		},
 	})
 	if err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("connecting to Mesos: %w", err)
 	}
-	f.conn = conn
+	t.conn = conn
 	obs := conn.Observer
-
-	f.act = actuate.New(actuate.Config{
+	t.act = actuate.New(actuate.Config{
 		Caller: conn.Conn.Caller(),
-		Logger: cfg.Logger.Named("actuate"),
+		Logger: f.cfg.Logger.Named("actuate"),
 		OnLaunch: func(taskID, agentID, kind, configHash string) {
 			if err := obs.RecordLaunch(taskID, agentID); err != nil {
 				f.log.Error("recording a launch", "task_id", taskID, "error", err)
 			}
 		},
-		OnReport:          f.onReport,
-		FrameworkHTTPBase: advertise,
-		FrameworkImage:    cfg.FrameworkImage,
+		OnReport:          func(r actuate.Report) { f.onReport(t, r) },
+		FrameworkHTTPBase: f.advertise,
+		FrameworkImage:    f.cfg.FrameworkImage,
 	})
-	f.step = newStep()
-	f.loop = controller.NewLoop(controller.LoopConfig{
-		Spec:    specs.Current,
+	t.step = newStep()
+	t.loop = controller.NewLoop(controller.LoopConfig{
+		Spec:    f.specs.Current,
 		Source:  obs,
-		Applier: f.act,
-		Step:    f.step,
-		Tick:    cfg.Tick,
+		Applier: t.act,
+		Step:    t.step,
+		Tick:    f.cfg.Tick,
 		OnPlan:  f.onPlan,
-		Logger:  cfg.Logger.Named("controller"),
+		Logger:  f.cfg.Logger.Named("controller"),
 	})
-	f.log.Info("framework ready", "spec", cfg.SpecFile, "spec_hash", c.Hash, "listen", ln.Addr().String(), "advertise", advertise)
-	return f, nil
+	return t, nil
+}
+
+// errNotLeading is the fence's answer while this instance does not lead.
+var errNotLeading = errors.New("this instance does not lead")
+
+// fence is asked before every request to Mesos (mesosconn's Config.Fence):
+// nil only while this instance leads. Without HA it always does.
+func (f *Framework) fence() error {
+	if f.elector == nil {
+		return nil
+	}
+	f.mu.Lock()
+	lt := f.leaderTerm
+	f.mu.Unlock()
+	if lt == nil {
+		return errNotLeading
+	}
+	return lt.Check()
 }
 
 // newStep is production's Step: the wall clock, and a random source of its
@@ -172,9 +237,10 @@ func advertiseURL(a *net.TCPAddr) string {
 // Addr is the status API's address.
 func (f *Framework) Addr() net.Addr { return f.ln.Addr() }
 
-// Run serves the API, keeps the subscription and runs the loop until ctx
-// ends. It never tears the framework down: Quobyte keeps running and the
-// next start picks its tasks up.
+// Run serves the API and, while this instance leads, keeps the
+// subscription and runs the loop, until ctx ends. It never tears the
+// framework down: Quobyte keeps running and the next start (or a standby)
+// picks its tasks up.
 func (f *Framework) Run(ctx context.Context) error {
 	exe := f.cfg.Executable
 	if exe == "" {
@@ -183,24 +249,26 @@ func (f *Framework) Run(ctx context.Context) error {
 			return fmt.Errorf("finding the prober artifact: %w", err)
 		}
 	}
-	srv := &http.Server{
-		Handler: statusapi.Handler(statusapi.Config{
-			Source:  f,
-			Metrics: f.metrics,
-			Extra: map[string]http.Handler{
-				"GET " + actuate.ProberArtifactPath: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					http.ServeFile(w, r, exe)
-				}),
-			},
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
+	api := statusapi.Config{
+		Source:  f,
+		Metrics: f.metrics,
+		Reload:  f.reloadOutcome,
+		Extra: map[string]http.Handler{
+			"GET " + actuate.ProberArtifactPath: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.ServeFile(w, r, exe)
+			}),
+		},
 	}
+	if f.elector != nil {
+		api.HA = f.elector.Status
+	}
+	srv := &http.Server{Handler: statusapi.Handler(api), ReadHeaderTimeout: 10 * time.Second}
 	statusapi.ConfigureServer(srv)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
-	wg.Add(3)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		if err := srv.Serve(f.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -210,14 +278,22 @@ func (f *Framework) Run(ctx context.Context) error {
 	}()
 	go func() {
 		defer wg.Done()
-		if err := f.conn.Run(ctx); err != nil && ctx.Err() == nil {
-			errs <- fmt.Errorf("mesos connection: %w", err)
+		var err error
+		if f.elector == nil {
+			f.metrics.ObserveLeadership(true)
+			err = f.runTerm(ctx, f.takeTerm())
+		} else {
+			err = f.elector.Run(ctx, func(lt *leader.Term) {
+				if err := f.lead(lt); err != nil {
+					errs <- err
+					cancel()
+				}
+			})
+		}
+		if err != nil {
+			errs <- err
 			cancel()
 		}
-	}()
-	go func() {
-		defer wg.Done()
-		_ = f.loop.Run(ctx) // returns ctx's error
 	}()
 	<-ctx.Done()
 	shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
@@ -228,22 +304,108 @@ func (f *Framework) Run(ctx context.Context) error {
 	return <-errs // nil when stopped by ctx
 }
 
-// Reload reads the spec file again (SIGHUP). On error the old spec stays.
-func (f *Framework) Reload() error {
-	old := f.specs.Current()
-	next, err := f.specs.Reload()
-	f.metrics.ObserveReload(time.Now(), err == nil)
-	if err == nil {
-		f.updateMesos(old, next)
-		f.loop.Kick()
+// takeTerm returns the term New built (without HA the only one).
+func (f *Framework) takeTerm() *term {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := f.next
+	f.next = nil
+	return t
+}
+
+// lead acts for one leadership: it returns once the term has ended and
+// nothing of it can reach Mesos any more (the elector gives the leadership
+// up only then).
+func (f *Framework) lead(lt *leader.Term) error {
+	t, err := f.newTerm() // from the spec in force now
+	if err != nil {
+		return err
 	}
+	f.mu.Lock()
+	f.leaderTerm = lt
+	f.mu.Unlock()
+	f.metrics.ObserveLeadership(true)
+	f.log.Info("leading: subscribing to Mesos and acting", "session", fmt.Sprintf("%#x", lt.Session), "spec_hash", f.specs.Current().Hash)
+	err = f.runTerm(lt.Context(), t)
+	f.mu.Lock()
+	f.leaderTerm = nil
+	f.mu.Unlock()
+	f.metrics.ObserveLeadership(false)
+	f.log.Warn("not leading: the subscription is closed and nothing more is sent to Mesos", "reason", lt.Err())
 	return err
 }
 
-func (f *Framework) onSubscriptionStatus(st mesosconn.Status) {
+// runTerm runs a term until ctx ends: the subscription and the loop. It
+// returns once both have stopped, or the connection's error when it
+// cannot work at all.
+func (f *Framework) runTerm(ctx context.Context, t *term) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f.mu.Lock()
+	f.cur, f.subscribed, f.reconciledAt, f.blockedSince = t, 0, time.Time{}, time.Time{}
+	f.mu.Unlock()
+	defer func() {
+		if f.elector != nil { // a standby shows nothing of a past term
+			f.mu.Lock()
+			f.cur = nil
+			f.mu.Unlock()
+		}
+	}()
+	var wg sync.WaitGroup
+	var connErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := t.conn.Run(ctx); err != nil && ctx.Err() == nil {
+			connErr = fmt.Errorf("mesos connection: %w", err)
+			cancel()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		_ = t.loop.Run(ctx) // returns ctx's error
+	}()
+	wg.Wait()
+	return connErr
+}
+
+// Reload reads the spec file again (SIGHUP). On error the old spec stays.
+func (f *Framework) Reload() error {
+	old := f.specs.Current()
+	c, err := f.specs.Reload()
+	f.metrics.ObserveReload(time.Now(), err == nil)
+	if err != nil {
+		return err
+	}
+	if f.elector != nil {
+		f.elector.SetSpecHash(c.Hash)
+	}
+	// A standby has no subscription to update: the term it may lead later
+	// subscribes with the spec in force then.
+	if t := f.current(); t != nil {
+		t.updateMesos(old, c)
+		t.loop.Kick()
+	}
+	return nil
+}
+
+// reloadOutcome is POST /v1/reload: Reload, and what it did.
+func (f *Framework) reloadOutcome() (statusapi.Reload, error) {
+	err := f.Reload()
+	return f.specs.LastReload(), err
+}
+
+// current is the term acting now (nil while not leading).
+func (f *Framework) current() *term {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cur
+}
+
+func (f *Framework) onSubscriptionStatus(t *term, st mesosconn.Status) {
 	if st.State != snapshot.Subscribed {
 		// Offers die with the connection.
-		f.act.Disconnected()
+		t.act.Disconnected()
 		return
 	}
 	f.mu.Lock()
@@ -280,9 +442,9 @@ func (f *Framework) onPlan(in controller.Input, r *controller.Result, _ controll
 // onReport records what an apply did (the actuator's full report; the loop
 // gets its failures and when to plan again). The actuator has already
 // logged each launch, kill and waiting launch with its reason and task ID.
-func (f *Framework) onReport(r actuate.Report) {
+func (f *Framework) onReport(t *term, r actuate.Report) {
 	for _, k := range r.Killed {
-		f.conn.Observer.RecordKillSent(k.TaskID)
+		t.conn.Observer.RecordKillSent(k.TaskID)
 	}
 	f.metrics.OffersDeclined.Add(float64(len(r.Declined)))
 	used := map[string]bool{}
@@ -293,22 +455,30 @@ func (f *Framework) onReport(r actuate.Report) {
 }
 
 // lastInput is what the last plan was made from; before the first, the
-// spec in force and the observer's snapshot now, with no holds.
-func (f *Framework) lastInput() controller.Input {
-	if in, r := f.loop.Last(); r != nil {
-		return in
+// spec in force and the observer's snapshot now, with no holds. ok is false
+// while no term acts (a standby observes nothing).
+func (f *Framework) lastInput() (in controller.Input, ok bool) {
+	t := f.current()
+	if t == nil {
+		return controller.Input{Spec: f.specs.Current(), Now: time.Now()}, false
 	}
-	return controller.Input{Spec: f.specs.Current(), Snapshot: f.conn.Observer.Latest(), Now: time.Now()}
+	if in, r := t.loop.Last(); r != nil {
+		return in, true
+	}
+	return controller.Input{Spec: f.specs.Current(), Snapshot: t.conn.Observer.Latest(), Now: time.Now()}, true
 }
 
 // Snapshot implements statusapi.Source: the snapshot the last plan was made
 // from (the observer's own before the first plan).
-func (f *Framework) Snapshot() *snapshot.Snapshot { return f.lastInput().Snapshot }
+func (f *Framework) Snapshot() *snapshot.Snapshot {
+	in, _ := f.lastInput()
+	return in.Snapshot
+}
 
 // Holds implements statusapi.Source: the holds in force when the last plan
 // was made.
 func (f *Framework) Holds() map[string]controller.Hold {
-	in := f.lastInput()
+	in, _ := f.lastInput()
 	out := map[string]controller.Hold{}
 	for item, h := range in.Holds {
 		if h.Until.After(in.Now) {
@@ -323,7 +493,11 @@ func (f *Framework) Spec() *spec.Cluster { return f.specs.Current() }
 
 // Plan implements statusapi.Source.
 func (f *Framework) Plan() *controller.Result {
-	_, r := f.loop.Last()
+	t := f.current()
+	if t == nil {
+		return nil
+	}
+	_, r := t.loop.Last()
 	return r
 }
 
@@ -345,5 +519,9 @@ func (f *Framework) DryRun(src []byte, filename string) (*controller.Result, err
 	if diags.HasErrors() {
 		return nil, statusapi.InvalidSpecError(spec.DiagnosticsText(map[string][]byte{filename: src}, diags))
 	}
-	return controller.Plan(f.lastInput().ForSpec(c, time.Now())), nil
+	in, ok := f.lastInput()
+	if !ok {
+		return nil, errNotLeading
+	}
+	return controller.Plan(in.ForSpec(c, time.Now())), nil
 }

@@ -6,10 +6,13 @@
 //	GET  /v1/plan      what is pending and what is blocked, with reasons
 //	GET  /v1/snapshot  the current snapshot (a file `plan --snapshot` can plan against offline)
 //	POST /v1/plan      dry run: plan the posted spec against the current snapshot, apply nothing
+//	POST /v1/reload    reload the spec as SIGHUP does (Config.Reload)
 //	GET  /metrics      Prometheus
 //
 // The package reads the framework's state through the Source interface and
-// never changes it; POST /v1/plan computes a plan and discards it.
+// never changes it; POST /v1/plan computes a plan and discards it. With
+// several instances (Config.HA) every instance serves the API; ha.go says
+// what an instance that does not lead answers.
 //
 // The API is reachable by anyone on the network, so Handler bounds request
 // bodies (MaxBodyBytes) and concurrent dry runs (429 with Retry-After), and

@@ -31,11 +31,32 @@ type Metrics struct {
 	reloadTime      prometheus.Gauge
 	reloads         *prometheus.CounterVec
 	snapshotGen     prometheus.Gauge
+	leader          prometheus.Gauge
+	leaderChanges   *prometheus.CounterVec
 
 	mu sync.Mutex
 	// ended holds the IDs of terminal tasks already counted in tasksEnded,
 	// as long as the snapshot holds them (they stay there a while).
 	ended map[string]bool
+}
+
+// ObserveLeadership records that this instance won (true) or lost the
+// leadership. A standby observes nothing: the gauges of tasks and of the
+// plan are cleared, so that sums over every instance count each task once.
+func (m *Metrics) ObserveLeadership(leading bool) {
+	if leading {
+		m.leader.Set(1)
+		m.leaderChanges.WithLabelValues("won").Inc()
+		return
+	}
+	m.leader.Set(0)
+	m.leaderChanges.WithLabelValues("lost").Inc()
+	m.subscribed.Set(0)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tasks.Reset()
+	m.planActions.Reset()
+	m.planBlocked.Set(0)
 }
 
 // NewMetrics creates and registers every metric.
@@ -72,11 +93,15 @@ func NewMetrics() *Metrics {
 			Help: "Spec reload attempts by result."}, []string{"result"}),
 		snapshotGen: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "snapshot_generation",
 			Help: "Generation of the current snapshot."}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "leader",
+			Help: "1 while this instance leads (acts on Mesos); always 1 without an ha block."}),
+		leaderChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "leader_changes_total",
+			Help: "Times this instance won (change=\"won\") or lost (change=\"lost\") the leadership."}, []string{"change"}),
 		ended: map[string]bool{},
 	}
 	m.Registry.MustRegister(m.tasks, m.tasksEnded, m.planActions, m.planBlocked, m.OffersReceived, m.OffersDeclined,
 		m.OffersUsed, m.Reconciliation, m.subscribed, m.Resubscriptions, m.reloadSuccess, m.reloadTime,
-		m.reloads, m.snapshotGen,
+		m.reloads, m.snapshotGen, m.leader, m.leaderChanges,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

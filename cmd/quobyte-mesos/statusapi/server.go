@@ -13,6 +13,7 @@ import (
 
 	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/planview"
 	"github.com/quobyte/quobyte-mesos/controller"
+	"github.com/quobyte/quobyte-mesos/observe/leader"
 	"github.com/quobyte/quobyte-mesos/observe/probe"
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
 	"github.com/quobyte/quobyte-mesos/spec"
@@ -78,6 +79,13 @@ type Config struct {
 	Auth *Auth
 	// MaxDryRuns bounds concurrent POST /v1/plan (default DefaultMaxDryRuns).
 	MaxDryRuns int
+	// HA, with several instances, returns the election as this instance
+	// sees it (ha.go says what changes on instances that do not lead);
+	// nil: one instance.
+	HA func() leader.Status
+	// Reload, if set, serves POST /v1/reload: reload the spec as SIGHUP
+	// does, returning the outcome (an error when the old spec stays).
+	Reload func() (Reload, error)
 }
 
 // Handler returns the API's HTTP handler: every endpoint, authentication
@@ -105,7 +113,15 @@ func Handler(cfg Config) http.Handler {
 
 	// Public: Marathon's health check and Prometheus cannot authenticate.
 	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
-		h := Health(cfg.Source, cfg.Now(), cfg.StuckAfter)
+		var h HealthReport
+		if cfg.leading() {
+			h = Health(cfg.Source, cfg.Now(), cfg.StuckAfter)
+			if cfg.HA != nil {
+				h.Role = string(leader.Leader)
+			}
+		} else {
+			h = standbyHealth(cfg.HA())
+		}
 		code := http.StatusOK
 		if !h.Healthy {
 			code = http.StatusServiceUnavailable
@@ -120,18 +136,23 @@ func Handler(cfg Config) http.Handler {
 	}
 
 	private("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, BuildStatus(cfg.Source, cfg.Now()))
+		st := BuildStatus(cfg.Source, cfg.Now())
+		st.HA = cfg.haStatus(st.SpecHash)
+		writeJSON(w, http.StatusOK, st)
 	})
-	private("GET /v1/plan", func(w http.ResponseWriter, r *http.Request) {
+	if cfg.Reload != nil {
+		private("POST /v1/reload", cfg.serveReload)
+	}
+	private("GET /v1/plan", cfg.leaderOnly(func(w http.ResponseWriter, r *http.Request) {
 		p := cfg.Source.Plan()
 		if p == nil {
 			writeJSON(w, http.StatusServiceUnavailable, errorBody("no plan yet: waiting for the first snapshot"))
 			return
 		}
 		writeJSON(w, http.StatusOK, planview.NewDocument(p, cfg.Source.Snapshot(), cfg.Source.Holds()))
-	})
+	}))
 	dryRuns := newLimiter(cfg.MaxDryRuns)
-	private("POST /v1/plan", dryRuns.wrap(func(w http.ResponseWriter, r *http.Request) {
+	private("POST /v1/plan", cfg.leaderOnly(dryRuns.wrap(func(w http.ResponseWriter, r *http.Request) {
 		src, err := io.ReadAll(r.Body)
 		var tooLarge *http.MaxBytesError
 		switch {
@@ -156,18 +177,18 @@ func Handler(cfg Config) http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, planview.NewDocument(p, cfg.Source.Snapshot(), cfg.Source.Holds()))
-	}))
-	private("GET /v1/snapshot", func(w http.ResponseWriter, r *http.Request) {
+	})))
+	private("GET /v1/snapshot", cfg.leaderOnly(func(w http.ResponseWriter, r *http.Request) {
 		s := cfg.Source.Snapshot()
 		if s == nil {
 			writeJSON(w, http.StatusServiceUnavailable, errorBody("no snapshot yet"))
 			return
 		}
 		writeJSON(w, http.StatusOK, s)
-	})
+	}))
 	private("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "quobyte-mesos: /v1/health /v1/status /v1/plan /v1/snapshot /metrics")
+		fmt.Fprintln(w, "quobyte-mesos: /v1/health /v1/status /v1/plan /v1/snapshot /v1/reload /metrics")
 	})
 	return limitBody(mux)
 }
@@ -184,7 +205,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 // HealthReport is the body of /v1/health.
 type HealthReport struct {
-	Healthy bool     `json:"healthy"`
+	Healthy bool `json:"healthy"`
+	// Role and Leader, with several instances: this instance's role in the
+	// election and, on a standby, the leader's URL.
+	Role    string   `json:"role,omitempty"`
+	Leader  string   `json:"leader,omitempty"`
 	Reasons []string `json:"reasons,omitempty"`
 	Summary string   `json:"summary,omitempty"`
 }
@@ -240,6 +265,8 @@ type Status struct {
 	// Services says how many services run and which do not run healthy,
 	// and why.
 	Services planview.ServiceHealth `json:"service_health"`
+	// HA is the leader election, with several instances (ha.go).
+	HA *HAStatus `json:"ha,omitempty"`
 }
 
 // SubscriptionStatus is the Mesos subscription (snapshot.Subscription,
