@@ -148,10 +148,20 @@ func TestRun_SubscribesPersistsIDAndSendsFrameworkInfo(t *testing.T) {
 	if st.FrameworkID != "fw-1" || st.Master != m.URL() {
 		t.Fatalf("status = %+v", st)
 	}
-	// The ID was in the store before Subscribed was reported.
-	h.rec.mu.Lock()
-	held := h.rec.storeAtSubscribed
-	h.rec.mu.Unlock()
+	// The ID was in the store before Subscribed was reported, both by
+	// Status (read just now) and to the Handler. The Handler is told after
+	// Status has changed (setStatus), so wait for it rather than assume it
+	// has been called: under load it may not have been yet.
+	if held, err := h.store.Load(context.Background()); err != nil || held != "fw-1" {
+		t.Fatalf("store held %q (%v) once Status said subscribed, want fw-1", held, err)
+	}
+	var held []string
+	eventually(t, "Subscribed reported to the handler", func() bool {
+		h.rec.mu.Lock()
+		defer h.rec.mu.Unlock()
+		held = h.rec.storeAtSubscribed
+		return len(held) > 0
+	})
 	if len(held) != 1 || held[0] != "fw-1" {
 		t.Fatalf("store held %q when subscribed was reported, want fw-1", held)
 	}
@@ -279,13 +289,21 @@ func TestRun_DroppedStreamResubscribesWithSameID(t *testing.T) {
 	if err := decline(t, h.conn.Caller()); err != nil {
 		t.Fatalf("call after resubscribe: %v", err)
 	}
-	// The handler saw the gap.
-	h.rec.mu.Lock()
-	defer h.rec.mu.Unlock()
+	// The handler saw the gap (it is told after Status changed: wait).
 	var states []string
-	for _, s := range h.rec.statuses {
-		states = append(states, string(s.State))
-	}
+	eventually(t, "the handler told of the resubscription", func() bool {
+		h.rec.mu.Lock()
+		defer h.rec.mu.Unlock()
+		states = states[:0]
+		subscribed := 0
+		for _, s := range h.rec.statuses {
+			states = append(states, string(s.State))
+			if s.State == snapshot.Subscribed {
+				subscribed++
+			}
+		}
+		return subscribed >= 2
+	})
 	if !strings.Contains(strings.Join(states, ","), "subscribed,disconnected,subscribing,subscribed") {
 		t.Fatalf("status sequence %v", states)
 	}
