@@ -29,7 +29,11 @@ type CallRecord struct {
 	// tell scheduler instances apart.
 	WebUIURL string `json:"webui_url,omitempty"`
 	Hostname string `json:"hostname,omitempty"`
-	Status   int    `json:"status"` // the HTTP answer (0 until it is given)
+	// TaskIDs are the task a KILL names, or the tasks an ACCEPT launches
+	// (LAUNCH and LAUNCH_GROUP), so that a test can tell which task a
+	// scheduler tried to kill or start, and when.
+	TaskIDs []string `json:"task_ids,omitempty"`
+	Status  int      `json:"status"` // the HTTP answer (0 until it is given)
 }
 
 // callLogMax bounds the log; older records are dropped (Truncated says so).
@@ -70,9 +74,14 @@ func (l *callLog) wrap(master int, h http.Handler) http.Handler {
 			if call, msg := c.decodeCall(body); msg == "" {
 				rec.Type = call.GetType().String()
 				rec.FrameworkID = call.GetFrameworkID().GetValue()
-				if call.GetType() == scheduler.Call_SUBSCRIBE {
+				switch call.GetType() {
+				case scheduler.Call_SUBSCRIBE:
 					fi := call.GetSubscribe().GetFrameworkInfo()
 					rec.WebUIURL, rec.Hostname = fi.GetWebUiURL(), fi.GetHostname()
+				case scheduler.Call_KILL:
+					rec.TaskIDs = []string{call.GetKill().TaskID.Value}
+				case scheduler.Call_ACCEPT:
+					rec.TaskIDs = launchedTasks(call.GetAccept())
 				}
 			}
 		}
@@ -87,6 +96,20 @@ func (l *callLog) wrap(master int, h http.Handler) http.Handler {
 		l.mu.Unlock()
 		h.ServeHTTP(&recordingWriter{ResponseWriter: w, log: l, rec: rec}, r)
 	})
+}
+
+// launchedTasks lists the IDs of the tasks an ACCEPT launches.
+func launchedTasks(a *scheduler.Call_Accept) []string {
+	var ids []string
+	for _, op := range a.GetOperations() {
+		for _, t := range op.GetLaunch().GetTaskInfos() {
+			ids = append(ids, t.TaskID.Value)
+		}
+		for _, t := range op.GetLaunchGroup().GetTaskGroup().Tasks {
+			ids = append(ids, t.TaskID.Value)
+		}
+	}
+	return ids
 }
 
 // recordingWriter notes the status (and a SUBSCRIBE's stream ID) when the

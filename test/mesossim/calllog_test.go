@@ -3,6 +3,7 @@ package mesossim
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"testing"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -27,6 +28,17 @@ func TestCallLog_TracesCallsToTheirSubscription(t *testing.T) {
 	if code, _ := protoCall(t, c, streamA, revive); code != http.StatusBadRequest {
 		t.Fatalf("call on the failed-over stream: %d, want 400", code)
 	}
+	// A KILL names its task, an ACCEPT the tasks it launches.
+	fid := &mesos.FrameworkID{Value: fwID}
+	mustCall(t, c, streamB, &scheduler.Call{Type: scheduler.Call_KILL, FrameworkID: fid,
+		Kill: &scheduler.Call_Kill{TaskID: mesos.TaskID{Value: "t1"}}})
+	mustCall(t, c, streamB, &scheduler.Call{Type: scheduler.Call_ACCEPT, FrameworkID: fid,
+		Accept: &scheduler.Call_Accept{OfferIDs: []mesos.OfferID{{Value: "no-such-offer"}}, Operations: []mesos.Offer_Operation{{
+			Type: mesos.Offer_Operation_LAUNCH, Launch: &mesos.Offer_Operation_Launch{TaskInfos: []mesos.TaskInfo{
+				{Name: "a", TaskID: mesos.TaskID{Value: "t2"}, AgentID: mesos.AgentID{Value: "x"}},
+				{Name: "b", TaskID: mesos.TaskID{Value: "t3"}, AgentID: mesos.AgentID{Value: "x"}},
+			}},
+		}}}})
 
 	resp, err := http.Get(c.URL() + "/debug/calls")
 	if err != nil {
@@ -42,6 +54,8 @@ func TestCallLog_TracesCallsToTheirSubscription(t *testing.T) {
 		{Seq: 2, Type: "REVIVE", FrameworkID: fwID, Stream: streamA, Status: 202},
 		{Seq: 3, Type: "SUBSCRIBE", FrameworkID: fwID, Stream: streamB, WebUIURL: "http://instance-b", Status: 200},
 		{Seq: 4, Type: "REVIVE", FrameworkID: fwID, Stream: streamA, Status: 400},
+		{Seq: 5, Type: "KILL", FrameworkID: fwID, Stream: streamB, TaskIDs: []string{"t1"}, Status: 202},
+		{Seq: 6, Type: "ACCEPT", FrameworkID: fwID, Stream: streamB, TaskIDs: []string{"t2", "t3"}, Status: 202},
 	}
 	if len(got.Calls) != len(want) {
 		t.Fatalf("%d calls logged, want %d: %+v", len(got.Calls), len(want), got.Calls)
@@ -49,11 +63,11 @@ func TestCallLog_TracesCallsToTheirSubscription(t *testing.T) {
 	for i, w := range want {
 		g := got.Calls[i]
 		g.Time, g.Hostname = w.Time, w.Hostname
-		if g != w {
+		if !reflect.DeepEqual(g, w) {
 			t.Errorf("call %d = %+v, want %+v", i+1, g, w)
 		}
 	}
-	if after := c.Calls(3); len(after) != 1 || after[0].Seq != 4 {
+	if after := c.Calls(5); len(after) != 1 || after[0].Seq != 6 {
 		t.Errorf("Calls(3) = %+v", after)
 	}
 }
