@@ -89,8 +89,9 @@ type cluster struct {
 	// may fw.ProcessState be read.
 	fwDone <-chan struct{}
 	hosts  []string
-	docker bool     // see clusterOpts.docker
-	fwArgs []string // extra arguments of `quobyte-mesos run`
+	docker bool        // see clusterOpts.docker
+	fwArgs []string    // extra arguments of `quobyte-mesos run`
+	edits  [][2]string // see clusterOpts.edits
 }
 
 // clusterOpts shape a test cluster.
@@ -111,6 +112,11 @@ type clusterOpts struct {
 	// instances to the test (ha_test.go).
 	extra       string
 	noFramework bool
+	// edits are replacements (old, new: the first occurrence) made in
+	// every spec of the cluster after the harness's own; simArgs are more
+	// mesos-sim flags.
+	edits   [][2]string
+	simArgs []string
 }
 
 // startCluster starts mesos-sim and the framework on the test's spec.
@@ -126,7 +132,7 @@ func startCluster(t *testing.T, o clusterOpts) *cluster {
 // startSim writes the cluster file and the spec and starts mesos-sim.
 func startSim(t *testing.T, o clusterOpts) *cluster {
 	t.Helper()
-	c := &cluster{t: t, dir: t.TempDir(), docker: o.docker}
+	c := &cluster{t: t, dir: t.TempDir(), docker: o.docker, edits: o.edits}
 	masterPort, apiPort := freePort(t), freePort(t)
 	c.masterURL = fmt.Sprintf("http://127.0.0.1:%d", masterPort)
 	c.apiURL = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
@@ -166,6 +172,7 @@ func startSim(t *testing.T, o clusterOpts) *cluster {
 	c.sim = exec.Command(bins.sim, "--listen", fmt.Sprintf("127.0.0.1:%d", masterPort), "--cluster", clusterFile,
 		"--workdir", filepath.Join(c.dir, "sim"), "--allocation-interval", "200ms",
 		"--heartbeat-interval", "2s", "--update-retry-interval", "2s", "--log-level", "debug")
+	c.sim.Args = append(c.sim.Args, o.simArgs...)
 	c.sim.Env = append(os.Environ(), "QUOBYTE_STANDIN_BIN="+bins.standin, "STANDIN_CATCHUP=300ms", "STANDIN_STOP_GRACE=200ms")
 	if c.docker {
 		c.sim.Args = append(c.sim.Args, "--docker")
@@ -189,7 +196,7 @@ func (c *cluster) startFramework(name string) {
 
 // spec is examples/local.hcl (local-docker.hcl for a Docker cluster) with
 // this cluster's master, framework ID store and version, timings shortened
-// for tests, and extra appended verbatim.
+// for tests, the cluster's edits made, and extra appended verbatim.
 func (c *cluster) spec(version, extra string) string {
 	example := "local.hcl"
 	if c.docker {
@@ -210,6 +217,12 @@ func (c *cluster) spec(version, extra string) string {
 			c.t.Fatalf("examples/local.hcl no longer contains %s", old)
 		}
 		s = strings.Replace(s, old, repl, 1)
+	}
+	for _, e := range c.edits {
+		if !strings.Contains(s, e[0]) {
+			c.t.Fatalf("the spec does not contain %q to edit", e[0])
+		}
+		s = strings.Replace(s, e[0], e[1], 1)
 	}
 	if c.docker {
 		s = dockerSpec(c.t, s)
