@@ -348,6 +348,13 @@ func (o *Observer) foldHealth(t *snapshot.Task, meta *taskMeta, st *mesos.TaskSt
 			}
 		}
 		t.Healthy = &h
+	case t.State == snapshot.Killing:
+		// Still running, on its way out (Mesos sends KILLING before KILLED
+		// to frameworks that take it, a health-check kill included): it
+		// serves no more, but how long it ran is still read from
+		// RunningSince when it ends.
+		endStreak()
+		t.Healthy, t.HealthySince = nil, time.Time{}
 	case t.State.Terminal():
 		endStreak()
 		// Mesos kills a task whose health check keeps failing: TASK_KILLED,

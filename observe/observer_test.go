@@ -735,6 +735,10 @@ func TestHandleEvent_HealthCheckKill(t *testing.T) {
 	if tk := task(t, o, dataTask); tk.HealthFailures != 3 {
 		t.Fatalf("HealthFailures = %d, want 3", tk.HealthFailures)
 	}
+	// The command executor says KILLING first to frameworks that take it
+	// (ours do); how long the task ran still counts to the end.
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_KILLING, 8))
+	clk.Advance(time.Second)
 	msg := "Command exited with status 0"
 	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_KILLED, 9, healthy(false), func(s *mesos.TaskStatus) { s.Message = &msg }))
 	tk := task(t, o, dataTask)
@@ -742,7 +746,7 @@ func TestHandleEvent_HealthCheckKill(t *testing.T) {
 		t.Fatalf("health-killed task = %+v", tk)
 	}
 	h := o.Latest().Items[snapshot.ItemKey("data", "agent-1")]
-	if h.Failures != 1 || !h.Last.HealthKilled || h.Last.HealthyFor != time.Hour+10*time.Second ||
+	if h.Failures != 1 || !h.Last.HealthKilled || h.Last.HealthyFor != time.Hour+10*time.Second || h.Last.RanFor != time.Hour+31*time.Second ||
 		h.Last.Describe() != "task "+dataTask+" killed by Mesos after 3 failed health checks: Command exited with status 0" {
 		t.Fatalf("item = %+v (%s)", h, h.Last.Describe())
 	}
