@@ -31,7 +31,9 @@ state, reason and message and the restart count), and a summary line.
 
   --server URL     plan against the live cluster: the spec is posted to the
                    running framework (POST URL/v1/plan), which plans it against
-                   its current snapshot
+                   its current snapshot, and says what a changed mesos block
+                   would do: applied live with UPDATE_FRAMEWORK (name, role,
+                   failover timeout) or at the next start (the rest)
   --snapshot FILE  plan offline against a snapshot saved from GET /v1/snapshot
 
 When the framework's status API asks for authentication (the spec's
@@ -42,8 +44,9 @@ The spec is validated locally first; an invalid spec is reported with every
 error's position and exit status 1. Flags may come before or after SPEC.
 
 Exit status: 0 success (with -detailed-exitcode: no changes), 1 error or
-usage error, 2 changes pending (with -detailed-exitcode only). Services not
-running healthy are shown but do not change the exit status.
+usage error, 2 changes pending (with -detailed-exitcode only; a change of
+the mesos block is one). Services not running healthy are shown but do not
+change the exit status.
 
 Flags:
 `
@@ -93,7 +96,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "quobyte-mesos plan: %v\n", err)
 		return exitError
 	}
-	if *detailed && doc.Summary.HasChanges() {
+	if *detailed && doc.Changes {
 		return 2
 	}
 	return exitOK

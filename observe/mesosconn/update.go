@@ -65,6 +65,25 @@ func isEmptyOK(err error) bool {
 	return errors.As(err, &pe) && string(pe) == `unexpected content type: ""`
 }
 
+// liveSettings are the mesos block's settings UpdateFramework applies to a
+// running framework, as spec paths.
+var liveSettings = map[string]bool{"mesos.framework_name": true, "mesos.role": true, "mesos.failover_timeout": true}
+
+// MesosChanges says what putting next in force instead of old would do to
+// the framework's place in Mesos: each changed setting of the mesos block
+// that goes out at once ("mesos.role: \"quobyte\" -> \"storage\", applied
+// live with UPDATE_FRAMEWORK"), then those that wait for the next start
+// (NextStart). A dry run shows them beside the plan.
+func MesosChanges(old, next *spec.Cluster) []string {
+	var out []string
+	for _, c := range spec.Diff(old, next) {
+		if liveSettings[c.Path] {
+			out = append(out, c.String()+", applied live with UPDATE_FRAMEWORK")
+		}
+	}
+	return append(out, NextStart(old.Mesos, next.Mesos)...)
+}
+
 // NextStart lists what changed between two mesos blocks that a running
 // framework cannot apply: where the masters are, how it authenticates and
 // where its framework ID is kept. One entry per field, such as

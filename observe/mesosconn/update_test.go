@@ -67,3 +67,33 @@ func TestNextStart(t *testing.T) {
 		t.Errorf("NextStart = %v, want %v", got, want)
 	}
 }
+
+// A dry run's account of a changed mesos block: the live settings with
+// their values, then what waits for the next start; nothing for a spec
+// whose mesos block is unchanged.
+func TestMesosChanges(t *testing.T) {
+	load := func(mesos string) *spec.Cluster {
+		t.Helper()
+		src := "mesos {\n" + mesos + "\n}\nquobyte {\n  version = \"1\"\n  runtime = \"command\"\n  command = \"q\"\n}\n"
+		c, diags := spec.LoadBytes([]byte(src), "t.hcl")
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", src, diags)
+		}
+		return c
+	}
+	old := load(`master = "http://m1:5050"`)
+	next := load(`master = "http://m2:5050"
+  role = "storage"
+  failover_timeout = "24h"`)
+	want := []string{
+		`mesos.failover_timeout: "672h" -> "24h", applied live with UPDATE_FRAMEWORK`,
+		`mesos.role: "quobyte" -> "storage", applied live with UPDATE_FRAMEWORK`,
+		"mesos.master changes at the next start",
+	}
+	if got := MesosChanges(old, next); !reflect.DeepEqual(got, want) {
+		t.Errorf("MesosChanges =\n%q\nwant\n%q", got, want)
+	}
+	if got := MesosChanges(old, load(`master = "http://m1:5050"`)); len(got) != 0 {
+		t.Errorf("MesosChanges of an unchanged block = %q", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +17,7 @@ import (
 // master at once with UPDATE_FRAMEWORK, and a relaunched task runs on
 // resources of the new role; what needs a restart (here the framework ID
 // store) is reported in the reload's result instead of silently ignored.
+// A dry run of the candidate says both beforehand.
 func TestReloadAppliesMesosRoleLive(t *testing.T) {
 	c := startCluster(t, clusterOpts{subnet: "127.0.8", registry: 3, metadata: 3, data: 5, version: "v1"})
 	c.eventually(convergeWithin, "convergence", func() (bool, string) { return c.converged(fullLayout) })
@@ -29,6 +31,22 @@ func TestReloadAppliesMesosRoleLive(t *testing.T) {
 			t.Fatalf("the spec no longer contains %s", old)
 		}
 		s = strings.Replace(s, old, repl, 1)
+	}
+	// The dry run says beforehand what the reload will do to the mesos
+	// block, and counts it as a change although no task changes.
+	candidate := filepath.Join(c.dir, "candidate.hcl")
+	if err := os.WriteFile(candidate, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := c.planExit(candidate)
+	for _, want := range []string{
+		`mesos.role: "quobyte" -> "storage", applied live with UPDATE_FRAMEWORK`,
+		"mesos.framework_id_store changes at the next start",
+		"No changes to tasks. 2 changes of the mesos block.",
+	} {
+		if code != 2 || !strings.Contains(out, want) {
+			t.Errorf("plan of the candidate: exit %d, want 2 and %q in:\n%s", code, want, out)
+		}
 	}
 	if err := os.WriteFile(c.specPath, []byte(s), 0o644); err != nil {
 		t.Fatal(err)

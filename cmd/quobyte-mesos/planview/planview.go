@@ -117,6 +117,19 @@ type Document struct {
 	Plan    *controller.Result `json:"plan"`
 	// Services is nil when the plan came without a snapshot.
 	Services *ServiceHealth `json:"services,omitempty"`
+	// Mesos says what a dry run's mesos block would change once in force
+	// (mesosconn.MesosChanges): applied live, or at the next start. Only
+	// a dry run on the running framework knows the spec in force to
+	// compare with (WithMesos); empty otherwise.
+	Mesos []string `json:"mesos,omitempty"`
+}
+
+// WithMesos adds what the mesos block changes; they are changes to apply
+// (Changes, plan -detailed-exitcode) even when no task changes.
+func (d Document) WithMesos(changes []string) Document {
+	d.Mesos = changes
+	d.Changes = d.Changes || len(changes) > 0
+	return d
 }
 
 // NewDocument summarizes r, and the services' health in s with the backoff
@@ -136,10 +149,16 @@ func NewDocument(r *controller.Result, s *snapshot.Snapshot, holds map[string]co
 // healthy, so that "No changes" never hides a crash loop.
 func (d Document) Line() string {
 	line := d.Summary.Line()
+	if n := len(d.Mesos); n > 0 {
+		if !d.Summary.HasChanges() {
+			line = "No changes to tasks."
+		}
+		line += fmt.Sprintf(" %d %s of the mesos block.", n, plural(n, "change", "changes"))
+	}
 	if d.Services == nil || d.Services.NotHealthy == 0 {
 		return line
 	}
-	if !d.Summary.HasChanges() {
+	if !d.Changes {
 		return "No changes to make, but " + d.Services.Line() + "."
 	}
 	return line + " " + d.Services.Line() + "."
@@ -175,6 +194,12 @@ func (d Document) Text(w io.Writer) error {
 		b.WriteString("\nBlocked:\n")
 		for _, bl := range r.Blocked {
 			fmt.Fprintf(&b, "    %-12s %-10s %s\n", hostOf(bl.Hostname, bl.AgentID), bl.Kind, bl.Reason)
+		}
+	}
+	if len(d.Mesos) > 0 {
+		b.WriteString("\nThe mesos block:\n")
+		for _, m := range d.Mesos {
+			fmt.Fprintf(&b, "    %s\n", m)
 		}
 	}
 	if h := d.Services; h != nil && h.NotHealthy > 0 {

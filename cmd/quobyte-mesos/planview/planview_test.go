@@ -85,3 +85,24 @@ func TestJSON_RoundTrips(t *testing.T) {
 		t.Fatalf("unexpected document %+v", doc)
 	}
 }
+
+// A dry run whose only change is in the mesos block says so, and counts it
+// as a change; services not running healthy do not turn it into "No
+// changes to make".
+func TestText_MesosBlockChanges(t *testing.T) {
+	doc := NewDocument(&controller.Result{}, nil, nil)
+	if doc.Changes {
+		t.Fatal("an empty plan has changes")
+	}
+	doc = doc.WithMesos([]string{`mesos.role: "a" -> "b", applied live with UPDATE_FRAMEWORK`, "mesos.master changes at the next start"})
+	doc.Services = &ServiceHealth{Total: 2, NotHealthy: 1}
+	var buf bytes.Buffer
+	if err := doc.Text(&buf); err != nil {
+		t.Fatal(err)
+	}
+	want := "\nThe mesos block:\n    mesos.role: \"a\" -> \"b\", applied live with UPDATE_FRAMEWORK\n    mesos.master changes at the next start\n"
+	if out := buf.String(); !doc.Changes || !strings.Contains(out, want) ||
+		!strings.HasSuffix(out, "No changes to tasks. 2 changes of the mesos block. 1 of 2 services is not running healthy.\n") {
+		t.Errorf("changes %v, text:\n%s", doc.Changes, out)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/planview"
 	"github.com/quobyte/quobyte-mesos/controller"
 	"github.com/quobyte/quobyte-mesos/observe/leader"
+	"github.com/quobyte/quobyte-mesos/observe/mesosconn"
 	"github.com/quobyte/quobyte-mesos/observe/probe"
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
 	"github.com/quobyte/quobyte-mesos/spec"
@@ -176,7 +177,11 @@ func Handler(cfg Config) http.Handler {
 			writeJSON(w, http.StatusServiceUnavailable, errorBody(err.Error()))
 			return
 		}
-		writeJSON(w, http.StatusOK, planview.NewDocument(p, cfg.Source.Snapshot(), cfg.Source.Holds()))
+		doc := planview.NewDocument(p, cfg.Source.Snapshot(), cfg.Source.Holds())
+		if cur := cfg.Source.Spec(); cur != nil && p.Spec != nil {
+			doc = doc.WithMesos(mesosconn.MesosChanges(cur, p.Spec))
+		}
+		writeJSON(w, http.StatusOK, doc)
 	})))
 	private("GET /v1/snapshot", cfg.leaderOnly(func(w http.ResponseWriter, r *http.Request) {
 		s := cfg.Source.Snapshot()

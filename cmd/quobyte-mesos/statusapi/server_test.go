@@ -7,10 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/planview"
 	"github.com/quobyte/quobyte-mesos/controller"
 	"github.com/quobyte/quobyte-mesos/observe/probe"
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
@@ -170,6 +172,31 @@ func TestDryRun_ValidSpecReturnsPlan(t *testing.T) {
 	f.dryRun = func([]byte, string) (*controller.Result, error) { return nil, errors.New("no snapshot yet") }
 	if code, _ := get(t, Handler(Config{Source: f}), "POST", "/v1/plan", "spec"); code != 503 {
 		t.Fatalf("dry run without snapshot: code %d", code)
+	}
+}
+
+// A candidate whose mesos block differs: the dry run says what goes to
+// Mesos at once and what waits for the next start, and counts it as a
+// change although no task changes.
+func TestDryRun_ShowsMesosBlockChanges(t *testing.T) {
+	f := newFake()
+	f.cluster.Mesos = spec.Mesos{Masters: []string{"http://m1:5050"}, Role: "quobyte"}
+	candidate := *f.cluster
+	candidate.Mesos = spec.Mesos{Masters: []string{"http://m2:5050"}, Role: "storage"}
+	f.dryRun = func([]byte, string) (*controller.Result, error) { return &controller.Result{Spec: &candidate}, nil }
+	code, body := get(t, Handler(Config{Source: f}), "POST", "/v1/plan", "spec")
+	var doc planview.Document
+	if err := json.Unmarshal([]byte(body), &doc); code != 200 || err != nil {
+		t.Fatalf("got %d %v %s", code, err, body)
+	}
+	want := []string{`mesos.role: "quobyte" -> "storage", applied live with UPDATE_FRAMEWORK`, "mesos.master changes at the next start"}
+	if !reflect.DeepEqual(doc.Mesos, want) || !doc.Changes {
+		t.Errorf("mesos %q changes %v, want %q and changes", doc.Mesos, doc.Changes, want)
+	}
+	// The spec in force itself: nothing to say.
+	f.dryRun = func([]byte, string) (*controller.Result, error) { return &controller.Result{Spec: f.cluster}, nil }
+	if _, body := get(t, Handler(Config{Source: f}), "POST", "/v1/plan", "spec"); strings.Contains(body, `"mesos"`) {
+		t.Errorf("a dry run of the spec in force names mesos changes: %s", body)
 	}
 }
 
