@@ -69,8 +69,11 @@
 // SUBSCRIBE again while the agent answers their other calls 503 "Agent has
 // not finished recovery"; after ExecutorReregistrationTimeout the ones that
 // did not come back are killed (TASK_GONE, or TASK_LOST without
-// PARTITION_AWARE; REASON_EXECUTOR_REREGISTRATION_TIMEOUT). Command tasks keep
-// running. Fetched files are written under syscall.ForkLock to a temporary
+// PARTITION_AWARE; REASON_EXECUTOR_REREGISTRATION_TIMEOUT). Command tasks and
+// Docker tasks keep running (their executors outlive the agent); before the
+// window opens the Docker containerizer recovers (dockerrecover.go): this
+// host's containers named mesos-<container id> of live runs are re-adopted,
+// the others (orphans) stopped and removed. Fetched files are written under syscall.ForkLock to a temporary
 // name and renamed into place, so that no child process inherits a
 // descriptor open for writing on an executable (ETXTBSY).
 //

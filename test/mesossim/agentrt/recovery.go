@@ -31,7 +31,10 @@ type termination struct {
 // their tasks end TASK_GONE (TASK_LOST without PARTITION_AWARE), source
 // agent, REASON_EXECUTOR_REREGISTRATION_TIMEOUT; then recovered is called
 // and the agent reregisters with the master. Command tasks keep running:
-// the command executor reconnects at once. Restart returns at once.
+// the command executor reconnects at once; so do Docker tasks, whose
+// docker executor outlives the agent too, and the Docker containerizer
+// re-adopts their containers and removes orphans (recoverContainers)
+// before the executors' window opens. Restart returns at once.
 func (a *Agent) Restart(down time.Duration, recovered func()) {
 	a.srvMu.Lock()
 	srv := a.srv
@@ -58,6 +61,7 @@ func (a *Agent) Restart(down time.Duration, recovered func()) {
 			return
 		case <-time.After(down):
 		}
+		a.recoverContainers(a.ctx)
 		ln, err := net.Listen("tcp", a.addr)
 		if err != nil {
 			a.log.Error("agent cannot listen again after its restart; executors cannot reach it", "address", a.addr, "error", err)
