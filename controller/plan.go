@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
@@ -50,6 +52,14 @@ type planner struct {
 	previous []*spec.Cluster
 	ix       *index
 	res      *Result
+	// changes are the kinds' whole paced changes (Result.Changes), by kind
+	// index, made as the phases find them.
+	changes [numKinds]*KindChange
+	// changeText caches changeReason by kind and old config.
+	changeText map[string]string
+	// relaunched is set, by kind index, when this plan launches a task
+	// that completes a replacement.
+	relaunched [numKinds]bool
 }
 
 func (p *planner) compute() {
@@ -76,6 +86,7 @@ func (p *planner) compute() {
 			break
 		}
 	}
+	p.collectChanges()
 }
 
 // --- emitting actions and blocked items ---
@@ -138,8 +149,8 @@ func (p *planner) heldBack(kind string, av *agentView, item, hash string) bool {
 
 // maybeLaunch emits a launch of kind on av unless its item backs off. A
 // launch is emitted even when the agent's last offer is too small: the
-// actuator holds it until a fitting offer comes. The plan then also says
-// which resources are missing, so an operator sees why nothing starts.
+// actuator holds it until a fitting offer comes. The action then says in
+// Waiting what falls short, so an operator sees why nothing starts.
 func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash string, res spec.Resources, ports []int, reason string) bool {
 	item := snapshot.ItemKey(kind, av.agent.ID)
 	if p.heldBack(kind, av, item, hash) {
@@ -161,17 +172,177 @@ func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash s
 			// We killed a task of another config here and it is gone: this
 			// launch completes its replacement.
 			a.Replaces = old.ID
-			a.Reason = reasonLaunchReplacement(old.ID, hash)
+			change := p.changeReason(kind, old.Config, hash)
+			if p.specOf(kind, hash) == p.c { // (a revert keeps its reason)
+				a.Reason = reasonLaunchReplacement(old.ID, change)
+			}
+			if sk := spec.Kind(kind); !sk.DeviceBound() && sk != spec.Client {
+				// (A per-agent kind's slots count their own: countChange.)
+				ch := p.change(kind)
+				ch.Replace++
+				if ch.Change == "" {
+					ch.Change = change
+				}
+			}
+			p.relaunched[k] = true
+		}
+	}
+	if typ == Launch {
+		a.Address = p.address(av)
+	}
+	if o := av.agent.LastOffer; o != nil {
+		if fits, missing := offerFits(o, res, ports); !fits {
+			a.Waiting = p.offerShortfall(av, res, missing)
 		}
 	}
 	p.res.Actions = append(p.res.Actions, a)
 	av.load++
-	if o := av.agent.LastOffer; o != nil {
-		if fits, missing := offerFits(o, res, ports); !fits {
-			p.block(kind, av, item, reasonNoOffer(av.host(), res, ports, o, missing))
+	return true
+}
+
+// offerShortfall says why av's last offer cannot hold a task needing r (or
+// lacks missingPort), naming only what falls short: the roles of
+// resources reserved for others, a need beyond anything the agent has had
+// for us, or the largest (or last) offer.
+func (p *planner) offerShortfall(av *agentView, r spec.Resources, missingPort int) string {
+	a, host, role := av.agent, av.host(), p.c.Mesos.Role
+	var why []string
+	var foreign []string
+	for rl := range a.LastOffer.Reserved {
+		if rl != role && !strings.HasPrefix(role, rl+"/") { // an ancestor's reservations are ours to use
+			foreign = append(foreign, rl)
 		}
 	}
-	return true
+	if len(foreign) > 0 {
+		sort.Strings(foreign)
+		why = append(why, reasonForeignReservation(host, foreign, role))
+	}
+	last := a.LastOffer.Resources
+	most := spec.Resources{CPUs: max(a.MostOffered.CPUs, last.CPUs), Mem: max(a.MostOffered.Mem, last.Mem), Disk: max(a.MostOffered.Disk, last.Disk)}
+	short := shortOf(r, last)
+	switch ours, known := p.ourResources(av); {
+	case short == spec.Resources{}:
+		why = append(why, reasonOfferLacksPort(host, missingPort))
+	case known && shortOf(r, addResources(most, ours)) != spec.Resources{}:
+		bound := addResources(most, ours)
+		why = append(why, reasonNeverFits(host, shortOf(r, bound), bound, role))
+	default:
+		why = append(why, reasonOfferShort(host, short, last, most))
+	}
+	return strings.Join(why, "; ")
+}
+
+// ourResources sums what our live tasks on av ask for, from the spec (or
+// the earlier spec) of each one's config; known is false when a task's
+// config is in none of them.
+func (p *planner) ourResources(av *agentView) (sum spec.Resources, known bool) {
+	for k := range av.live {
+		for _, t := range av.live[k] {
+			r, ok := p.resourcesOf(t.Kind, t.Config)
+			if !ok {
+				return sum, false
+			}
+			sum = addResources(sum, r)
+		}
+	}
+	return sum, true
+}
+
+// resourcesOf returns what a task of kind with config hash asks for.
+func (p *planner) resourcesOf(kind, hash string) (spec.Resources, bool) {
+	if c := p.specOf(kind, hash); c != nil {
+		if kind == taskid.ProberKind {
+			return c.Prober.Resources, true
+		}
+		return c.Service(spec.Kind(kind)).Resources, true
+	}
+	return spec.Resources{}, false
+}
+
+// specOf returns the spec in force or the newest earlier one in which kind
+// (a service kind or the prober) has config hash; nil when none has.
+func (p *planner) specOf(kind, hash string) *spec.Cluster {
+	for i := -1; i < len(p.previous); i++ {
+		c := p.c
+		if i >= 0 {
+			c = p.previous[i]
+		}
+		if kind == taskid.ProberKind {
+			if proberConfigHash(c) == hash {
+				return c
+			}
+		} else if svc := c.Service(spec.Kind(kind)); svc != nil && svc.ConfigHash == hash {
+			return c
+		}
+	}
+	return nil
+}
+
+func addResources(a, b spec.Resources) spec.Resources {
+	return spec.Resources{CPUs: a.CPUs + b.CPUs, Mem: a.Mem + b.Mem, Disk: a.Disk + b.Disk}
+}
+
+// changeReason says what replacing a task of kind with config from by
+// config to changes: the settings that differ between the spec from
+// belongs to and the one in force (when to is the spec's own), else the
+// hashes. It is cached per plan: a rollout replaces many tasks of one
+// config.
+func (p *planner) changeReason(kind, from, to string) string {
+	key := kind + "\x00" + from + "\x00" + to
+	if r, ok := p.changeText[key]; ok {
+		return r
+	}
+	var changes []spec.Change
+	if old := p.specOf(kind, from); old != nil && old != p.c && p.specOf(kind, to) == p.c {
+		if kind == taskid.ProberKind {
+			changes = spec.ProberDiff(old, p.c)
+		} else {
+			changes = spec.ConfigDiff(old, p.c, spec.Kind(kind))
+		}
+	}
+	r := reasonConfigChange(changes, from, to)
+	if p.changeText == nil {
+		p.changeText = map[string]string{}
+	}
+	p.changeText[key] = r
+	return r
+}
+
+// change returns the whole change of kind in this plan, made on first use.
+func (p *planner) change(kind string) *KindChange {
+	i := kindIdx(kind)
+	if p.changes[i] == nil {
+		p.changes[i] = &KindChange{Kind: kind}
+	}
+	return p.changes[i]
+}
+
+// collectChanges puts the kinds' changes into the result in the order they
+// are made: probers, then the upgrade order (with state = "stopped", the
+// stop order).
+func (p *planner) collectChanges() {
+	order := []string{taskid.ProberKind}
+	if p.c.Quobyte.State == spec.Stopped {
+		for _, g := range stopGroups() {
+			for _, k := range g {
+				order = append(order, string(k))
+			}
+		}
+	} else {
+		for _, k := range upgradeOrder(p.c) {
+			order = append(order, string(k))
+		}
+	}
+	for _, k := range order {
+		ch := p.changes[kindIdx(k)]
+		if ch == nil || ch.Replace+ch.Stop == 0 {
+			continue
+		}
+		if k != taskid.ProberKind && ch.Replace > 0 {
+			ch.AtATime = p.maxDown(spec.Kind(k))
+		}
+		p.res.Changes = append(p.res.Changes, *ch)
+	}
 }
 
 // --- probers ---
@@ -196,10 +367,18 @@ func (p *planner) computeProbers() {
 		}
 		keep := pickBest(withConfig(tasks, hash), hash)
 		p.killDuplicates(kind, av, tasks, keep, hash, "")
+		for _, t := range tasks {
+			if t.Config != hash {
+				p.change(kind).Replace++
+				break // one prober per agent is replaced, however many ran
+			}
+		}
 		if len(tasks) == 0 {
 			p.maybeLaunch(LaunchProber, kind, av, hash, p.c.Prober.Resources, nil, reasonLaunchProber(av.host()))
-		}
-		if av.agent.Probe == nil && p.c.Quobyte.State != spec.Stopped {
+		} else if keep != nil && av.agent.Probe == nil && p.c.Quobyte.State != spec.Stopped {
+			// (Without a prober of the current config, its launch, its
+			// backoff or the kill of the old one says why the agent has
+			// no report: one item, said once.)
 			p.block(kind, av, snapshot.ItemKey(kind, av.agent.ID), reasonWaitingForProber(av.host()))
 		}
 	}
@@ -371,6 +550,7 @@ func (p *planner) computeStop() {
 			}
 			groupKinds = append(groupKinds, k)
 			groupLeft += len(tasks)
+			p.change(string(k)).Stop += len(tasks)
 		}
 		if left == 0 && groupLeft > 0 {
 			waitFor, left = groupKinds, groupLeft
