@@ -338,7 +338,7 @@ func (p *planner) collectChanges() {
 		if ch == nil || ch.Replace+ch.Stop == 0 {
 			continue
 		}
-		if k != taskid.ProberKind && ch.Replace > 0 {
+		if k != taskid.ProberKind && p.c.Quobyte.State != spec.Stopped {
 			ch.AtATime = p.maxDown(spec.Kind(k))
 		}
 		p.res.Changes = append(p.res.Changes, *ch)

@@ -159,9 +159,10 @@ type KindChange struct {
 	// hosts a placement change left out, or all of them with state =
 	// "stopped".
 	Stop int `json:"stop,omitempty"`
-	// AtATime is how many of the kind may be down at once during the
-	// replacement (upgrade.max_parallel; always 1 for registries; 0 for
-	// probers, which are replaced all at once).
+	// AtATime is how many of the kind may be down at once while it is
+	// replaced or stopped at a pace (upgrade.max_parallel; always 1 for
+	// registries). 0: all at once (probers), or kind by kind after the
+	// kinds before it (state = "stopped").
 	AtATime int `json:"at_a_time,omitempty"`
 	// Change says what the replacement changes in the kind's config
 	// ("version 3.4 -> 3.5"), or the config hashes when the spec the old
