@@ -243,7 +243,7 @@ func NewDocument(r *controller.Result, s *snapshot.Snapshot, holds map[string]co
 	sum := Summarize(r)
 	d := Document{Summary: sum, Changes: sum.HasChanges(), Plan: r}
 	if s != nil {
-		h := CheckServices(s, holds)
+		h := CheckServices(r.Spec, s, holds)
 		d.Services = &h
 	}
 	return d
@@ -308,6 +308,9 @@ func (d Document) Text(w io.Writer) error {
 		fmt.Fprintf(&b, "\nNot running healthy (%d of %d services):\n", h.NotHealthy, h.Total)
 		for _, p := range h.Services {
 			fmt.Fprintf(&b, "    %-12s %-10s %s\n", p.Hostname, p.Kind, p.Why(h.At))
+		}
+		if h.Registry != "" {
+			fmt.Fprintf(&b, "    Why, maybe: %s.\n", h.Registry)
 		}
 	}
 	if b.Len() > 0 {

@@ -297,7 +297,7 @@ func BuildStatus(src Source, now time.Time) Status {
 	}
 	s := src.Snapshot()
 	holds := src.Holds()
-	st.Services = planview.CheckServices(s, holds)
+	st.Services = planview.CheckServices(c, s, holds)
 	if p := src.Plan(); p != nil {
 		doc := planview.NewDocument(p, s, holds)
 		st.Plan, st.PlanLine = &doc.Summary, doc.Line()
