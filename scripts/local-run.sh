@@ -8,7 +8,19 @@
 # service as the service command. Ctrl-C stops everything and leaves nothing
 # running: the framework stops first (without teardown), then the simulated
 # cluster kills every task it runs.
+#
+# QUOBYTE_LOCAL_CLUSTER=FILE takes the agents from a mesos-sim cluster file
+# instead, e.g. examples/cluster-dotted-names.json: the same five agents
+# named storage-node-01.dc1.example.com ..., names that resolve nowhere (as
+# on many test clusters). The services reach each other all the same,
+# because examples/local.hcl addresses them by the agents' IPs
+# (quobyte.address = "ip").
 set -euo pipefail
+CLUSTER=${QUOBYTE_LOCAL_CLUSTER:-}
+if [ -n "$CLUSTER" ]; then
+  [ -r "$CLUSTER" ] || { echo "local-run: cannot read the cluster file $CLUSTER" >&2; exit 1; }
+  CLUSTER=$(realpath "$CLUSTER")
+fi
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DIR=${QUOBYTE_LOCAL_DIR:-/tmp/quobyte-mesos-local}
@@ -34,19 +46,23 @@ make --no-print-directory build >/dev/null
 rm -rf "$DIR"
 mkdir -p "$DIR"
 
-marker() { printf 'device.serial=%s\\ndevice.model=SIMDISK\\ndevice.type=%s\\n' "$1" "$2"; }
-{
-  echo '{"agents": ['
-  for i in 1 2 3 4 5; do
-    markers="{\"device\": \"data1\", \"content\": \"$(marker "D$i" DATA_DEVICE)\"}"
-    if [ "$i" -le 3 ]; then
-      markers="{\"device\": \"registry1\", \"content\": \"$(marker "R$i" DIR_DEVICE)\"}, {\"device\": \"metadata1\", \"content\": \"$(marker "M$i" METADATA_DEVICE)\"}, $markers"
-    fi
-    sep=","; [ "$i" = 5 ] && sep=""
-    echo "  {\"hostname\": \"127.0.1.$i\", \"attributes\": {\"rack\": \"r$(( (i + 1) / 2 ))\"}, \"markers\": [$markers]}$sep"
-  done
-  echo ']}'
-} > "$DIR/cluster.json"
+if [ -n "$CLUSTER" ]; then
+  cp "$CLUSTER" "$DIR/cluster.json"
+else
+  marker() { printf 'device.serial=%s\\ndevice.model=SIMDISK\\ndevice.type=%s\\n' "$1" "$2"; }
+  {
+    echo '{"agents": ['
+    for i in 1 2 3 4 5; do
+      markers="{\"device\": \"data1\", \"content\": \"$(marker "D$i" DATA_DEVICE)\"}"
+      if [ "$i" -le 3 ]; then
+        markers="{\"device\": \"registry1\", \"content\": \"$(marker "R$i" DIR_DEVICE)\"}, {\"device\": \"metadata1\", \"content\": \"$(marker "M$i" METADATA_DEVICE)\"}, $markers"
+      fi
+      sep=","; [ "$i" = 5 ] && sep=""
+      echo "  {\"hostname\": \"127.0.1.$i\", \"attributes\": {\"rack\": \"r$(( (i + 1) / 2 ))\"}, \"markers\": [$markers]}$sep"
+    done
+    echo ']}'
+  } > "$DIR/cluster.json"
+fi
 
 # Tasks inherit the agents' environment (as on a Mesos agent): the stand-in's path.
 export QUOBYTE_STANDIN_BIN="$ROOT/bin/quobyte-standin"

@@ -128,7 +128,7 @@ func CheckServices(c *spec.Cluster, s *snapshot.Snapshot, holds map[string]contr
 			continue // failed and no longer wanted, or not yet relaunched: the plan says
 		}
 		h.Total++
-		if p, ok := in.problem(s); ok {
+		if p, ok := in.problem(c, s); ok {
 			h.Services = append(h.Services, p)
 		}
 	}
@@ -156,8 +156,12 @@ func registryNote(c *spec.Cluster, s *snapshot.Snapshot, problems []ServiceProbl
 		return ""
 	}
 	others := false
+	troubled := map[string]bool{} // the registries' agents among the problems
 	for _, p := range problems {
 		others = others || p.Kind != string(spec.Registry)
+		if p.Kind == string(spec.Registry) {
+			troubled[p.AgentID] = true
+		}
 	}
 	if !others {
 		return ""
@@ -167,8 +171,8 @@ func registryNote(c *spec.Cluster, s *snapshot.Snapshot, problems []ServiceProbl
 		if t.Kind != string(spec.Registry) || t.State.Terminal() || !t.KillSent.IsZero() {
 			continue
 		}
-		if t.State == snapshot.Running && (t.Healthy == nil || *t.Healthy) {
-			return "" // one runs (or is not checked yet)
+		if t.State == snapshot.Running && ((t.Healthy != nil && *t.Healthy) || (t.Healthy == nil && !troubled[t.AgentID])) {
+			return "" // one runs healthy (or is not checked yet, and has not failed)
 		}
 		host := t.AgentID
 		if a := s.Agent(t.AgentID); a != nil && a.Hostname != "" {
@@ -188,7 +192,7 @@ func registryNote(c *spec.Cluster, s *snapshot.Snapshot, problems []ServiceProbl
 }
 
 // problem describes in when it does not run healthy.
-func (in *instance) problem(s *snapshot.Snapshot) (ServiceProblem, bool) {
+func (in *instance) problem(c *spec.Cluster, s *snapshot.Snapshot) (ServiceProblem, bool) {
 	sort.Slice(in.failed, func(i, j int) bool { return in.failed[i].UpdatedAt.Before(in.failed[j].UpdatedAt) })
 	p := ServiceProblem{
 		AgentID:       in.agentID,
@@ -222,6 +226,11 @@ func (in *instance) problem(s *snapshot.Snapshot) (ServiceProblem, bool) {
 		p.Condition = "waiting to restart"
 	case t.State == snapshot.Running && t.Healthy != nil && !*t.Healthy:
 		p.Condition = "unhealthy"
+	case t.State == snapshot.Running && t.Healthy == nil && p.Restarts > 0 && healthChecked(c, in.kind):
+		// Restarted after failures and not yet through a health check:
+		// a service that fails its checks again and again (killed after
+		// its grace period each time) would otherwise never be shown.
+		p.Condition = "starting"
 	case t.State == snapshot.Running:
 		return p, false // running, healthy or not checked yet
 	case t.State == snapshot.Killing:
@@ -234,6 +243,16 @@ func (in *instance) problem(s *snapshot.Snapshot) (ServiceProblem, bool) {
 		p.Condition = "starting"
 	}
 	return p, true
+}
+
+// healthChecked reports whether the spec gives kind a health check (false
+// when the spec is unknown).
+func healthChecked(c *spec.Cluster, kind string) bool {
+	if c == nil {
+		return false
+	}
+	svc := c.Service(spec.Kind(kind))
+	return svc != nil && svc.Health.Path != ""
 }
 
 // endedOnItsOwn reports whether a task that ended in state ts (and was not

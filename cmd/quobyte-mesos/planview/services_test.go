@@ -172,3 +172,24 @@ func TestCheckServices_NamesTheMissingRegistry(t *testing.T) {
 		t.Errorf("a registry runs healthy: note %q", got)
 	}
 }
+
+// A service restarted after failures whose new task has not yet been
+// through a health check is shown as starting, with its restarts: one
+// that is killed after every grace period would otherwise hide between
+// its restarts ("No changes" while nothing converges).
+func TestCheckServices_RestartedAndNotYetCheckedIsStarting(t *testing.T) {
+	agents := []*snapshot.Agent{{ID: "a1", Hostname: "node1"}}
+	tasks := []*snapshot.Task{{ID: "quobyte.data.c.2", Kind: "data", AgentID: "a1", State: snapshot.Running}}
+	items := map[string]snapshot.ItemHistory{"data@a1": {Failures: 2, Last: snapshot.TaskEnd{TaskID: "quobyte.data.c.1", State: snapshot.Killed, HealthKilled: true, HealthFailures: 3}}}
+	holds := map[string]controller.Hold{"data@a1": {Failures: 2}}
+	s := snapshot.New(1, t0, snapshot.Subscription{}, agents, tasks, items)
+	checked := &spec.Cluster{Services: map[spec.Kind]*spec.Service{spec.Data: {Kind: spec.Data, Health: spec.Health{Path: "/serviceHealth"}}}}
+	h := CheckServices(checked, s, holds)
+	if len(h.Services) != 1 || h.Services[0].Condition != "starting" || h.Services[0].Restarts != 2 {
+		t.Errorf("restarted, not yet checked: %+v", h.Services)
+	}
+	// Without a health check there is nothing to wait for: it runs.
+	if h := CheckServices(&spec.Cluster{Services: map[spec.Kind]*spec.Service{spec.Data: {Kind: spec.Data}}}, s, holds); h.NotHealthy != 0 {
+		t.Errorf("no health check: %+v", h.Services)
+	}
+}
