@@ -100,6 +100,10 @@ type clusterOpts struct {
 	// device type (the first ones).
 	registry, metadata, data int
 	version                  string
+	// clusterFile, when set, is a mesos-sim cluster file (relative to the
+	// repository) whose agents are taken instead of the five made here,
+	// their addresses moved into subnet.
+	clusterFile string
 }
 
 func startCluster(t *testing.T, o clusterOpts) *cluster {
@@ -118,7 +122,7 @@ func startCluster(t *testing.T, o clusterOpts) *cluster {
 		Markers  []marker `json:"markers"`
 	}
 	var agents []agent
-	for i := 1; i <= 5; i++ {
+	for i := 1; i <= 5 && o.clusterFile == ""; i++ {
 		a := agent{Hostname: fmt.Sprintf("%s.%d", o.subnet, i)}
 		add := func(dev, typ string) {
 			a.Markers = append(a.Markers, marker{dev, fmt.Sprintf("device.serial=%s-%d\ndevice.type=%s\n", dev, i, typ)})
@@ -136,7 +140,11 @@ func startCluster(t *testing.T, o clusterOpts) *cluster {
 		c.hosts = append(c.hosts, a.Hostname)
 	}
 	clusterFile := filepath.Join(c.dir, "cluster.json")
-	writeJSON(t, clusterFile, map[string]any{"agents": agents})
+	if o.clusterFile != "" {
+		writeJSON(t, clusterFile, c.readClusterFile(o.clusterFile, o.subnet))
+	} else {
+		writeJSON(t, clusterFile, map[string]any{"agents": agents})
+	}
 
 	c.specPath = filepath.Join(c.dir, "spec.hcl")
 	c.writeSpec(o.version, "")
@@ -152,6 +160,31 @@ func startCluster(t *testing.T, o clusterOpts) *cluster {
 	c.fwDone = c.start(c.fw, "framework")
 	c.waitHTTP(c.apiURL+"/v1/status", 10*time.Second)
 	return c
+}
+
+// readClusterFile reads a mesos-sim cluster file of the repository, moves
+// each agent's address (127.0.1.N) into subnet (subnet.N) and records the
+// agents' hostnames.
+func (c *cluster) readClusterFile(name, subnet string) map[string][]map[string]any {
+	b, err := os.ReadFile(filepath.Join(repoRoot(), name))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var f map[string][]map[string]any
+	if err := json.Unmarshal(b, &f); err != nil {
+		c.t.Fatalf("%s: %v", name, err)
+	}
+	for _, a := range f["agents"] {
+		ip, _ := a["ip"].(string)
+		host, _ := a["hostname"].(string)
+		last := ip[strings.LastIndex(ip, ".")+1:]
+		if ip == "" || host == "" {
+			c.t.Fatalf("%s: agent %v lacks a hostname or an ip", name, a)
+		}
+		a["ip"] = subnet + "." + last
+		c.hosts = append(c.hosts, host)
+	}
+	return f
 }
 
 // spec is examples/local.hcl with this cluster's master, framework ID store
