@@ -152,7 +152,7 @@ func (p *planner) maybeRevert(k spec.Kind, svc *spec.Service, av *agentView) *Re
 		if old == nil || old.Config == svc.ConfigHash {
 			return nil
 		}
-		prev := p.specWithConfig(k, old.Config)
+		prev := p.specOf(string(k), old.Config) // (an earlier spec: old.Config is not the spec's)
 		why := p.replacementFailed(k, svc, av, old.UpdatedAt)
 		if prev == nil || why == "" {
 			return nil
@@ -162,17 +162,6 @@ func (p *planner) maybeRevert(k spec.Kind, svc *spec.Service, av *agentView) *Re
 	}
 	p.res.Reverts = append(p.res.Reverts, rv)
 	return &rv
-}
-
-// specWithConfig returns the newest previous spec in which kind k has
-// config hash, nil when none.
-func (p *planner) specWithConfig(k spec.Kind, hash string) *spec.Cluster {
-	for _, c := range p.previous {
-		if svc := c.Service(k); svc != nil && svc.ConfigHash == hash {
-			return c
-		}
-	}
-	return nil
 }
 
 // needsRollout reports whether any slot holds a task of another config or
@@ -260,33 +249,6 @@ func (p *planner) computeRollout(k spec.Kind, svc *spec.Service, slots []slot, h
 	}
 	p.selectReplacements(k, svc, ro, hold)
 	return true
-}
-
-// countChange adds a kind's outdated slots to its whole change: tasks of
-// another config to replace (a host sent back by auto_revert included, and
-// an empty slot whose successor is yet to run), and tasks on hosts the
-// placement left out to stop.
-func (p *planner) countChange(k spec.Kind, svc *spec.Service, slots []slot) {
-	ch := p.change(string(k))
-	for _, s := range slots {
-		switch {
-		case s.reverted != nil:
-			ch.Replace++
-		case replacementPending(k, s, svc.ConfigHash):
-			ch.Replace++
-			if ch.Change == "" {
-				ch.Change = p.changeReason(string(k), s.av.replaced[kindIdx(string(k))].Config, svc.ConfigHash)
-			}
-		case s.task == nil:
-		case s.excluded:
-			ch.Stop++
-		case s.task.Config != svc.ConfigHash:
-			ch.Replace++
-			if ch.Change == "" {
-				ch.Change = p.changeReason(string(k), s.task.Config, svc.ConfigHash)
-			}
-		}
-	}
 }
 
 // classifyRollout counts a kind's slots as down, in flight, outdated, and
