@@ -67,57 +67,49 @@ func Summarize(r *controller.Result) Summary {
 }
 
 // whole says the paced changes kind by kind: "13 to replace, rolling one at
-// a time: registry 3, api 1, ...; 3 to stop, one at a time: data 3".
-// Probers are replaced all at once; registries always one at a time; a
-// stop with state = "stopped" goes kind by kind in its order.
+// a time: registry 3, api 1, ...; 3 to stop, one at a time: data 3". The
+// pace most kinds go at is said once, a kind at another pace says its own:
+// probers are replaced all at once, registries always one at a time. A stop
+// with state = "stopped" goes kind by kind.
 func whole(changes []controller.KindChange) (text string, replace, stop int) {
-	// The pace most kinds go at is said once; a kind at another pace says
-	// its own.
-	common := func(count func(controller.KindChange) int) int {
-		n := -1
+	part := func(count func(controller.KindChange) int, verb string) (string, int) {
+		common := 0
 		for _, ch := range changes {
 			if count(ch) > 0 && ch.Kind != "prober" {
-				n = max(n, ch.AtATime)
+				common = max(common, ch.AtATime)
 			}
 		}
-		return n
-	}
-	list := func(count func(controller.KindChange) int, paced int) (string, int) {
-		var parts []string
+		var kinds []string
 		total := 0
 		for _, ch := range changes {
-			n := count(ch)
-			if n == 0 {
-				continue
+			if n := count(ch); n > 0 {
+				total += n
+				k := fmt.Sprintf("%s %d", ch.Kind, n)
+				if ch.AtATime != common {
+					k += " (" + pace(ch.AtATime) + ")"
+				}
+				kinds = append(kinds, k)
 			}
-			total += n
-			part := fmt.Sprintf("%s %d", ch.Kind, n)
-			if ch.AtATime != paced {
-				part += " (" + pace(ch.AtATime) + ")"
-			}
-			parts = append(parts, part)
 		}
-		return strings.Join(parts, ", "), total
+		if total == 0 {
+			return "", 0
+		}
+		how := pace(common)
+		switch {
+		case verb == "replace" && common > 0:
+			how = "rolling " + how
+		case verb == "stop" && common == 0:
+			how = "kind by kind"
+		}
+		return fmt.Sprintf("%d to %s, %s: %s", total, verb, how, strings.Join(kinds, ", ")), total
 	}
+	r, replace := part(func(ch controller.KindChange) int { return ch.Replace }, "replace")
+	st, stop := part(func(ch controller.KindChange) int { return ch.Stop }, "stop")
 	var out []string
-	toReplace := func(ch controller.KindChange) int { return ch.Replace }
-	p := common(toReplace)
-	if p < 0 {
-		p = 0 // only probers
-	}
-	if l, n := list(toReplace, p); n > 0 {
-		out = append(out, fmt.Sprintf("%d to replace, rolling %s: %s", n, pace(p), l))
-		replace = n
-	}
-	toStop := func(ch controller.KindChange) int { return ch.Stop }
-	if p = common(toStop); p == 0 {
-		if l, n := list(toStop, 0); n > 0 {
-			out = append(out, fmt.Sprintf("%d to stop, kind by kind: %s", n, l))
-			stop = n
+	for _, p := range []string{r, st} {
+		if p != "" {
+			out = append(out, p)
 		}
-	} else if l, n := list(toStop, p); n > 0 {
-		out = append(out, fmt.Sprintf("%d to stop, %s: %s", n, pace(p), l))
-		stop = n
 	}
 	return strings.Join(out, "; "), replace, stop
 }
