@@ -290,16 +290,27 @@ func (d Document) Text(w io.Writer) error {
 			}
 		}
 	}
+	// Host columns fit the longest name (hostnames like
+	// storage-node-01.dc1.example.com), at least 12 wide.
+	width := 12
+	for _, bl := range r.Blocked {
+		width = max(width, len(hostOf(bl.Hostname, bl.AgentID)))
+	}
+	if h := d.Services; h != nil {
+		for _, p := range h.Services {
+			width = max(width, len(p.Hostname))
+		}
+	}
 	if len(r.Blocked) > 0 {
 		b.WriteString("\nBlocked:\n")
 		for _, bl := range r.Blocked {
-			fmt.Fprintf(&b, "    %-12s %-10s %s\n", hostOf(bl.Hostname, bl.AgentID), bl.Kind, bl.Reason)
+			fmt.Fprintf(&b, "    %-*s %-10s %s\n", width, hostOf(bl.Hostname, bl.AgentID), bl.Kind, bl.Reason)
 		}
 	}
 	if h := d.Services; h != nil && h.NotHealthy > 0 {
 		fmt.Fprintf(&b, "\nNot running healthy (%d of %d services):\n", h.NotHealthy, h.Total)
 		for _, p := range h.Services {
-			fmt.Fprintf(&b, "    %-12s %-10s %s\n", p.Hostname, p.Kind, p.Why(h.At))
+			fmt.Fprintf(&b, "    %-*s %-10s %s\n", width, p.Hostname, p.Kind, p.Why(h.At))
 		}
 		if h.Registry != "" {
 			fmt.Fprintf(&b, "    Why, maybe: %s.\n", h.Registry)
