@@ -2,7 +2,9 @@ package mesossim
 
 import (
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -119,7 +121,7 @@ func allocatable(p pool) bool {
 func (m *master) offerProto(o *offer) mesos.Offer {
 	a := o.agent
 	attrs := make([]mesos.Attribute, 0, len(a.cfg.Attributes))
-	for _, k := range sortedKeys(a.cfg.Attributes) {
+	for _, k := range slices.Sorted(maps.Keys(a.cfg.Attributes)) {
 		attrs = append(attrs, mesos.Attribute{Name: k, Type: mesos.TEXT, Text: &mesos.Value_Text{Value: a.cfg.Attributes[k]}})
 	}
 	var execIDs []mesos.ExecutorID
