@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/statusapi"
+	"github.com/quobyte/quobyte-mesos/internal/freeport"
 )
 
 // binaries are built once per test binary run.
@@ -69,12 +69,11 @@ func TestMain(m *testing.M) {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Loopback()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // cluster is one simulated Mesos cluster with the framework on it.
@@ -112,6 +111,10 @@ type clusterOpts struct {
 	// instances to the test (ha_test.go).
 	extra       string
 	noFramework bool
+	// clusterFile, when set, is a mesos-sim cluster file (relative to the
+	// repository) whose agents are taken instead of the five made here,
+	// their addresses moved into subnet.
+	clusterFile string
 	// edits are replacements (old, new: the first occurrence) made in
 	// every spec of the cluster after the harness's own; simArgs are more
 	// mesos-sim flags.
@@ -146,7 +149,7 @@ func startSim(t *testing.T, o clusterOpts) *cluster {
 		Markers  []marker `json:"markers"`
 	}
 	var agents []agent
-	for i := 1; i <= 5; i++ {
+	for i := 1; i <= 5 && o.clusterFile == ""; i++ {
 		a := agent{Hostname: fmt.Sprintf("%s.%d", o.subnet, i)}
 		add := func(dev, typ string) {
 			a.Markers = append(a.Markers, marker{c.deviceDir() + dev, fmt.Sprintf("device.serial=%s-%d\ndevice.type=%s\n", dev, i, typ)})
@@ -164,7 +167,11 @@ func startSim(t *testing.T, o clusterOpts) *cluster {
 		c.hosts = append(c.hosts, a.Hostname)
 	}
 	clusterFile := filepath.Join(c.dir, "cluster.json")
-	writeJSON(t, clusterFile, map[string]any{"agents": agents})
+	if o.clusterFile != "" {
+		writeJSON(t, clusterFile, c.readClusterFile(o.clusterFile, o.subnet))
+	} else {
+		writeJSON(t, clusterFile, map[string]any{"agents": agents})
+	}
 
 	c.specPath = filepath.Join(c.dir, "spec.hcl")
 	c.writeSpec(o.version, o.extra)
@@ -192,6 +199,31 @@ func (c *cluster) startFramework(name string) {
 	c.fw = exec.Command(bins.framework, args...)
 	c.fwDone = c.start(c.fw, name)
 	c.waitHTTP(c.apiURL+"/v1/status", 10*time.Second)
+}
+
+// readClusterFile reads a mesos-sim cluster file of the repository, moves
+// each agent's address (127.0.1.N) into subnet (subnet.N) and records the
+// agents' hostnames.
+func (c *cluster) readClusterFile(name, subnet string) map[string][]map[string]any {
+	b, err := os.ReadFile(filepath.Join(repoRoot(), name))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var f map[string][]map[string]any
+	if err := json.Unmarshal(b, &f); err != nil {
+		c.t.Fatalf("%s: %v", name, err)
+	}
+	for _, a := range f["agents"] {
+		ip, _ := a["ip"].(string)
+		host, _ := a["hostname"].(string)
+		last := ip[strings.LastIndex(ip, ".")+1:]
+		if ip == "" || host == "" {
+			c.t.Fatalf("%s: agent %v lacks a hostname or an ip", name, a)
+		}
+		a["ip"] = subnet + "." + last
+		c.hosts = append(c.hosts, host)
+	}
+	return f
 }
 
 // spec is examples/local.hcl (local-docker.hcl for a Docker cluster) with
