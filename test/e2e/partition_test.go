@@ -86,7 +86,7 @@ func TestPartition_APIReplacedAfterUnreachableTimeout_DecidedAgainOnReturn(t *te
 			launch.Time.Sub(cut).Round(time.Millisecond), earliest.Sub(cut).Round(time.Millisecond),
 			latest.Sub(cut).Round(time.Millisecond), noticeAfter, unreachableTimeout)
 	}
-	t.Logf("replacement api launched %s after the cut (the agent unreachable after %s, seen so %s after it)",
+	t.Logf("replacement api launched %s after the cut (the agent unreachable after %s, seen %s after it)",
 		launch.Time.Sub(cut).Round(time.Millisecond), noticeAfter, seen.Sub(cut).Round(time.Millisecond))
 	replacement := launch.TaskIDs[0]
 	c.eventually(convergeWithin, "the replacement api running healthy", func() (bool, string) {
@@ -94,7 +94,7 @@ func TestPartition_APIReplacedAfterUnreachableTimeout_DecidedAgainOnReturn(t *te
 		return id == replacement && h != apiHost, fmt.Sprintf("healthy api %q on %q", id, h)
 	})
 	time.Sleep(2 * time.Second) // time for kills of the unreachable api to show
-	healed := lastSeq(c.calls(0))
+	beforeHeal := lastSeq(c.calls(0))
 	for _, r := range c.calls(seq) {
 		if r.Type == "KILL" {
 			t.Errorf("KILL %v (seq %d) while %s was unreachable: Mesos cannot deliver it", r.TaskIDs, r.Seq, apiHost)
@@ -106,7 +106,7 @@ func TestPartition_APIReplacedAfterUnreachableTimeout_DecidedAgainOnReturn(t *te
 	c.eventually(convergeWithin, "one api again", func() (bool, string) { return c.converged(smallLayout) })
 	_, kept := c.onlyTask("api")
 	killed := map[string]bool{}
-	for _, r := range c.calls(healed) {
+	for _, r := range c.calls(beforeHeal) {
 		switch {
 		case r.Type == "KILL":
 			killed[r.TaskIDs[0]] = true
