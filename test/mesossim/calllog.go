@@ -79,7 +79,9 @@ func (l *callLog) wrap(master int, h http.Handler) http.Handler {
 					fi := call.GetSubscribe().GetFrameworkInfo()
 					rec.WebUIURL, rec.Hostname = fi.GetWebUiURL(), fi.GetHostname()
 				case scheduler.Call_KILL:
-					rec.TaskIDs = []string{call.GetKill().TaskID.Value}
+					if k := call.GetKill(); k != nil { // nil: refused later as malformed
+						rec.TaskIDs = []string{k.TaskID.Value}
+					}
 				case scheduler.Call_ACCEPT:
 					rec.TaskIDs = launchedTasks(call.GetAccept())
 				}
