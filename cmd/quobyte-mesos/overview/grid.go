@@ -28,6 +28,7 @@ type grid struct {
 	// counts and, by kind, rollout and outdated (a task of an old
 	// config is there) are filled by rows.
 	counts   Counts
+	byKind   map[string]*KindCounts
 	rollout  map[string]*Rollout
 	outdated map[string]bool
 }
@@ -35,7 +36,11 @@ type grid struct {
 func newGrid(c *spec.Cluster, s *snapshot.Snapshot, plan *controller.Result, holds map[string]controller.Hold, health *planview.ServiceHealth, now time.Time) *grid {
 	g := &grid{spec: c, snap: s, now: now, kinds: kindsOf(c, s), holds: holds, at: s.Time,
 		launches: map[string]controller.Action{}, blocked: map[string]string{},
-		problems: map[string]planview.ServiceProblem{}, rollout: map[string]*Rollout{}, outdated: map[string]bool{}}
+		problems: map[string]planview.ServiceProblem{}, rollout: map[string]*Rollout{}, outdated: map[string]bool{},
+		byKind: map[string]*KindCounts{}}
+	for _, k := range g.kinds {
+		g.byKind[k] = &KindCounts{Kind: k}
+	}
 	if plan != nil {
 		for _, a := range plan.Actions {
 			if a.Type == controller.Launch {
@@ -70,7 +75,7 @@ func (g *grid) rows() []Host {
 			Cells: make([]Cell, len(g.kinds))}
 		if a.Probe != nil {
 			h.Probed = true
-			h.ProbeAge = g.now.Sub(a.Probe.ReceivedAt).Round(time.Second).String()
+			h.ProbedAt = a.Probe.ReceivedAt
 			h.Devices = deviceCounts(a.Probe.Report.Devices)
 		}
 		// The tasks of each kind on this agent: the newest not being
@@ -191,15 +196,22 @@ func (g *grid) cell(a *snapshot.Agent, kind string, live, stopping *snapshot.Tas
 // scale-down, a placement change, an anywhere kind replaced elsewhere).
 func (g *grid) count(kind string, c Cell, launching bool, want string) {
 	g.outdated[kind] = g.outdated[kind] || (want != "" && c.Outdated)
+	kc := g.byKind[kind]
 	switch {
 	case c.State == NotWanted || (c.State == Stopping && !launching):
 		return
 	case c.State == Stopping || c.State == BackingOff || c.State == Blocked || c.State == Missing:
 		g.counts.Missing++
+		kc.Missing++
 	case (c.State == Healthy || c.State == Running) && c.Problem == "":
 		g.counts.Healthy++
+		kc.Healthy++
 	default:
 		g.counts.Unhealthy++
+		kc.Unhealthy++
+	}
+	if c.Problem == "crash-looping" {
+		kc.CrashLooping++
 	}
 	if want == "" {
 		return

@@ -37,8 +37,10 @@ type Overview struct {
 	Healthy bool `json:"healthy"`
 	// PlanLine is the plan's summary line with the services not running
 	// healthy, as `plan` ends.
-	PlanLine     string                       `json:"plan_line"`
-	Counts       Counts                       `json:"counts"`
+	PlanLine string `json:"plan_line"`
+	Counts   Counts `json:"counts"`
+	// ByKind counts the services of each kind, in Kinds' order.
+	ByKind       []KindCounts                 `json:"by_kind"`
 	Subscription statusapi.SubscriptionStatus `json:"subscription"`
 	LastReload   statusapi.Reload             `json:"last_reload"`
 	// HA is the election as the answering instance sees it (several
@@ -54,7 +56,7 @@ type Overview struct {
 	// Blocked are the plan's blocked items (at most MaxListed of
 	// BlockedTotal).
 	Blocked      []BlockedItem `json:"blocked"`
-	BlockedTotal int       `json:"blocked_total"`
+	BlockedTotal int           `json:"blocked_total"`
 	// Plan is the last plan; nil before the first.
 	Plan *Plan `json:"plan,omitempty"`
 }
@@ -83,14 +85,25 @@ type Counts struct {
 	Unreachable int `json:"unreachable"`
 }
 
+// KindCounts counts the services of one kind as Counts does; CrashLooping
+// counts those that failed again and again (also counted as unhealthy or
+// missing).
+type KindCounts struct {
+	Kind         string `json:"kind"`
+	Healthy      int    `json:"healthy"`
+	Unhealthy    int    `json:"unhealthy"`
+	Missing      int    `json:"missing"`
+	CrashLooping int    `json:"crash_looping"`
+}
+
 // Host is one agent's row.
 type Host struct {
 	Hostname  string `json:"hostname"`
 	AgentID   string `json:"agent_id"`
 	Reachable bool   `json:"reachable"`
-	// Probed: its prober has reported; ProbeAge is how long ago.
+	// Probed: its prober has reported, last at ProbedAt.
 	Probed   bool          `json:"probed"`
-	ProbeAge string        `json:"probe_age,omitempty"`
+	ProbedAt time.Time     `json:"probed_at,omitzero"`
 	Devices  []DeviceCount `json:"devices"`
 	// Problem: a cell needs attention, the host is unreachable or its
 	// prober has not reported.
@@ -211,7 +224,7 @@ const (
 
 // Build assembles the overview.
 func Build(in Input) Overview {
-	ov := Overview{Time: in.Now, LastReload: in.Reload, HA: in.HA, Kinds: []string{}, Hosts: []Host{},
+	ov := Overview{Time: in.Now, LastReload: in.Reload, HA: in.HA, Kinds: []string{}, ByKind: []KindCounts{}, Hosts: []Host{},
 		Rollouts: []Rollout{}, Blocked: []BlockedItem{}}
 	c := in.Spec
 	if c != nil {
@@ -247,6 +260,9 @@ func Build(in Input) Overview {
 	ov.Hosts = g.rows()
 	ov.Rollouts = g.rollouts(in.Plan)
 	ov.Counts = g.counts
+	for _, k := range g.kinds {
+		ov.ByKind = append(ov.ByKind, *g.byKind[k])
+	}
 	ov.Healthy = ov.Counts.Unhealthy == 0 && ov.Counts.Missing == 0
 	return ov
 }

@@ -188,10 +188,15 @@ func TestText_Golden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ov := Build(tc.in(t))
 			golden(t, tc.name, text(t, ov, tc.o))
-			// What a client decodes prints the same.
-			b, err := json.Marshal(ov)
+			// The JSON is /v1/overview's body (cmd/quobyte-mesos's status
+			// test serves these files), and what a client decodes from it
+			// prints the same.
+			b, err := json.MarshalIndent(ov, "", "  ")
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tc.o == (TextOptions{}) {
+				golden(t, strings.TrimSuffix(tc.name, ".txt")+".json", string(b)+"\n")
 			}
 			var back Overview
 			if err := json.Unmarshal(b, &back); err != nil {
@@ -277,6 +282,25 @@ func TestBuild_CellStates(t *testing.T) {
 	}
 	if ov.Converged || ov.Healthy {
 		t.Errorf("converged %v healthy %v, want neither", ov.Converged, ov.Healthy)
+	}
+	for _, want := range []KindCounts{
+		{Kind: "registry", Healthy: 1, Unhealthy: 2},
+		{Kind: "data", Healthy: 1, Unhealthy: 1, Missing: 1, CrashLooping: 1},
+		{Kind: "webconsole", Missing: 1},
+		{Kind: "s3", Missing: 1},
+	} {
+		found := false
+		for _, got := range ov.ByKind {
+			if got.Kind == want.Kind {
+				found = true
+				if got != want {
+					t.Errorf("by kind %+v, want %+v", got, want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no counts of %s in %+v", want.Kind, ov.ByKind)
+		}
 	}
 	if len(ov.Rollouts) != 2 {
 		t.Fatalf("rollouts %+v, want registry and webconsole", ov.Rollouts)
