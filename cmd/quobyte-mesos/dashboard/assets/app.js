@@ -357,7 +357,16 @@
       el("td", {text: e.kind || ""}),
       el("td", {}, e.text,
         e.reason ? el("span", {class: "msg", text: "reason: " + e.reason}) : null,
-        e.message ? el("span", {class: "msg", text: e.message}) : null))));
+        message(e.message)))));
+  }
+
+  // message shows an event's message; a long one (a refused reload's
+  // diagnostics) folded after its first line.
+  function message(text) {
+    if (!text) return null;
+    const lines = text.trimEnd().split("\n");
+    if (lines.length <= 3) return el("span", {class: "msg", text});
+    return el("details", {class: "msg"}, el("summary", {text: lines[0]}), el("span", {class: "msg", text: lines.slice(1).join("\n")}));
   }
 
   // --- the second hand: countdowns and "ago" ---
