@@ -71,6 +71,17 @@ func TestDashboard_StatusCommandAndBrowser(t *testing.T) {
 		if got := b.cellStates("s3"); !slices.Contains(got, "blocked") {
 			t.Errorf("s3 cells %v, want one blocked", got)
 		}
+		// Filters: by problem (only the host with the blocked s3), by name.
+		blockedHost := b.rows()[0].Host // problems first
+		if got := b.filter("", "problem"); len(got) != 1 || got[0] != blockedHost {
+			t.Errorf("hosts with a problem: %v, want [%s]", got, blockedHost)
+		}
+		if got := b.filter(c.hosts[2], "all"); len(got) != 1 || got[0] != c.hosts[2] {
+			t.Errorf("hosts named %s: %v", c.hosts[2], got)
+		}
+		if got := b.filter("", "all"); len(got) != 5 {
+			t.Errorf("no filter: %v", got)
+		}
 	}
 
 	// A refused reload: its diagnostics, with the file's line and column.
@@ -257,6 +268,24 @@ func (b *browser) checkGrid(c *cluster) {
 			}
 		}
 	}
+}
+
+// filter types name into the host name filter (as a person would),
+// chooses show in the problem filter, and returns the hosts shown.
+func (b *browser) filter(name, show string) []string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("filter").value = ""`), chromedp.SendKeys("#filter", name),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`{ const s = document.getElementById("show"); s.value = %q; s.dispatchEvent(new Event("change")); }`, show)))
+	if err != nil {
+		b.t.Fatalf("filtering: %v", err)
+	}
+	shown, err := run(b, 5*time.Second, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#grid tbody tr[data-host]")].filter((r) => !r.hidden).map((r) => r.dataset.host)`))
+	if err != nil {
+		b.t.Fatalf("reading the grid: %v", err)
+	}
+	return shown
 }
 
 // cellStates lists the states of kind's cells.
