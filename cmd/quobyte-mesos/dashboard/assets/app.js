@@ -155,7 +155,7 @@
       add("Mesos", badge(sub.state === "subscribed" ? "ok" : "bad", sub.state),
         sub.master ? " to " : "", sub.master ? el("span", {class: "mono", text: sub.master}) : "",
         " as framework ", el("code", {text: sub.framework_id || "(none yet)"}),
-        " since ", ago(sub.since),
+        zeroTime(sub.since) ? "" : [" since ", ago(sub.since)],
         sub.reconciled ? "" : " · reconciling",
         sub.resubscriptions ? ` · ${sub.resubscriptions} resubscriptions` : "");
     }
