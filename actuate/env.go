@@ -54,8 +54,9 @@ func serviceEnv(c *spec.Cluster, svc *spec.Service, host string, memMiB float64,
 
 // registryFor is QUOBYTE_REGISTRY: the spec's external registry list if it
 // has one, else the hosts running our registries (derived by the caller
-// from the snapshot). A registry always finds itself in the list: the
-// first one of a fresh cluster has nobody else to ask.
+// from the snapshot). A registry always finds itself in the list, by host,
+// its address as the list names hosts (hostname or IP: quobyte.address):
+// the first one of a fresh cluster has nobody else to ask.
 func registryFor(c *spec.Cluster, svc *spec.Service, host, registryAddrs string) string {
 	if c.Quobyte.Registry != "" {
 		return c.Quobyte.Registry

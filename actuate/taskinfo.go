@@ -20,8 +20,9 @@ type taskParams struct {
 	// ExecutorResources the prober's executor takes (LaunchProber only).
 	ExecutorResources []mesos.Resource
 	// RegistryAddrs is QUOBYTE_REGISTRY when the spec names no external
-	// registry: host:rpcport of the hosts running our registries, comma
-	// separated, derived by the caller from the snapshot.
+	// registry: address:rpcport of the hosts running our registries, comma
+	// separated, derived by the planner from the snapshot
+	// (controller.Result.RegistryAddrs).
 	RegistryAddrs string
 	// FrameworkHTTPBase is the framework's HTTP server as agents reach it
 	// ("http://10.0.0.5:7888"); the prober binary is fetched from there when
@@ -70,7 +71,11 @@ func buildServiceTask(c *spec.Cluster, a controller.Action, p taskParams) (mesos
 	if mem <= 0 {
 		mem = svc.Resources.Mem
 	}
-	cmd := &mesos.CommandInfo{Environment: mesosEnv(serviceEnv(c, svc, a.Hostname, mem, p.RegistryAddrs))}
+	self := a.Address // how services reach this host (quobyte.address)
+	if self == "" {
+		self = a.Hostname
+	}
+	cmd := &mesos.CommandInfo{Environment: mesosEnv(serviceEnv(c, svc, self, mem, p.RegistryAddrs))}
 	var container *mesos.ContainerInfo
 	switch c.Quobyte.Runtime {
 	case spec.Docker:

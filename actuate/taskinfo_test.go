@@ -140,6 +140,19 @@ func TestBuildTaskInfo_Registry(t *testing.T) {
 	if got := envOf(t, serviceTask(t, c, spec.Registry, "node1:7861,node2:7861").Command)["QUOBYTE_REGISTRY"]; got != "node1:7861,node2:7861" {
 		t.Errorf("registry already listed: %q", got)
 	}
+	// Addressed by IP (quobyte.address = "ip"), a registry finds itself by
+	// the address its launch carries, not by its hostname, which may not
+	// resolve.
+	a := launch("a1", "node1", spec.Registry, c.Service(spec.Registry).Resources)
+	a.ConfigHash, a.Address = c.Service(spec.Registry).ConfigHash, "10.0.9.1"
+	ti, err := buildTaskInfo(c, a, taskParams{AgentID: "a1", TaskID: "quobyte.registry." + a.ConfigHash + ".x2",
+		Resources: []mesos.Resource{scalar("cpus", 1)}, RegistryAddrs: "10.0.9.1:7861,10.0.9.2:7861"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := envOf(t, ti.Command)["QUOBYTE_REGISTRY"]; got != "10.0.9.1:7861,10.0.9.2:7861" {
+		t.Errorf("registry addressed by IP: %q", got)
+	}
 	ext := testCluster(t, `image = "quobyte/server"
 registry = "ext1:7861,ext2:7861"`, "")
 	if got := envOf(t, serviceTask(t, ext, spec.Data, "node1:7861").Command)["QUOBYTE_REGISTRY"]; got != "ext1:7861,ext2:7861" {

@@ -209,8 +209,11 @@ func render(r *Result) []string {
 	for _, a := range r.Actions {
 		switch a.Type {
 		case Launch, LaunchProber:
-			l := fmt.Sprintf("%s %s on %s config %s", a.Type, a.Kind, a.Hostname, a.ConfigHash)
-			out = append(out, l+": "+a.Reason)
+			l := fmt.Sprintf("%s %s on %s config %s: %s", a.Type, a.Kind, a.Hostname, a.ConfigHash, a.Reason)
+			if a.Waiting != "" {
+				l += " (waiting: " + a.Waiting + ")"
+			}
+			out = append(out, l)
 		case Kill:
 			l := fmt.Sprintf("kill %s on %s", a.TaskID, a.Hostname)
 			if a.Replaces != "" {
@@ -220,6 +223,16 @@ func render(r *Result) []string {
 		case Probe:
 			out = append(out, fmt.Sprintf("probe %s: %s", a.TaskID, a.Reason))
 		}
+	}
+	for _, ch := range r.Changes {
+		l := "change " + ch.Kind + ":"
+		if ch.Replace > 0 {
+			l += fmt.Sprintf(" %d to replace (%d at a time): %s;", ch.Replace, ch.AtATime, ch.Change)
+		}
+		if ch.Stop > 0 {
+			l += fmt.Sprintf(" %d to stop;", ch.Stop)
+		}
+		out = append(out, strings.TrimSuffix(l, ";"))
 	}
 	for _, b := range r.Blocked {
 		host := b.Hostname

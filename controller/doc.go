@@ -34,8 +34,9 @@
 //     (the plan's spec, or a revert's previous one) with Result.RegistryAddrs,
 //     and launch on AgentID from an offer that holds Resources and every port
 //     in Ports. A launch is planned even when the agent's last offer is too
-//     small (a Blocked item then says what is missing): keep it until a
-//     fitting offer comes or a newer plan drops it.
+//     small (its Waiting then says what falls short): keep it until a
+//     fitting offer comes or a newer plan drops it. A registry finds itself
+//     in RegistryAddrs by the launch's Address.
 //  3. Until Mesos answers, show a launched task in the next snapshots in
 //     state Launching. Plan counts Launching tasks as present; a task it
 //     cannot see is launched again.
@@ -46,8 +47,11 @@
 //     again, and fills its slot anew afterwards. Plan never kills a task it
 //     cannot see (unreachable): Mesos could not deliver the kill.
 //  5. Probe: send the prober executor TaskID a message asking for a report.
-//  6. Blocked items are for people (the plan view, the status page): they
-//     say what waits and why, and need no action.
+//  6. Blocked items and Changes are for people (the plan view, the status
+//     page): Changes count the whole of a paced change (a rolling
+//     replacement, a placement change, a stop), of which Actions are this
+//     plan's step. Blocked items say what waits and why. Neither needs
+//     an action.
 //  7. Report failed actions in the ApplyReport (FailedAction): only those
 //     actions' items back off. Other errors are logged. RequeueAfter asks
 //     the loop to plan again then.

@@ -56,6 +56,14 @@ type planner struct {
 	actions actionList
 	// launches is set once a service launch is planned.
 	launches bool
+	// changes are the kinds' whole paced changes (Result.Changes), by kind
+	// index, made as the phases find them.
+	changes [numKinds]*KindChange
+	// changeText caches changeReason by kind and old config.
+	changeText map[string]string
+	// relaunched is set, by kind index, when this plan launches a task
+	// that completes a replacement.
+	relaunched [numKinds]bool
 }
 
 // actionList collects a plan's actions in chunks (each as big as all
@@ -114,6 +122,7 @@ func (p *planner) compute() {
 	if p.launches { // only launches of services need it
 		p.res.RegistryAddrs = p.registryAddrs()
 	}
+	p.collectChanges()
 }
 
 // --- emitting actions and blocked items ---
@@ -176,8 +185,8 @@ func (p *planner) heldBack(kind string, av *agentView, item, hash string) bool {
 
 // maybeLaunch emits a launch of kind on av unless its item backs off. A
 // launch is emitted even when the agent's last offer is too small: the
-// actuator holds it until a fitting offer comes. The plan then also says
-// which resources are missing, so an operator sees why nothing starts.
+// actuator holds it until a fitting offer comes. The action then says in
+// Waiting what falls short, so an operator sees why nothing starts.
 func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash string, res spec.Resources, ports []int, reason string) bool {
 	item := snapshot.ItemKey(kind, av.agent.ID)
 	if p.heldBack(kind, av, item, hash) {
@@ -199,16 +208,31 @@ func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash s
 			// We killed a task of another config here and it is gone: this
 			// launch completes its replacement.
 			a.Replaces = old.ID
-			a.Reason = reasonLaunchReplacement(old.ID, hash)
+			change := p.changeReason(kind, old.Config, hash)
+			if p.specOf(kind, hash) == p.c { // (a revert keeps its reason)
+				a.Reason = reasonLaunchReplacement(old.ID, change)
+			}
+			if sk := spec.Kind(kind); !sk.DeviceBound() && sk != spec.Client {
+				// (A per-agent kind's slots count their own: countChange.)
+				ch := p.change(kind)
+				ch.Replace++
+				if ch.Change == "" {
+					ch.Change = change
+				}
+			}
+			p.relaunched[k] = true
+		}
+	}
+	if typ == Launch {
+		a.Address = p.address(av)
+	}
+	if o := av.agent.LastOffer; o != nil {
+		if fits, missing := offerFits(o, res, ports); !fits {
+			a.Waiting = p.offerShortfall(av, res, missing)
 		}
 	}
 	p.actions.add(a)
 	p.launches = p.launches || typ == Launch
-	if o := av.agent.LastOffer; o != nil {
-		if fits, missing := offerFits(o, res, ports); !fits {
-			p.block(kind, av, item, reasonNoOffer(av.host(), res, ports, o, missing))
-		}
-	}
 	return true
 }
 
@@ -234,10 +258,18 @@ func (p *planner) computeProbers() {
 		}
 		keep := pickBest(withConfig(tasks, hash), hash)
 		p.killDuplicates(kind, av, tasks, keep, hash, "")
+		for _, t := range tasks {
+			if t.Config != hash {
+				p.change(kind).Replace++
+				break // one prober per agent is replaced, however many ran
+			}
+		}
 		if len(tasks) == 0 {
 			p.maybeLaunch(LaunchProber, kind, av, hash, p.c.Prober.Resources, nil, reasonLaunchProber(av.host()))
-		}
-		if av.agent.Probe == nil && p.c.Quobyte.State != spec.Stopped {
+		} else if keep != nil && av.agent.Probe == nil && p.c.Quobyte.State != spec.Stopped {
+			// (Without a prober of the current config, its launch, its
+			// backoff or the kill of the old one says why the agent has
+			// no report: one item, said once.)
 			p.block(kind, av, snapshot.ItemKey(kind, av.agent.ID), reasonWaitingForProber(av.host()))
 		}
 	}
@@ -409,6 +441,7 @@ func (p *planner) computeStop() {
 			}
 			groupKinds = append(groupKinds, k)
 			groupLeft += len(tasks)
+			p.change(string(k)).Stop += len(tasks)
 		}
 		if left == 0 && groupLeft > 0 {
 			waitFor, left = groupKinds, groupLeft

@@ -152,7 +152,7 @@ func (p *planner) maybeRevert(k spec.Kind, svc *spec.Service, av *agentView) *Re
 		if old == nil || old.Config == svc.ConfigHash {
 			return nil
 		}
-		prev := p.specWithConfig(k, old.Config)
+		prev := p.specOf(string(k), old.Config) // (an earlier spec: old.Config is not the spec's)
 		why := p.replacementFailed(k, svc, av, old.UpdatedAt)
 		if prev == nil || why == "" {
 			return nil
@@ -164,27 +164,27 @@ func (p *planner) maybeRevert(k spec.Kind, svc *spec.Service, av *agentView) *Re
 	return &rv
 }
 
-// specWithConfig returns the newest previous spec in which kind k has
-// config hash, nil when none.
-func (p *planner) specWithConfig(k spec.Kind, hash string) *spec.Cluster {
-	for _, c := range p.previous {
-		if svc := c.Service(k); svc != nil && svc.ConfigHash == hash {
-			return c
-		}
-	}
-	return nil
-}
-
 // needsRollout reports whether any slot holds a task of another config or
-// one with a kill sent, or is to go: only then has computeRollout anything
-// to do.
-func needsRollout(slots []slot, hash string) bool {
+// one with a kill sent, or is to go, or waits for the launch that completes
+// a replacement: only then has computeRollout anything to do.
+func needsRollout(k spec.Kind, slots []slot, hash string) bool {
 	for _, s := range slots {
-		if s.excluded || s.reverted != nil || (s.task != nil && (s.task.Config != hash || !s.task.KillSent.IsZero())) {
+		if s.excluded || s.reverted != nil || (s.task != nil && (s.task.Config != hash || !s.task.KillSent.IsZero())) ||
+			replacementPending(k, s, hash) {
 			return true
 		}
 	}
 	return false
+}
+
+// replacementPending reports whether s is an empty slot whose task of
+// another config we killed: its successor is yet to run.
+func replacementPending(k spec.Kind, s slot, hash string) bool {
+	if s.task != nil || s.av == nil {
+		return false
+	}
+	old := s.av.replaced[kindIdx(string(k))]
+	return old != nil && old.Config != hash
 }
 
 func slotHost(s slot) string {
@@ -209,6 +209,16 @@ type rollout struct {
 	paused []pausedSlot
 	// unsettled is the first current-config slot not yet settled.
 	unsettled *slot
+	// downHosts name the first few slots down before this plan.
+	downHosts []string
+}
+
+// noteDown counts slot s as down, naming the first few hosts.
+func (ro *rollout) noteDown(s slot) {
+	ro.down++
+	if len(ro.downHosts) < 3 && (s.av != nil || s.task != nil) {
+		ro.downHosts = append(ro.downHosts, slotHost(s))
+	}
 }
 
 type carriedKill struct {
@@ -226,10 +236,11 @@ type pausedSlot struct {
 // hosts). A non-empty hold says why no new replacement may start now (an
 // earlier kind in upgrade order is not done, or the core does not run).
 func (p *planner) computeRollout(k spec.Kind, svc *spec.Service, slots []slot, hold string) bool {
-	if !needsRollout(slots, svc.ConfigHash) {
+	if !needsRollout(k, slots, svc.ConfigHash) {
 		return false // the common case: nothing old, no kill to carry through
 	}
 	ro := p.classifyRollout(k, svc, slots)
+	p.countChange(k, svc, slots)
 	for _, c := range ro.carried {
 		p.emitKill(string(k), c.s.av, c.s.task, c.reason, c.replaces)
 	}
@@ -253,7 +264,7 @@ func (p *planner) classifyRollout(k spec.Kind, svc *spec.Service, slots []slot) 
 			ro.outdated++
 			ro.paused = append(ro.paused, pausedSlot{s, reasonUpgradeReverted(k, s.av.host(), s.reverted.To, s.reverted.Reason)})
 		case s.task == nil:
-			ro.down++
+			ro.noteDown(s)
 			ro.inFlight++
 			if s.av != nil {
 				if why := p.replacementFailed(k, svc, s.av, time.Time{}); why != "" {
@@ -264,20 +275,20 @@ func (p *planner) classifyRollout(k spec.Kind, svc *spec.Service, slots []slot) 
 			ro.outdated++
 			switch {
 			case s.unknown:
-				ro.down++
+				ro.noteDown(s)
 				ro.inFlight++
 				ro.unknownOld = append(ro.unknownOld, s)
 			case !s.task.KillSent.IsZero() || s.task.State == snapshot.Killing:
-				ro.down++
+				ro.noteDown(s)
 				ro.inFlight++
-				reason, replaces := reasonReplacedBy(hash), s.task.ID
+				reason, replaces := p.changeReason(string(k), s.task.Config, hash), s.task.ID
 				if s.excluded {
 					reason, replaces = reasonOutsidePlacement(slotHost(s)), ""
 				}
 				ro.carried = append(ro.carried, carriedKill{s, reason, replaces})
 			default:
 				if !p.available(s, svc) {
-					ro.down++
+					ro.noteDown(s)
 				}
 				ro.candidates = append(ro.candidates, s)
 			}
@@ -285,14 +296,14 @@ func (p *planner) classifyRollout(k spec.Kind, svc *spec.Service, slots []slot) 
 			// A task of the current config we once asked to die (say, the
 			// spec said stopped, then running again): a kill is carried
 			// through, never taken back; its slot is then filled anew.
-			ro.down++
+			ro.noteDown(s)
 			ro.inFlight++
 			ro.carried = append(ro.carried, carriedKill{s, reasonFinishKill(p.now.Sub(s.task.KillSent)), ""})
 		default:
 			if p.settled(s, svc) {
 				continue
 			}
-			ro.down++
+			ro.noteDown(s)
 			ro.inFlight++
 			if ro.unsettled == nil {
 				ro.unsettled = &slots[j]
@@ -323,12 +334,11 @@ func (p *planner) selectReplacements(k spec.Kind, svc *spec.Service, ro *rollout
 		p.block(kind, nil, kind, hold)
 		return
 	case len(ro.paused) > 0:
+		// The rollout is what is paused: its item is the kind's, so that
+		// the host's own item appears once, in its launch or kill (the
+		// retry, or the revert) or its backoff.
 		for _, ps := range ro.paused {
-			item := kind
-			if ps.s.av != nil {
-				item = snapshot.ItemKey(kind, ps.s.av.agent.ID)
-			}
-			p.block(kind, ps.s.av, item, ps.reason)
+			p.block(kind, ps.s.av, kind, ps.reason)
 		}
 		return
 	}
@@ -344,7 +354,7 @@ func (p *planner) selectReplacements(k spec.Kind, svc *spec.Service, ro *rollout
 		}
 		return slotHost(candidates[a]) < slotHost(candidates[b])
 	})
-	waiting := 0
+	waiting, started, downBefore := 0, 0, ro.down
 	for _, s := range candidates {
 		switch {
 		case !p.available(s, svc) && ro.inFlight < limit:
@@ -356,18 +366,24 @@ func (p *planner) selectReplacements(k spec.Kind, svc *spec.Service, ro *rollout
 			waiting++
 			continue
 		}
+		started++
 		if s.excluded {
 			p.emitKill(kind, s.av, s.task, reasonOutsidePlacement(slotHost(s)), "")
 		} else {
-			p.emitKill(kind, s.av, s.task, reasonReplacedBy(hash), s.task.ID)
+			p.emitKill(kind, s.av, s.task, p.changeReason(kind, s.task.Config, hash), s.task.ID)
 		}
 	}
-	if waiting > 0 {
-		if u := ro.unsettled; u != nil && u.task != nil {
-			p.block(kind, u.av, snapshot.ItemKey(kind, u.task.AgentID),
-				reasonUpgradeWaitsForHealthy(k, slotHost(*u), p.c.Upgrade.MinHealthyTime))
-		} else {
-			p.block(kind, nil, kind, reasonUpgradeWaitsForSlot(k, ro.down, limit))
-		}
+	switch {
+	case waiting == 0:
+	case ro.unsettled != nil && ro.unsettled.task != nil:
+		u := ro.unsettled
+		p.block(kind, u.av, snapshot.ItemKey(kind, u.task.AgentID),
+			reasonUpgradeWaitsForHealthy(k, slotHost(*u), p.c.Upgrade.MinHealthyTime))
+	case started == 0 && !p.relaunched[kindIdx(kind)]:
+		// Only what was down before this plan is said to be down. When
+		// this plan takes the rollout a step (a kill, or the launch that
+		// completes a replacement), the others merely wait their turn:
+		// Result.Changes counts them, and no blocked item says it again.
+		p.block(kind, nil, kind, reasonUpgradeWaitsForSlot(k, downBefore, ro.downHosts, limit))
 	}
 }

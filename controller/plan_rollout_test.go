@@ -36,9 +36,11 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			world: func(c *spec.Cluster, w *world) {
 				threeRegistries(testCluster(), w)
 			},
+			// (The others wait their turn: that is no blocked item, and
+			// nothing is down before this plan.)
 			want: []string{
-				"kill quobyte.registry.registry1.s0002 on node1 (replace): replaced by config registry2",
-				"blocked registry -: upgrade of registry waits: 1 down, at most 1 at a time",
+				"kill quobyte.registry.registry1.s0002 on node1 (replace): config registry1 -> registry2",
+				"change registry: 3 to replace (1 at a time): config registry1 -> registry2",
 			},
 		},
 		{
@@ -50,7 +52,7 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 				old.State, old.KillSent = snapshot.Killed, w.now
 			},
 			filter: []string{"launch", "kill"},
-			want:   []string{"launch registry on node1 config registry2: replaces quobyte.registry.registry1.s0002 with config registry2"},
+			want:   []string{"launch registry on node1 config registry2: replaces quobyte.registry.registry1.s0002: config registry1 -> registry2"},
 		},
 		{
 			name: "successor healthy for less than min_healthy_time: the next waits",
@@ -62,7 +64,7 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 				n := w.task("registry", "registry2", w.agents["a-node1"], snapshot.Running)
 				n.HealthySince = w.now.Add(-59 * time.Second)
 			},
-			want: []string{"blocked registry node1: upgrade of registry waits for registry on node1 to be healthy for 1m0s"},
+			want: []string{"change registry: 2 to replace (1 at a time): config registry1 -> registry2", "blocked registry node1: upgrade of registry waits for registry on node1 to be healthy for 1m0s"},
 		},
 		{
 			name: "successor healthy for min_healthy_time: the next goes",
@@ -75,7 +77,7 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 				n.HealthySince = w.now.Add(-time.Minute)
 			},
 			filter: []string{"kill"},
-			want:   []string{"kill quobyte.registry.registry1.s0006 on node2 (replace): replaced by config registry2"},
+			want:   []string{"kill quobyte.registry.registry1.s0006 on node2 (replace): config registry1 -> registry2"},
 		},
 		{
 			name: "successor not healthy within healthy_deadline: paused, nothing else touched",
@@ -89,7 +91,7 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 				n.Healthy, n.HealthySince = &no, time.Time{}
 				n.LaunchedAt = w.now.Add(-5 * time.Minute)
 			},
-			want: []string{"blocked registry node1: upgrade paused: registry on node1 not healthy after 5m0s"},
+			want: []string{"change registry: 2 to replace (1 at a time): config registry1 -> registry2", "blocked registry node1: upgrade paused: registry on node1 not healthy after 5m0s"},
 		},
 		{
 			name: "spec fixed (new hash): the rollout resumes with the unhealthy one",
@@ -104,7 +106,7 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 				n.LaunchedAt = w.now.Add(-5 * time.Minute)
 			},
 			filter: []string{"kill"},
-			want:   []string{"kill quobyte.registry.registry2.s0015 on node1 (replace): replaced by config registry3"},
+			want:   []string{"kill quobyte.registry.registry2.s0015 on node1 (replace): config registry2 -> registry3"},
 		},
 		{
 			name: "kinds one at a time: metadata waits for the registries",
@@ -114,7 +116,7 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			},
 			filter: []string{"kill", "blocked metadata"},
 			want: []string{
-				"kill quobyte.registry.registry1.s0002 on node1 (replace): replaced by config registry2",
+				"kill quobyte.registry.registry1.s0002 on node1 (replace): config registry1 -> registry2",
 				"blocked metadata -: upgrade of metadata waits until every registry runs the new config, settled",
 			},
 		},
@@ -150,8 +152,8 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			},
 			filter: []string{"kill"},
 			want: []string{
-				"kill quobyte.data.data1.s0004 on node1 (replace): replaced by config data2",
-				"kill quobyte.data.data1.s0008 on node2 (replace): replaced by config data2",
+				"kill quobyte.data.data1.s0004 on node1 (replace): config data1 -> data2",
+				"kill quobyte.data.data1.s0008 on node2 (replace): config data1 -> data2",
 			},
 		},
 		{
@@ -165,7 +167,7 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 				threeRegistries(testCluster(), w)
 			},
 			filter: []string{"kill"},
-			want:   []string{"kill quobyte.registry.registry1.s0002 on node1 (replace): replaced by config registry2"},
+			want:   []string{"kill quobyte.registry.registry1.s0002 on node1 (replace): config registry1 -> registry2"},
 		},
 		{
 			name: "a registry down already: no registry replaced",
@@ -176,7 +178,7 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			},
 			filter: []string{"kill"},
 			want: []string{
-				"kill quobyte.registry.registry1.s0010 on node3 (replace): replaced by config registry2",
+				"kill quobyte.registry.registry1.s0010 on node3 (replace): config registry1 -> registry2",
 			},
 		},
 		{
@@ -190,7 +192,7 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			filter: []string{"kill", "blocked registry"},
 			want: []string{
 				"blocked registry node3: upgrade of registry waits for node3: its registry is unknown (agent unreachable or no prober report)",
-				"blocked registry -: upgrade of registry waits: 1 down, at most 1 at a time",
+				"blocked registry -: upgrade of registry waits: 1 down (node3), at most 1 at a time",
 			},
 		},
 		{
@@ -215,9 +217,9 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			},
 			filter: []string{"kill"},
 			want: []string{
-				"kill quobyte.prober." + proberConfigHash(testCluster()) + ".s0001 on node1 (replace): replaced by config " + proberHashOf(func(c *spec.Cluster) { c.Prober.Mode = "directories" }),
-				"kill quobyte.prober." + proberConfigHash(testCluster()) + ".s0005 on node2 (replace): replaced by config " + proberHashOf(func(c *spec.Cluster) { c.Prober.Mode = "directories" }),
-				"kill quobyte.prober." + proberConfigHash(testCluster()) + ".s0009 on node3 (replace): replaced by config " + proberHashOf(func(c *spec.Cluster) { c.Prober.Mode = "directories" }),
+				"kill quobyte.prober." + proberConfigHash(testCluster()) + ".s0001 on node1 (replace): config " + proberConfigHash(testCluster()) + " -> " + proberHashOf(func(c *spec.Cluster) { c.Prober.Mode = "directories" }),
+				"kill quobyte.prober." + proberConfigHash(testCluster()) + ".s0005 on node2 (replace): config " + proberConfigHash(testCluster()) + " -> " + proberHashOf(func(c *spec.Cluster) { c.Prober.Mode = "directories" }),
+				"kill quobyte.prober." + proberConfigHash(testCluster()) + ".s0009 on node3 (replace): config " + proberConfigHash(testCluster()) + " -> " + proberHashOf(func(c *spec.Cluster) { c.Prober.Mode = "directories" }),
 			},
 		},
 	})

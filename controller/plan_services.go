@@ -268,7 +268,7 @@ func (p *planner) killDuplicates(kind string, av *agentView, tasks []*snapshot.T
 		case t.Config != hash && oldReason != "":
 			p.emitKill(kind, av, t, oldReason, t.ID)
 		case t.Config != hash:
-			p.emitKill(kind, av, t, reasonReplacedBy(hash), t.ID)
+			p.emitKill(kind, av, t, p.changeReason(kind, t.Config, hash), t.ID)
 		default:
 			p.emitKill(kind, av, t, reasonDuplicate(kind, av.host(), keep.ID), "")
 		}

@@ -83,6 +83,8 @@ func TestPlan_Reconciliation_GatesEverything(t *testing.T) {
 func TestPlan_Probers_OnEveryEligibleReachableAgent(t *testing.T) {
 	runPlanCases(t, []planCase{
 		{
+			// (Their launch says why there is no report: no "waiting
+			// for the prober" besides.)
 			name: "fresh cluster: probers everywhere, waiting for their reports",
 			world: func(c *spec.Cluster, w *world) {
 				w.noReport("node2")
@@ -91,8 +93,6 @@ func TestPlan_Probers_OnEveryEligibleReachableAgent(t *testing.T) {
 			want: []string{
 				"launch-prober prober on node1 config " + proberConfigHash(testCluster()) + ": no prober on node1",
 				"launch-prober prober on node2 config " + proberConfigHash(testCluster()) + ": no prober on node2",
-				"blocked prober node1: waiting for the prober on node1",
-				"blocked prober node2: waiting for the prober on node2",
 				"blocked api -: api waits for the core services: no DIR_DEVICE found yet (waiting for prober reports)",
 				"blocked webconsole -: webconsole waits for the core services: no DIR_DEVICE found yet (waiting for prober reports)",
 			},
@@ -124,7 +124,7 @@ func TestPlan_Probers_OnEveryEligibleReachableAgent(t *testing.T) {
 			},
 			filter: []string{"kill", "launch-prober"},
 			want: []string{
-				"kill quobyte.prober.oldprober.s0001 on node1 (replace): replaced by config " + proberConfigHash(testCluster()),
+				"kill quobyte.prober.oldprober.s0001 on node1 (replace): config oldprober -> " + proberConfigHash(testCluster()),
 			},
 		},
 		{
@@ -452,6 +452,11 @@ func TestPlan_Stopped_ReverseOrderGroupByGroup(t *testing.T) {
 			},
 			want: []string{
 				"kill quobyte.data.data1.s0004 on node1: not wanted: state = stopped",
+				"change data: 1 to stop",
+				"change metadata: 1 to stop",
+				"change api: 1 to stop",
+				"change webconsole: 1 to stop",
+				"change registry: 1 to stop",
 				"blocked metadata -: stopping metadata after data (1 task left)",
 				"blocked api -: stopping api after data (1 task left)",
 				"blocked webconsole -: stopping webconsole after data (1 task left)",
@@ -478,7 +483,7 @@ func TestPlan_Stopped_ReverseOrderGroupByGroup(t *testing.T) {
 				r := w.service(c, spec.Registry, a)
 				r.KillSent = w.now.Add(-time.Minute)
 			},
-			want: []string{"kill quobyte.registry.registry1.s0002 on node1: not wanted: state = stopped"},
+			want: []string{"kill quobyte.registry.registry1.s0002 on node1: not wanted: state = stopped", "change registry: 1 to stop"},
 		},
 	})
 }
@@ -556,40 +561,120 @@ func TestPlan_Backoff_HoldsTheLaunch(t *testing.T) {
 	})
 }
 
+// A launch the agent's last offer cannot hold is planned all the same (the
+// actuator keeps it until an offer fits), and says in the launch itself —
+// not in a blocked item besides — what falls short: only the resources
+// that do, against the largest offer, or against the most the agent can
+// have had for us when even that is too little.
 func TestPlan_Offer_TooSmallIsExplained(t *testing.T) {
+	offer := func(a *snapshot.Agent, last, most spec.Resources, ports ...snapshot.PortRange) {
+		if ports == nil {
+			ports = []snapshot.PortRange{{Begin: 7000, End: 8000}}
+		}
+		a.LastOffer = &snapshot.Offer{Resources: last, Ports: ports, At: t0}
+		a.MostOffered = most
+	}
+	storage := func() *spec.Cluster {
+		c := testCluster()
+		c.Mesos.Role = "storage"
+		return c
+	}
+	const launch = "launch data on node4 config data1: DATA_DEVICE on node4 has no data service"
 	runPlanCases(t, []planCase{
 		{
-			name: "resources",
+			name: "largest offer short, our tasks there use the rest",
+			spec: storage,
+			world: func(c *spec.Cluster, w *world) {
+				a := w.agent("node4", spec.DataDevice, spec.DirDevice)
+				w.prober(c, a)
+				w.service(c, spec.Registry, a) // cpus=1 mem=1024
+				offer(a, spec.Resources{CPUs: 0.2, Mem: 4096}, spec.Resources{CPUs: 0.2, Mem: 4096})
+			},
+			filter: []string{"launch data", "blocked data"},
+			want:   []string{launch + " (waiting: needs cpus=1, largest offer from node4 cpus=0.2)"},
+		},
+		{
+			name: "never fits: beyond the largest offer plus our tasks there",
+			spec: storage,
+			world: func(c *spec.Cluster, w *world) {
+				a := w.agent("node4", spec.DataDevice)
+				w.prober(c, a) // cpus=0.1 mem=32
+				offer(a, spec.Resources{CPUs: 0.5, Mem: 512}, spec.Resources{CPUs: 2, Mem: 512})
+			},
+			filter: []string{"launch data", "blocked data"},
+			want: []string{launch + " (waiting: never fits: needs mem=1024, but node4 has had at most mem=544 for role storage" +
+				" (its largest offer plus our tasks there; resources reserved for other roles are never offered to it))"},
+		},
+		{
+			name: "a task of a config no spec knows: no claim of never",
+			spec: storage,
+			world: func(c *spec.Cluster, w *world) {
+				a := w.agent("node4", spec.DataDevice)
+				w.task("prober", "unknown", a, snapshot.Running)
+				offer(a, spec.Resources{CPUs: 0.5, Mem: 512}, spec.Resources{CPUs: 0.5, Mem: 512})
+			},
+			filter: []string{"launch data", "blocked data"},
+			want:   []string{launch + " (waiting: needs cpus=1 mem=1024, largest offer from node4 cpus=0.5 mem=512)"},
+		},
+		{
+			name: "last offer short, earlier ones were not",
+			spec: storage,
 			world: func(c *spec.Cluster, w *world) {
 				a := w.agent("node4", spec.DataDevice)
 				w.prober(c, a)
-				a.LastOffer = &snapshot.Offer{Resources: spec.Resources{CPUs: 0.5, Mem: 512}, Ports: []snapshot.PortRange{{Begin: 7000, End: 8000}}, At: w.now}
+				offer(a, spec.Resources{CPUs: 0.2, Mem: 4096}, spec.Resources{CPUs: 4, Mem: 4096})
 			},
-			filter: []string{"launch", "blocked data"},
-			want: []string{
-				"launch data on node4 config data1: DATA_DEVICE on node4 has no data service",
-				"blocked data node4: no offer from node4 with cpus=1 mem=1024 ports=7863,7873 (last offer: cpus=0.5 mem=512)",
-			},
+			filter: []string{"launch data", "blocked data"},
+			want:   []string{launch + " (waiting: needs cpus=1, last offer from node4 cpus=0.2 (up to cpus=4 before))"},
 		},
 		{
 			name: "port",
 			world: func(c *spec.Cluster, w *world) {
 				a := w.agent("node4", spec.DataDevice)
 				w.prober(c, a)
-				a.LastOffer = &snapshot.Offer{Resources: spec.Resources{CPUs: 4, Mem: 4096}, Ports: []snapshot.PortRange{{Begin: 7870, End: 7880}}, At: w.now}
+				offer(a, spec.Resources{CPUs: 4, Mem: 4096}, spec.Resources{CPUs: 4, Mem: 4096}, snapshot.PortRange{Begin: 7870, End: 7880})
 			},
-			filter: []string{"blocked data"},
-			want:   []string{"blocked data node4: no offer from node4 with cpus=1 mem=1024 ports=7863,7873 (last offer: cpus=4 mem=4096, without port 7863)"},
+			filter: []string{"launch data", "blocked data"},
+			want:   []string{launch + " (waiting: needs port 7863, last offer from node4 lacks it)"},
+		},
+		{
+			name: "resources reserved for another role",
+			spec: storage,
+			world: func(c *spec.Cluster, w *world) {
+				a := w.agent("node4", spec.DataDevice)
+				w.prober(c, a)
+				offer(a, spec.Resources{CPUs: 0.5, Mem: 4096}, spec.Resources{CPUs: 4, Mem: 4096})
+				a.LastOffer.Reserved = map[string]spec.Resources{"quobyte": {CPUs: 0.3}, "storage": {Mem: 1024}}
+			},
+			filter: []string{"launch data", "blocked data"},
+			want: []string{launch + " (waiting: node4 offers resources reserved for role quobyte; this framework's role is storage;" +
+				" needs cpus=1, last offer from node4 cpus=0.5 (up to cpus=4 before))"},
+		},
+		{
+			name: "reserved for an ancestor role: ours to use, not foreign",
+			spec: func() *spec.Cluster {
+				c := testCluster()
+				c.Mesos.Role = "eng/storage"
+				return c
+			},
+			world: func(c *spec.Cluster, w *world) {
+				a := w.agent("node4", spec.DataDevice)
+				w.prober(c, a)
+				offer(a, spec.Resources{CPUs: 0.5, Mem: 4096}, spec.Resources{CPUs: 4, Mem: 4096})
+				a.LastOffer.Reserved = map[string]spec.Resources{"eng": {CPUs: 0.3}}
+			},
+			filter: []string{"launch data", "blocked data"},
+			want:   []string{launch + " (waiting: needs cpus=1, last offer from node4 cpus=0.5 (up to cpus=4 before))"},
 		},
 		{
 			name: "fits: no explanation",
 			world: func(c *spec.Cluster, w *world) {
 				a := w.agent("node4", spec.DataDevice)
 				w.prober(c, a)
-				a.LastOffer = &snapshot.Offer{Resources: spec.Resources{CPUs: 4, Mem: 4096}, Ports: []snapshot.PortRange{{Begin: 7000, End: 8000}}, At: w.now}
+				offer(a, spec.Resources{CPUs: 4, Mem: 4096}, spec.Resources{CPUs: 4, Mem: 4096})
 			},
-			filter: []string{"blocked data"},
-			want:   nil,
+			filter: []string{"launch data", "blocked data"},
+			want:   []string{launch},
 		},
 	})
 }

@@ -144,6 +144,37 @@ type Action struct {
 	// (zero: never). Kills stay in the plan until the task is terminal; the
 	// actuator uses this to re-send them at a measured pace.
 	KillSent time.Time `json:"kill_sent,omitzero"`
+	// Address is, on a Launch, how services reach the agent (its hostname,
+	// or its IP with quobyte.address = "ip"): a registry finds itself in
+	// QUOBYTE_REGISTRY by it.
+	Address string `json:"address,omitempty"`
+	// Waiting says, on a launch, why the agent's last offer cannot hold it
+	// ("needs cpus=1, largest offer from node4 cpus=0.2"); empty when it
+	// fits or no offer is known. The launch stays in the plan: the actuator
+	// holds it until an offer fits.
+	Waiting string `json:"waiting,omitempty"`
+}
+
+// KindChange is the whole of one kind's paced change.
+type KindChange struct {
+	Kind string `json:"kind"`
+	// Replace counts the kind's tasks still to be replaced by its current
+	// config: the live ones of another config (those being killed
+	// included) and those whose replacement this plan launches.
+	Replace int `json:"replace,omitempty"`
+	// Stop counts the kind's live tasks still to be stopped at a pace: on
+	// hosts a placement change left out, or all of them with state =
+	// "stopped".
+	Stop int `json:"stop,omitempty"`
+	// AtATime is how many of the kind may be down at once while it is
+	// replaced or stopped at a pace (upgrade.max_parallel; always 1 for
+	// registries). 0: all at once (probers), or kind by kind after the
+	// kinds before it (state = "stopped").
+	AtATime int `json:"at_a_time,omitempty"`
+	// Change says what the replacement changes in the kind's config
+	// ("version 3.4 -> 3.5"), or the config hashes when the spec the old
+	// config belongs to is not known (after a framework restart).
+	Change string `json:"change,omitempty"`
 }
 
 // Blocked is something the plan wants but cannot do yet, with the reason.
@@ -171,6 +202,11 @@ type Result struct {
 	// Reverts are the hosts that run their previous configuration after a
 	// failed replacement (auto_revert), new ones and those kept.
 	Reverts []Revert `json:"reverts,omitempty"`
+	// Changes are the whole of the paced changes under way, kind by kind
+	// in the order they are made: what a rolling replacement, a placement
+	// change or a stop still has to do, of which Actions are this plan's
+	// step. A summary counts from them.
+	Changes []KindChange `json:"changes,omitempty"`
 	// Gated is true while the plan waits for the subscription and its
 	// reconciliation: it then says nothing about what is wanted, so the
 	// actuator must neither refuse offers for long nor suppress them.

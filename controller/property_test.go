@@ -203,6 +203,13 @@ func checkSafety(t tb, in Input, r *Result) {
 			}
 		}
 	}
+	// One item appears once: a launch is not also listed as blocked (what
+	// keeps it waiting is in the launch).
+	for _, b := range r.Blocked {
+		if launched[b.Item] {
+			t.Fatalf("item %s both launched and blocked: %v", b.Item, only(render(r), "blocked "+b.Kind, "launch"))
+		}
+	}
 	for kind, n := range newKillsOfAvailable {
 		limit := c.Upgrade.MaxParallel
 		if kind == string(spec.Registry) {

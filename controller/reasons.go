@@ -72,8 +72,8 @@ func reasonLaunchRevert(kind spec.Kind, host, config string) string {
 	return fmt.Sprintf("auto-revert: %s on %s back to config %s", kind, host, config)
 }
 
-func reasonLaunchReplacement(oldTaskID, hash string) string {
-	return fmt.Sprintf("replaces %s with config %s", oldTaskID, hash)
+func reasonLaunchReplacement(oldTaskID, change string) string {
+	return "replaces " + oldTaskID + ": " + change
 }
 
 // --- kills ---
@@ -96,8 +96,50 @@ func reasonClientMountGone(host string) string {
 	return "no client mount point on " + host + " any more"
 }
 
-func reasonReplacedBy(hash string) string {
-	return "replaced by config " + hash
+// reasonConfigChange says what a replacement changes: the settings of the
+// kind's config that differ ("version 3.4 -> 3.5, resources.mem 4096 ->
+// 8192"), or, when the spec the old config belongs to is not known (after a
+// framework restart), the config hashes.
+func reasonConfigChange(changes []spec.Change, from, to string) string {
+	if len(changes) == 0 {
+		return "config " + from + " -> " + to
+	}
+	const most = 3
+	parts := make([]string, 0, most)
+	for i, c := range changes {
+		if i == most {
+			break
+		}
+		parts = append(parts, shortPath(c.Path)+" "+plainValue(c.Old)+" -> "+plainValue(c.New))
+	}
+	r := strings.Join(parts, ", ")
+	if n := len(changes) - most; n > 0 {
+		r += fmt.Sprintf(" and %d more", n)
+	}
+	return r
+}
+
+// shortPath drops what a kind's reason says anyway: "quobyte.version" is
+// "version", "service.data.resources.mem" is "resources.mem".
+func shortPath(path string) string {
+	if rest, ok := strings.CutPrefix(path, "quobyte."); ok {
+		return rest
+	}
+	if rest, ok := strings.CutPrefix(path, "service."); ok {
+		if _, field, ok := strings.Cut(rest, "."); ok {
+			return field
+		}
+	}
+	return path
+}
+
+// plainValue writes a quoted string value without its quotes when that
+// reads the same ("local-2", not "\"local-2\"").
+func plainValue(v string) string {
+	if s, err := strconv.Unquote(v); err == nil && s != "" && !strings.ContainsAny(s, " ,\"\t\n") {
+		return s
+	}
+	return v
 }
 
 func reasonDuplicate(kind, host, keptID string) string {
@@ -138,34 +180,65 @@ func roundUp(d time.Duration) time.Duration {
 	return d.Truncate(time.Second) + time.Second
 }
 
-func reasonNoOffer(host string, need spec.Resources, ports []int, last *snapshot.Offer, missingPort int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "no offer from %s with %s", host, formatResources(need))
-	if len(ports) > 0 {
-		b.WriteString(" ports=" + joinInts(ports))
+// reasonNeverFits: what a launch needs exceeds what the agent has had for
+// this framework at all (short lists only the resources that fall short).
+// Mesos' scheduler API does not tell an agent's total, so the bound is the
+// largest offer plus what our tasks there use; resources reserved for
+// other roles are never offered to ours.
+func reasonNeverFits(host string, short, bound spec.Resources, role string) string {
+	forRole := "this framework"
+	if role != "" {
+		forRole = "role " + role
 	}
-	fmt.Fprintf(&b, " (last offer: %s", formatResources(last.Resources))
-	if missingPort != 0 {
-		fmt.Fprintf(&b, ", without port %d", missingPort)
-	}
-	b.WriteString(")")
-	return b.String()
+	return fmt.Sprintf("never fits: needs %s, but %s has had at most %s for %s (its largest offer plus our tasks there; resources reserved for other roles are never offered to it)",
+		formatShort(short, short), host, formatShort(bound, short), forRole)
 }
 
-func formatResources(r spec.Resources) string {
-	s := "cpus=" + strconv.FormatFloat(r.CPUs, 'g', -1, 64) + " mem=" + strconv.FormatFloat(r.Mem, 'g', -1, 64)
-	if r.Disk > 0 {
-		s += " disk=" + strconv.FormatFloat(r.Disk, 'g', -1, 64)
+// reasonOfferShort: the agent's offers fall short of a launch's needs.
+// most is, per resource, the most it has offered; when that would fit,
+// resources are taken by tasks now.
+func reasonOfferShort(host string, short spec.Resources, last, most spec.Resources) string {
+	if shortOf(short, most) == (spec.Resources{}) {
+		return fmt.Sprintf("needs %s, last offer from %s %s (up to %s before)", formatShort(short, short), host, formatShort(last, short), formatShort(most, short))
+	}
+	return fmt.Sprintf("needs %s, largest offer from %s %s", formatShort(short, short), host, formatShort(most, short))
+}
+
+func reasonOfferLacksPort(host string, port int) string {
+	return fmt.Sprintf("needs port %d, last offer from %s lacks it", port, host)
+}
+
+func reasonForeignReservation(host string, roles []string, ours string) string {
+	return fmt.Sprintf("%s offers resources reserved for role %s; this framework's role is %s", host, strings.Join(roles, ", "), ours)
+}
+
+// shortOf returns the resources of need that have exceeds (zero for the others).
+func shortOf(need, has spec.Resources) spec.Resources {
+	var s spec.Resources
+	if need.CPUs > has.CPUs {
+		s.CPUs = need.CPUs
+	}
+	if need.Mem > has.Mem {
+		s.Mem = need.Mem
+	}
+	if need.Disk > has.Disk {
+		s.Disk = need.Disk
 	}
 	return s
 }
 
-func joinInts(v []int) string {
-	parts := make([]string, len(v))
-	for i, n := range v {
-		parts[i] = strconv.Itoa(n)
+// formatShort writes the resources of r that are set in which ("cpus=1 mem=8000").
+func formatShort(r, which spec.Resources) string {
+	var parts []string
+	for _, f := range []struct {
+		name    string
+		v, show float64
+	}{{"cpus", r.CPUs, which.CPUs}, {"mem", r.Mem, which.Mem}, {"disk", r.Disk, which.Disk}} {
+		if f.show > 0 {
+			parts = append(parts, f.name+"="+strconv.FormatFloat(f.v, 'g', -1, 64))
+		}
 	}
-	return strings.Join(parts, ",")
+	return strings.Join(parts, " ")
 }
 
 func reasonWaitingForCore(kind spec.Kind, why string) string {
@@ -232,8 +305,12 @@ func reasonUpgradeWaitsForHealthy(kind spec.Kind, host string, minHealthy time.D
 	return fmt.Sprintf("upgrade of %s waits for %s on %s to be healthy for %s", kind, kind, host, minHealthy)
 }
 
-func reasonUpgradeWaitsForSlot(kind spec.Kind, down, allowed int) string {
-	return fmt.Sprintf("upgrade of %s waits: %d down, at most %d at a time", kind, down, allowed)
+func reasonUpgradeWaitsForSlot(kind spec.Kind, down int, downHosts []string, allowed int) string {
+	r := fmt.Sprintf("upgrade of %s waits: %d down", kind, down)
+	if len(downHosts) > 0 {
+		r += " (" + strings.Join(downHosts, ", ") + ")"
+	}
+	return r + fmt.Sprintf(", at most %d at a time", allowed)
 }
 
 func reasonUpgradeWaitsForUnknown(kind spec.Kind, host string) string {

@@ -12,31 +12,33 @@ import (
 )
 
 // registryAddrs is QUOBYTE_REGISTRY for the services a plan launches:
-// host:rpcport of every host registryHosts names, comma separated ("" when
-// the spec has no registry service with an RPC port). The spec's external
-// registry, when set, wins over it in the actuator.
+// address:rpcport of every host registryHosts names, comma separated (""
+// when the spec has no registry service with an RPC port). The spec's
+// external registry, when set, wins over it in the actuator.
 func (p *planner) registryAddrs() string {
 	svc := p.c.Service(spec.Registry)
 	if svc == nil || svc.Ports[spec.PortRPC] <= 0 {
 		return ""
 	}
 	port := strconv.Itoa(svc.Ports[spec.PortRPC])
-	hosts := registryHosts(p.c, p.ix)
+	hosts := p.registryHosts()
 	for i, h := range hosts {
 		hosts[i] = net.JoinHostPort(h, port)
 	}
 	return strings.Join(hosts, ",")
 }
 
-// registryHosts lists, sorted, the hosts where a registry runs or is to
-// run: every known agent with a registry task that is or may be alive and
-// is not being killed, and every reachable agent the placement allows whose
-// prober found a DIR_DEVICE. Listing the registries to be, not just the
-// running ones, gives the services launched together with the first
-// registries the whole list (they retry until one answers), and keeps the
-// list stable while registries restart. Registries never move, so a host
-// is right even while its agent is unreachable.
-func registryHosts(c *spec.Cluster, ix *index) []string {
+// registryHosts lists, sorted, the addresses (see address) of the hosts
+// where a registry runs or is to run: every known agent with a registry
+// task that is or may be alive and is not being killed, and every
+// reachable agent the placement allows whose prober found a DIR_DEVICE.
+// Listing the registries to be, not just the running ones, gives the
+// services launched together with the first registries the whole list
+// (they retry until one answers), and keeps the list stable while
+// registries restart. Registries never move, so a host is right even while
+// its agent is unreachable.
+func (p *planner) registryHosts() []string {
+	c, ix := p.c, p.ix
 	svc := c.Service(spec.Registry)
 	if svc == nil {
 		return nil
@@ -53,9 +55,19 @@ func registryHosts(c *spec.Cluster, ix *index) []string {
 			want = want || (t.State != snapshot.Killing && t.KillSent.IsZero())
 		}
 		if want {
-			hosts = append(hosts, h)
+			hosts = append(hosts, p.address(av))
 		}
 	}
 	sort.Strings(hosts)
 	return slices.Compact(hosts) // agents may share a hostname
+}
+
+// address is how services reach av: its hostname, or with quobyte.address
+// = "ip" the IP address Mesos reports for it (its hostname while no offer
+// has said: after a framework restart, until the agent offers again).
+func (p *planner) address(av *agentView) string {
+	if p.c.Quobyte.Address == spec.AddressIP && av.agent.IP != "" {
+		return av.agent.IP
+	}
+	return av.host()
 }

@@ -35,12 +35,13 @@ func TestRegistryHosts_RunningAndToBe(t *testing.T) {
 		{ID: "d2", Kind: "data", AgentID: "a2", State: snapshot.Running},
 	}
 	s := snapshot.New(1, time.Unix(2, 0), snapshot.Subscription{}, agents, tasks, nil)
-	if got, want := registryHosts(c, indexFor(c, s, nil)), []string{"node1", "node4", "node7"}; !reflect.DeepEqual(got, want) {
+	hosts := func() []string { return (&planner{c: c, ix: indexFor(c, s, nil)}).registryHosts() }
+	if got, want := hosts(), []string{"node1", "node4", "node7"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("registryHosts = %v, want %v", got, want)
 	}
 	// A disabled registry (an external one is used) adds no hosts to be.
 	c.Services[spec.Registry].Enabled = false
-	if got, want := registryHosts(c, indexFor(c, s, nil)), []string{"node4", "node7"}; !reflect.DeepEqual(got, want) {
+	if got, want := hosts(), []string{"node4", "node7"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("disabled registry: registryHosts = %v, want %v", got, want)
 	}
 }
@@ -56,5 +57,33 @@ func TestPlan_RegistryAddrs(t *testing.T) {
 	r := Plan(input(c, w))
 	if got, want := r.RegistryAddrs, "node1:7861,node2:7861"; got != want {
 		t.Errorf("RegistryAddrs = %q, want %q", got, want)
+	}
+}
+
+// With quobyte.address = "ip", QUOBYTE_REGISTRY names the registries by
+// the agents' IP addresses (from their offers), so that services reach them
+// where hostnames do not resolve; a registry launch carries its own
+// address, by which it finds itself in the list. An agent whose IP no offer
+// has told yet is named by its hostname.
+func TestPlan_RegistryAddrs_ByIP(t *testing.T) {
+	c := testCluster()
+	c.Quobyte.Address = spec.AddressIP
+	w := newWorld()
+	n1 := w.agent("storage-node-01.dc1.example.com", spec.DirDevice)
+	n1.IP = "10.0.9.1"
+	w.agent("storage-node-02.dc1.example.com", spec.DirDevice).IP = "10.0.9.2"
+	w.agent("storage-node-03.dc1.example.com", spec.DirDevice) // no offer yet
+	r := Plan(input(c, w))
+	if got, want := r.RegistryAddrs, "10.0.9.1:7861,10.0.9.2:7861,storage-node-03.dc1.example.com:7861"; got != want {
+		t.Errorf("RegistryAddrs = %q, want %q", got, want)
+	}
+	for _, a := range r.Actions {
+		if a.Type == Launch && a.Hostname == n1.Hostname && a.Address != "10.0.9.1" {
+			t.Errorf("launch on %s: address %q, want its IP", a.Hostname, a.Address)
+		}
+	}
+	c.Quobyte.Address = spec.AddressHostname
+	if got, want := Plan(input(c, w)).RegistryAddrs, "storage-node-01.dc1.example.com:7861,storage-node-02.dc1.example.com:7861,storage-node-03.dc1.example.com:7861"; got != want {
+		t.Errorf("by hostname: RegistryAddrs = %q, want %q", got, want)
 	}
 }

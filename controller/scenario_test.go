@@ -30,7 +30,8 @@ import (
 //	spec key=value...        change the spec: state, api.count, webconsole.count,
 //	                         s3, client (true/false), max_parallel, min_healthy_time,
 //	                         healthy_deadline, unreachable_timeout, hosts (glob,glob),
-//	                         auto_revert (kind,kind or none), config.<kind> (hash)
+//	                         auto_revert (kind,kind or none), config.<kind> (hash),
+//	                         version (every kind's hash becomes <kind>v<version>)
 //	agent host [TYPE...] [client] [noreport] [unreachable]
 //	report host [TYPE...] [client]     the prober's new report
 //	reachable host true|false          the agent is partitioned, or back
@@ -274,6 +275,13 @@ func (sc *scenario) specChange(args []string) {
 				if k != "none" {
 					c.Upgrade.AutoRevert = append(c.Upgrade.AutoRevert, spec.Kind(k))
 				}
+			}
+		case key == "version":
+			// A new version changes every service's config hash; the
+			// hashes stay readable: <kind>v<version without dots>.
+			c.Quobyte.Version = val
+			for k, svc := range c.Services {
+				svc.ConfigHash = string(k) + "v" + strings.ReplaceAll(val, ".", "")
 			}
 		case strings.HasPrefix(key, "config."):
 			svc := c.Services[spec.Kind(strings.TrimPrefix(key, "config."))]

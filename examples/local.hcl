@@ -22,6 +22,11 @@ quobyte {
   runtime     = "command"
   command     = "exec \"$QUOBYTE_STANDIN_BIN\""
   device_root = "$MESOS_SIM_HOST_DIR"
+  # Services reach each other by the agents' IP addresses, which Mesos
+  # reports in its offers: the simulated agents' hostnames (say
+  # storage-node-01.dc1.example.com, with QUOBYTE_LOCAL_CLUSTER set to
+  # examples/cluster-dotted-names.json) need not resolve.
+  address = "ip"
 }
 
 prober {

@@ -120,7 +120,12 @@ func (o *Observer) foldOffer(of *mesos.Offer) {
 	a.Hostname = of.GetHostname()
 	a.Attributes = attributes(of.GetAttributes())
 	a.Reachable, a.UnreachableSince = true, time.Time{}
+	if u := of.GetURL(); u != nil && u.Address.GetIP() != "" {
+		a.IP = u.Address.GetIP()
+	}
 	a.LastOffer = summarize(of.GetResources(), o.cfg.Now())
+	r, m := a.LastOffer.Resources, &a.MostOffered
+	m.CPUs, m.Mem, m.Disk = max(m.CPUs, r.CPUs), max(m.Mem, r.Mem), max(m.Disk, r.Disk)
 	o.putAgent(a)
 }
 
@@ -150,25 +155,43 @@ func attributes(attrs []mesos.Attribute) map[string]string {
 	return m
 }
 
-// summarize sums an offer's scalar resources and lists its port ranges.
-// Offers carry only what our role may use (unreserved and reserved to it).
+// summarize sums an offer's scalar resources, by role as well for those
+// reserved, and lists its port ranges. Offers carry only what our role may
+// use (unreserved, and reserved to it or, with hierarchical roles, to an
+// ancestor).
 func summarize(rs []mesos.Resource, at time.Time) *snapshot.Offer {
 	o := &snapshot.Offer{At: at}
-	for _, r := range rs {
-		switch r.GetName() {
-		case "cpus":
-			o.Resources.CPUs += r.GetScalar().GetValue()
-		case "mem":
-			o.Resources.Mem += r.GetScalar().GetValue()
-		case "disk":
-			o.Resources.Disk += r.GetScalar().GetValue()
-		case "ports":
+	for i := range rs {
+		r := &rs[i]
+		if r.GetName() == "ports" {
 			for _, pr := range r.GetRanges().GetRange() {
 				o.Ports = append(o.Ports, snapshot.PortRange{Begin: pr.Begin, End: pr.End})
 			}
+			continue
+		}
+		v := r.GetScalar().GetValue()
+		addScalar(&o.Resources, r.GetName(), v)
+		if !r.IsUnreserved() {
+			if o.Reserved == nil {
+				o.Reserved = map[string]spec.Resources{}
+			}
+			sum := o.Reserved[r.ReservationRole()]
+			addScalar(&sum, r.GetName(), v)
+			o.Reserved[r.ReservationRole()] = sum
 		}
 	}
 	return o
+}
+
+func addScalar(to *spec.Resources, name string, v float64) {
+	switch name {
+	case "cpus":
+		to.CPUs += v
+	case "mem":
+		to.Mem += v
+	case "disk":
+		to.Disk += v
+	}
 }
 
 // stateOf maps a Mesos task state to ours; ok is false for values this

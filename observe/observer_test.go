@@ -168,6 +168,44 @@ func TestHandleEvent_Offers_RecordAgentsThenForward(t *testing.T) {
 	}
 }
 
+// An offer tells the agent's IP (url.address.ip, as a Mesos master sets
+// it), which of its resources are reserved for which role, and the most
+// each resource has been offered: what the plan explains a waiting launch
+// with.
+func TestHandleEvent_Offers_RecordIPReservationsAndMostOffered(t *testing.T) {
+	clk := newClock()
+	o := New(Config{Caller: &callRecorder{}, Now: clk.Now})
+	scalar := func(name string, v float64, role string) mesos.Resource {
+		r := mesos.Resource{Name: name, Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: v}}
+		if role != "" {
+			r.Reservations = []mesos.Resource_ReservationInfo{{Type: mesos.Resource_ReservationInfo_STATIC.Enum(), Role: &role}}
+		}
+		return r
+	}
+	host, ip := "storage-node-01.dc1.example.com", "10.1.2.3"
+	offer := func(id string, rs ...mesos.Resource) *scheduler.Event {
+		of := mesos.Offer{ID: mesos.OfferID{Value: id}, AgentID: mesos.AgentID{Value: "agent-1"}, Hostname: host,
+			URL: &mesos.URL{Scheme: "http", Address: mesos.Address{Hostname: &host, IP: &ip, Port: 5051}}, Resources: rs}
+		return &scheduler.Event{Type: scheduler.Event_OFFERS, Offers: &scheduler.Event_Offers{Offers: []mesos.Offer{of}}}
+	}
+	o.HandleEvent(context.Background(), offer("o1", scalar("cpus", 0.2, ""), scalar("cpus", 3, "quobyte"), scalar("mem", 4096, "")))
+	o.HandleEvent(context.Background(), offer("o2", scalar("cpus", 1, ""), scalar("mem", 1024, "")))
+	a := o.Latest().Agent("agent-1")
+	if a == nil || a.IP != ip {
+		t.Fatalf("agent = %+v, want IP %s", a, ip)
+	}
+	if want := (spec.Resources{CPUs: 3.2, Mem: 4096}); a.MostOffered != want {
+		t.Errorf("most offered = %+v, want %+v", a.MostOffered, want)
+	}
+	if want := (spec.Resources{CPUs: 1, Mem: 1024}); a.LastOffer.Resources != want || a.LastOffer.Reserved != nil {
+		t.Errorf("last offer = %+v, want %+v and nothing reserved", a.LastOffer, want)
+	}
+	o.HandleEvent(context.Background(), offer("o3", scalar("cpus", 0.2, ""), scalar("cpus", 3, "quobyte")))
+	if r := o.Latest().Agent("agent-1").LastOffer.Reserved; len(r) != 1 || r["quobyte"] != (spec.Resources{CPUs: 3}) {
+		t.Errorf("reserved = %+v, want cpus=3 for role quobyte", r)
+	}
+}
+
 func TestHandleEvent_Update_RecordsStateHealthAndTimes(t *testing.T) {
 	o, clk, _ := newObserver(t)
 	ctx := context.Background()

@@ -17,7 +17,19 @@
 # as Marathon would run it (host networking, the spec's directory mounted
 # read-only) and runs the probers from that image too. It needs a Docker
 # engine (as root, scripts/dockerd.sh start starts one).
+#
+# QUOBYTE_LOCAL_CLUSTER=FILE takes the agents from a mesos-sim cluster file
+# instead, e.g. examples/cluster-dotted-names.json: the same five agents
+# named storage-node-01.dc1.example.com ..., names that resolve nowhere (as
+# on many test clusters). The services reach each other all the same,
+# because examples/local.hcl addresses them by the agents' IPs
+# (quobyte.address = "ip").
 set -euo pipefail
+CLUSTER=${QUOBYTE_LOCAL_CLUSTER:-}
+if [ -n "$CLUSTER" ]; then
+  [ -r "$CLUSTER" ] || { echo "local-run: cannot read the cluster file $CLUSTER" >&2; exit 1; }
+  CLUSTER=$(realpath "$CLUSTER")
+fi
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DIR=${QUOBYTE_LOCAL_DIR:-/tmp/quobyte-mesos-local}
@@ -59,21 +71,25 @@ fi
 rm -rf "$DIR"
 mkdir -p "$DIR"
 
-marker() { printf 'device.serial=%s\\ndevice.model=SIMDISK\\ndevice.type=%s\\n' "$1" "$2"; }
-# The devices of a Docker host are under its host directory's devices/,
-# which its containers see as /devices.
-{
-  echo '{"agents": ['
-  for i in 1 2 3 4 5; do
-    markers="{\"device\": \"${DEVICES}data1\", \"content\": \"$(marker "D$i" DATA_DEVICE)\"}"
-    if [ "$i" -le 3 ]; then
-      markers="{\"device\": \"${DEVICES}registry1\", \"content\": \"$(marker "R$i" DIR_DEVICE)\"}, {\"device\": \"${DEVICES}metadata1\", \"content\": \"$(marker "M$i" METADATA_DEVICE)\"}, $markers"
-    fi
-    sep=","; [ "$i" = 5 ] && sep=""
-    echo "  {\"hostname\": \"127.0.1.$i\", \"attributes\": {\"rack\": \"r$(( (i + 1) / 2 ))\"}, \"markers\": [$markers]}$sep"
-  done
-  echo ']}'
-} > "$DIR/cluster.json"
+if [ -n "$CLUSTER" ]; then
+  cp "$CLUSTER" "$DIR/cluster.json"
+else
+  marker() { printf 'device.serial=%s\\ndevice.model=SIMDISK\\ndevice.type=%s\\n' "$1" "$2"; }
+  # The devices of a Docker host are under its host directory's devices/,
+  # which its containers see as /devices.
+  {
+    echo '{"agents": ['
+    for i in 1 2 3 4 5; do
+      markers="{\"device\": \"${DEVICES}data1\", \"content\": \"$(marker "D$i" DATA_DEVICE)\"}"
+      if [ "$i" -le 3 ]; then
+        markers="{\"device\": \"${DEVICES}registry1\", \"content\": \"$(marker "R$i" DIR_DEVICE)\"}, {\"device\": \"${DEVICES}metadata1\", \"content\": \"$(marker "M$i" METADATA_DEVICE)\"}, $markers"
+      fi
+      sep=","; [ "$i" = 5 ] && sep=""
+      echo "  {\"hostname\": \"127.0.1.$i\", \"attributes\": {\"rack\": \"r$(( (i + 1) / 2 ))\"}, \"markers\": [$markers]}$sep"
+    done
+    echo ']}'
+  } > "$DIR/cluster.json"
+fi
 
 # Tasks inherit the agents' environment (as on a Mesos agent): the stand-in's path.
 export QUOBYTE_STANDIN_BIN="$ROOT/bin/quobyte-standin"

@@ -345,6 +345,7 @@ func (b *builder) quobyte(raw *rawQuobyte, prober *rawProber) Quobyte {
 		Version:    DefaultVersion,
 		Runtime:    DefaultRuntime,
 		DeviceRoot: DefaultDeviceRoot,
+		Address:    DefaultAddress,
 		Env:        map[string]string{},
 	}
 	if raw == nil {
@@ -399,6 +400,9 @@ func (b *builder) quobyte(raw *rawQuobyte, prober *rawProber) Quobyte {
 			"registry = %q: write a comma-separated list of host[:port] without spaces, or a DNS name.", q.Registry)
 	}
 	q.DeviceRoot = b.deviceRoot(raw, prober)
+	if s := b.str(body, "address", raw.Address, string(q.Address), false); b.oneOf(body, "address", s, string(AddressHostname), string(AddressIP)) {
+		q.Address = AddressMode(s)
+	}
 	q.Env = b.env(body, raw.Env)
 	return q
 }

@@ -12,6 +12,7 @@ const (
 	DefaultVersion            = "latest"
 	DefaultRuntime            = Docker
 	DefaultDeviceRoot         = "/mnt"
+	DefaultAddress            = AddressHostname
 	DefaultProberInterval     = 2 * time.Minute
 	DefaultProberMode         = ProberModeMounts
 	DefaultProberArtifact     = ProberArtifactFramework

@@ -168,3 +168,76 @@ func snakeCase(name string) string {
 	}
 	return b.String()
 }
+
+// ConfigDiff lists the changes from old to new that change kind k's launch
+// configuration (its ConfigHash): the settings listed in launchConfig, so
+// that a rolling replacement can say what it changes ("quobyte.version:
+// \"3.4\" -> \"3.5\"") rather than name hashes. Empty when k's config is
+// the same (or k is in neither spec).
+func ConfigDiff(old, new *Cluster, k Kind) []Change {
+	return filterChanges(Diff(old, new), func(path string) bool { return inLaunchConfig(old, new, k, path) })
+}
+
+// ProberDiff lists the changes from old to new that change the prober's
+// configuration (Prober.ConfigHash): the prober block and the device root.
+func ProberDiff(old, new *Cluster) []Change {
+	return filterChanges(Diff(old, new), func(path string) bool {
+		return path == "quobyte.device_root" || strings.HasPrefix(path, "prober.")
+	})
+}
+
+func filterChanges(all []Change, keep func(path string) bool) []Change {
+	var out []Change
+	for _, c := range all {
+		if keep(c.Path) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// inLaunchConfig reports whether the setting at path is part of kind k's
+// launch configuration in old or new (see launchConfig and ConfigHash).
+func inLaunchConfig(old, new *Cluster, k Kind, path string) bool {
+	either := func(f func(c *Cluster) bool) bool { return f(old) || f(new) }
+	usesImage := func(c *Cluster) bool { return c != nil && c.Quobyte.Runtime != Command }
+	switch path {
+	case "quobyte.version", "quobyte.runtime", "quobyte.registry", "quobyte.device_root":
+		return true
+	case "quobyte.command":
+		return either(func(c *Cluster) bool { return c != nil && c.Quobyte.Runtime == Command })
+	case "quobyte.image":
+		// The client runs the client image when one is set.
+		return either(func(c *Cluster) bool { return usesImage(c) && (k != Client || c.Quobyte.ClientImage == "") })
+	case "quobyte.client_image":
+		return k == Client && either(usesImage)
+	}
+	key, ok := strings.CutPrefix(path, "quobyte.env.")
+	if !ok {
+		key, ok = strings.CutPrefix(path, "service."+string(k)+".env.")
+	}
+	if ok {
+		// What counts is the environment the task gets: a service's env
+		// overrides the cluster's.
+		effective := func(c *Cluster) string {
+			if c == nil || c.Services[k] == nil {
+				return unset
+			}
+			if v, ok := EffectiveEnv(c, k)[key]; ok {
+				return strconv.Quote(v)
+			}
+			return unset
+		}
+		return effective(old) != effective(new)
+	}
+	rest, ok := strings.CutPrefix(path, "service."+string(k)+".")
+	if !ok {
+		return false
+	}
+	for _, p := range []string{"resources.", "ports.", "health."} {
+		if strings.HasPrefix(rest, p) {
+			return true
+		}
+	}
+	return rest == "args" || rest == "kill_grace"
+}

@@ -123,3 +123,54 @@ func collectHCLNames(t reflect.Type, names map[string]bool) {
 		}
 	}
 }
+
+// ConfigDiff names a change exactly when it changes the kind's config
+// hash, and ProberDiff exactly when it changes the prober's: the reasons of
+// a rolling replacement can never say "nothing changed" for a replacement,
+// nor name a setting that replaces nothing.
+func TestConfigDiff_AgreesWithConfigHash(t *testing.T) {
+	orig := mustLoad(t, base)
+	for _, e := range []struct{ old, new string }{
+		{`version = "3.4.1"`, `version = "3.5.0"`},
+		{`image   = "registry.corp:5000/quobyte/quobyte-server"`, `image = "other/quobyte-server"`},
+		{`version = "3.4.1"`, "version = \"3.4.1\"\n client_image = \"other/client\""},
+		{`version = "3.4.1"`, "version = \"3.4.1\"\n runtime = \"mesos\""},
+		{`version = "3.4.1"`, "version = \"3.4.1\"\n runtime = \"command\"\n command = \"/bin/q\""},
+		{`version = "3.4.1"`, "version = \"3.4.1\"\n command = \"/bin/x\""}, // unused: nothing
+		{`env     = { A = "1" }`, `env = { A = "2" }`},
+		{`version = "3.4.1"`, "version = \"3.4.1\"\n registry = \"reg.corp:7861\""},
+		{`version = "3.4.1"`, "version = \"3.4.1\"\n device_root = \"/srv\""},
+		{`version = "3.4.1"`, "version = \"3.4.1\"\n address = \"ip\""}, // restarts nothing
+		{`cpus = 1`, `cpus = 2`},
+		{`count = 1`, "count = 1\n ports {\n jsonrpc = 9999\n }"},
+		{`count = 1`, "count = 1\n env = { B = \"x\" }"},
+		{`count = 1`, "count = 1\n env = { A = \"1\" }"}, // the cluster's value again: nothing
+		{`args = ["--verbose"]`, `args = ["--quiet"]`},
+		{`count = 1`, "count = 1\n health {\n grace = \"1s\"\n }"},
+		{`count = 1`, "count = 1\n kill_grace = \"1s\""},
+		{`count = 1`, `count = 3`},
+		{`count = 1`, "count = 1\n restart {\n max_delay = \"1m\"\n }"},
+		{`max_parallel = 1`, `max_parallel = 2`},
+		{`hosts = ["storage-*"]`, `hosts = ["node-*"]`},
+		{`version = "3.4.1"`, "version = \"3.4.1\"\n state = \"stopped\""},
+		{`max_parallel = 1`, "max_parallel = 1\n}\nprober {\n interval = \"5s\""},
+	} {
+		t.Run(e.new, func(t *testing.T) {
+			c := mustLoad(t, edit(t, e.old, e.new))
+			for _, k := range Kinds() {
+				changes := ConfigDiff(orig, c, k)
+				if hashChanged := c.Service(k).ConfigHash != orig.Service(k).ConfigHash; hashChanged != (len(changes) > 0) {
+					t.Errorf("%s: config hash changed = %v, but ConfigDiff = %v", k, hashChanged, changes)
+				}
+			}
+			changes := ProberDiff(orig, c)
+			if hashChanged := c.Prober.ConfigHash != orig.Prober.ConfigHash; hashChanged != (len(changes) > 0) {
+				t.Errorf("prober: config hash changed = %v, but ProberDiff = %v", hashChanged, changes)
+			}
+		})
+	}
+	got := ConfigDiff(orig, mustLoad(t, edit(t, `version = "3.4.1"`, `version = "3.5.0"`)), Data)
+	if want := `quobyte.version: "3.4.1" -> "3.5.0"`; len(got) != 1 || got[0].String() != want {
+		t.Errorf("ConfigDiff of a version change = %v, want [%s]", got, want)
+	}
+}

@@ -71,6 +71,7 @@ func TestLoad_MinimalSpecGetsEveryDefault(t *testing.T) {
 			Image:      "registry.corp:5000/quobyte/quobyte-server",
 			Runtime:    Docker,
 			DeviceRoot: "/mnt",
+			Address:    AddressHostname,
 			Env:        map[string]string{},
 		},
 		Prober: Prober{
@@ -232,6 +233,7 @@ func TestLoad_Rules(t *testing.T) {
 		{"command runtime needs command", quobyte(`runtime = "command"`), "Missing quobyte.command", "2:9"},
 		{"unknown runtime", quobyte("image = \"a/b\"\nruntime = \"podman\""), "Unknown runtime", "4:11"},
 		{"unknown state", quobyte("image = \"a/b\"\nstate = \"paused\""), "Unknown state", "4:9"},
+		{"unknown address", quobyte("image = \"a/b\"\naddress = \"dns\""), "Unknown address", "4:11"},
 		{"image with tag", quobyte(`image = "a/b:1.0"`), "Invalid image reference", "3:9"},
 		{"image with digest", quobyte(`image = "a/b@sha256:00"`), "Invalid image reference", "3:9"},
 		{"image uppercase", quobyte(`image = "Quobyte/Server"`), "Invalid image reference", "3:9"},

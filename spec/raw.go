@@ -45,6 +45,7 @@ type rawQuobyte struct {
 	Command     *string           `hcl:"command,optional"`
 	Registry    *string           `hcl:"registry,optional"`
 	DeviceRoot  *string           `hcl:"device_root,optional"`
+	Address     *string           `hcl:"address,optional"`
 	Env         map[string]string `hcl:"env,optional"`
 	Body        hcl.Body          `hcl:",body"`
 	DefRange    hcl.Range         `hcl:",def_range"`

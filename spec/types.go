@@ -137,7 +137,25 @@ type Quobyte struct {
 	DeviceRoot string
 	// Env is extra environment for every service.
 	Env map[string]string
+	// Address says how services name each other's hosts in the addresses
+	// the framework hands them (QUOBYTE_REGISTRY): by the agent's hostname,
+	// or by its IP address where hostnames do not resolve. It is not part of
+	// the config hash: changing it restarts nothing, and services launched
+	// afterwards get addresses of the new form.
+	Address AddressMode
 }
+
+// AddressMode is how services address each other's hosts.
+type AddressMode string
+
+// The address modes (Quobyte.Address).
+const (
+	// AddressHostname names hosts by the agent's hostname (the default).
+	AddressHostname AddressMode = "hostname"
+	// AddressIP names hosts by the agent's IP address, as Mesos reports it
+	// in offers (the agent's --ip).
+	AddressIP AddressMode = "ip"
+)
 
 // Prober configures the device prober executor started on every agent.
 type Prober struct {

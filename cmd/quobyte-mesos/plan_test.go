@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -13,7 +15,9 @@ import (
 
 	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/statusapi"
 	"github.com/quobyte/quobyte-mesos/controller"
+	"github.com/quobyte/quobyte-mesos/observe/probe"
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
+	"github.com/quobyte/quobyte-mesos/observe/taskid"
 	"github.com/quobyte/quobyte-mesos/spec"
 )
 
@@ -66,7 +70,9 @@ func (f *fakeSource) DryRun(src []byte, name string) (*controller.Result, error)
 	if diags.HasErrors() {
 		return nil, statusapi.InvalidSpecError(diags.Error())
 	}
-	return controller.Plan(controller.Input{Spec: c, Snapshot: f.snap, Now: f.snap.Time}), nil
+	// As the framework does: the spec in force joins the earlier specs.
+	in := controller.Input{Spec: f.cluster, Snapshot: f.snap, Now: f.snap.Time}
+	return controller.Plan(in.ForSpec(c, f.snap.Time)), nil
 }
 
 // plan --server sends the first credential of --auth-file; without it a
@@ -112,5 +118,83 @@ func TestPlan_ServerAuthenticationAndRetry(t *testing.T) {
 	}
 	if code, _, stderr := runPlanT("--server", srv.URL, localSpec, "--auth-file", filepath.Join(dir, "missing")); code != 1 || !strings.Contains(stderr, "reading --auth-file") {
 		t.Errorf("missing credentials file: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// convergedLocalCluster is what `make run` converges to under spec c: five
+// agents, registry and metadata devices on three, data on all five, one
+// API and one webconsole, everything running healthy with c's configs.
+func convergedLocalCluster(t *testing.T, c *spec.Cluster) *snapshot.Snapshot {
+	t.Helper()
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	var agents []*snapshot.Agent
+	var tasks []*snapshot.Task
+	yes := true
+	run := func(kind, hash, agentID string) {
+		id, err := taskid.New(kind, hash, fmt.Sprintf("t%02d", len(tasks)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tasks = append(tasks, &snapshot.Task{ID: id.String(), Kind: kind, Config: hash, AgentID: agentID,
+			State: snapshot.Running, Healthy: &yes, LaunchedAt: at.Add(-time.Hour), UpdatedAt: at.Add(-time.Hour),
+			RunningSince: at.Add(-time.Hour), HealthySince: at.Add(-time.Hour)})
+	}
+	for i := 1; i <= 5; i++ {
+		id, host := fmt.Sprintf("a%d", i), fmt.Sprintf("127.0.1.%d", i)
+		rep := probe.Report{Version: probe.ReportVersion, Hostname: host, Mode: "directories"}
+		kinds := []spec.Kind{spec.Data}
+		if i <= 3 {
+			kinds = append(kinds, spec.Registry, spec.Metadata)
+		}
+		for _, k := range kinds {
+			rep.Devices = append(rep.Devices, probe.Device{Path: "/d/" + string(k), Types: []spec.DeviceType{k.DeviceType()}})
+			run(string(k), c.Service(k).ConfigHash, id)
+		}
+		run(taskid.ProberKind, c.Prober.ConfigHash, id)
+		agents = append(agents, &snapshot.Agent{ID: id, Hostname: host, Reachable: true,
+			Probe: &snapshot.Probe{Report: rep, ReceivedAt: at}})
+	}
+	run(string(spec.API), c.Service(spec.API).ConfigHash, "a4")
+	run(string(spec.Webconsole), c.Service(spec.Webconsole).ConfigHash, "a5")
+	return snapshot.New(9, at, snapshot.Subscription{State: snapshot.Subscribed, Reconciled: true}, agents, tasks, nil)
+}
+
+// A version change through `plan --server` reads like terraform's plan:
+// the whole change counted kind by kind, then what happens now; reasons
+// say what changed (the spec in force is known to the framework), and the
+// dry run claims nothing down that is not.
+func TestPlan_VersionChangeCountsTheWholeRollout(t *testing.T) {
+	c, diags := spec.Load(localSpec)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	src, err := os.ReadFile(localSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	candidate := writeFile(t, t.TempDir(), "local-2.hcl", bytes.Replace(src, []byte(`version     = "local"`), []byte(`version     = "local-2"`), 1))
+	srv := httptest.NewServer(statusapi.Handler(statusapi.Config{Source: &fakeSource{cluster: c, snap: convergedLocalCluster(t, c)}}))
+	defer srv.Close()
+
+	code, stdout, stderr := runPlanT("--server", srv.URL, candidate, "-detailed-exitcode")
+	if code != 2 {
+		t.Fatalf("exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
+	}
+	for _, want := range []string{
+		"Plan: 13 to replace, rolling one at a time: registry 3, api 1, webconsole 1, metadata 3, data 5. Now: 0 to launch, 1 to replace, 0 to stop.",
+		"    registry   3 to replace, one at a time: version local -> local-2\n",
+		"    ~ registry   stop quobyte.registry.",
+		"        because version local -> local-2\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("plan lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "down") || strings.Contains(stdout, "replaced by config") {
+		t.Errorf("the dry run claims something down, or names hashes:\n%s", stdout)
+	}
+	// Unchanged, the same cluster has nothing to do.
+	if code, stdout, _ := runPlanT("--server", srv.URL, localSpec, "-detailed-exitcode"); code != 0 || !strings.Contains(stdout, "No changes") {
+		t.Errorf("spec in force: exit %d:\n%s", code, stdout)
 	}
 }

@@ -23,12 +23,13 @@ URL/) shows it: the summary (spec, converged or not, services healthy,
 unhealthy and missing, the Mesos subscription, the last reload with its
 diagnostics), one row per agent with the state of each service kind on it
 and the devices its prober found, hosts with a problem first; the rollouts
-in progress; and the blocked items with their reasons.
+in progress; the blocked items with their reasons, and the launches that
+wait for resources with what falls short.
 
 Cell states: healthy, running (health not checked yet), unhealthy,
 crash-looping, starting, stopping, unreachable, backoff (with the time
-left), blocked, missing (a launch is planned), - (not wanted); * marks a
-service of an old config. Colours are used on a terminal only (not with
+left), blocked, waiting (a launch no offer fits yet), missing (a launch is
+planned), - (not wanted); * marks a service of an old config. Colours are used on a terminal only (not with
 NO_COLOR set); every state is also written out.
 
 Asked of a standby (several instances), the leader answers.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/quobyte/quobyte-mesos/internal/wait"
 	"github.com/quobyte/quobyte-mesos/observe/fwid"
 )
 
@@ -150,7 +152,7 @@ func (e *Elector) Run(ctx context.Context, lead func(*Term)) error {
 		e.mu.Unlock()
 		e.setRole(Joining, "joining again")
 		e.log.Warn("out of the leader election; joining again with a new session", "reason", err, "in", retry)
-		if !sleep(ctx, retry) {
+		if !wait.Sleep(ctx, retry) {
 			break
 		}
 		retry = min(2*retry, e.cfg.SessionTimeout)
@@ -278,14 +280,14 @@ func (e *Elector) awaitTurn(ctx context.Context, conn *zk.Conn, s *session, node
 		children, _, err := conn.Children(e.dir)
 		if err != nil {
 			e.log.Debug("listing the candidates failed; retrying", "error", err)
-			if !sleep(ctx, retry) {
+			if !wait.Sleep(ctx, retry) {
 				return time.Time{}, ctx.Err()
 			}
 			retry = min(2*retry, time.Second)
 			continue
 		}
 		cands := candidates(children)
-		i := indexOf(cands, node)
+		i := slices.Index(cands, node)
 		switch {
 		case i < 0:
 			return time.Time{}, fmt.Errorf("our election node %s is gone", node)
@@ -391,7 +393,7 @@ func (e *Elector) publishSelf(ctx context.Context, conn *zk.Conn, node string) {
 			if _, err := conn.Set(e.dir+"/"+node, data, -1); err == nil || errors.Is(err, zk.ErrNoNode) {
 				break
 			}
-			if !sleep(ctx, time.Second) {
+			if !wait.Sleep(ctx, time.Second) {
 				return
 			}
 		}
@@ -423,14 +425,14 @@ func (e *Elector) watchMembers(ctx context.Context, conn *zk.Conn, s *session, s
 	for ctx.Err() == nil {
 		children, _, childWatch, err := conn.ChildrenW(e.dir)
 		if err != nil {
-			if !sleep(ctx, e.cfg.SessionTimeout/10) {
+			if !wait.Sleep(ctx, e.cfg.SessionTimeout/10) {
 				return
 			}
 			continue
 		}
 		cands := candidates(children)
 		for node := range known {
-			if indexOf(cands, node) < 0 {
+			if slices.Index(cands, node) < 0 {
 				delete(known, node)
 			}
 		}
@@ -447,7 +449,7 @@ func (e *Elector) watchMembers(ctx context.Context, conn *zk.Conn, s *session, s
 			case <-childWatch:
 				waiting = false
 			case node := <-dataChanged:
-				if indexOf(cands, node) >= 0 {
+				if slices.Index(cands, node) >= 0 {
 					read(node)
 				}
 			}
@@ -494,24 +496,4 @@ func ensurePath(conn *zk.Conn, p string) error {
 		}
 	}
 	return nil
-}
-
-func indexOf(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
-		}
-	}
-	return -1
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

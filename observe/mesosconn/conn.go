@@ -22,6 +22,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 
+	"github.com/quobyte/quobyte-mesos/internal/wait"
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
 	"github.com/quobyte/quobyte-mesos/observe/zkmaster"
 )
@@ -264,7 +265,7 @@ func (c *Conn) Run(ctx context.Context, h Handler) error {
 		}
 		d := bo.NextBackOff()
 		c.log.Error("cannot load the framework id; retrying", "error", err, "in", d)
-		if !sleep(ctx, d) {
+		if !wait.Sleep(ctx, d) {
 			return nil
 		}
 	}
@@ -336,7 +337,7 @@ func (c *Conn) Run(ctx context.Context, h Handler) error {
 			s.Master = ""
 			s.LastError = errString(err)
 		})
-		if !sleepOrSignal(ctx, d, newLeader) {
+		if !wait.SleepOrSignal(ctx, d, newLeader) {
 			break
 		}
 	}
@@ -537,22 +538,6 @@ func (c *Conn) persist(ctx context.Context, id string) error {
 	c.mu.Unlock()
 	c.log.Info("framework id persisted", "framework_id", id)
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) bool { return sleepOrSignal(ctx, d, nil) }
-
-// sleepOrSignal waits d, or until signal is closed; false when ctx ended.
-func sleepOrSignal(ctx context.Context, d time.Duration, signal <-chan struct{}) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-signal:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 func errString(err error) string {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -106,7 +108,7 @@ func (m Marker) Format() string {
 	if m.Type != "" {
 		fmt.Fprintf(&b, "device.type=%s\n", m.Type)
 	}
-	for _, k := range sortedKeys(m.Extra) {
+	for _, k := range slices.Sorted(maps.Keys(m.Extra)) {
 		fmt.Fprintf(&b, "%s=%s\n", k, m.Extra[k])
 	}
 	return b.String()

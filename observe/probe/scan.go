@@ -376,12 +376,3 @@ func normalize(r Report) Report {
 	r.Devices = devs
 	return r
 }
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

@@ -10,6 +10,8 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/executor"
 	"github.com/mesos/mesos-go/api/v1/lib/executor/calls"
+
+	"github.com/quobyte/quobyte-mesos/internal/mesosstate"
 )
 
 // state is the executor's bookkeeping, as the v1 executor API asks of it:
@@ -61,14 +63,14 @@ func (s *state) taskIDs() []string {
 // updates were forgotten to respect maxUnacked.
 func (s *state) sent(u executor.Call_Update) int {
 	s.unacked = append(s.unacked, u)
-	if isTerminal(u.Status.GetState()) {
+	if mesosstate.Terminal(u.Status.GetState()) {
 		s.terminal[string(u.Status.UUID)] = true
 	}
 	dropped := 0
 	for len(s.unacked) > maxUnacked {
 		// Keep terminal updates: they are the last word about a task.
 		i := 0
-		for i < len(s.unacked)-1 && isTerminal(s.unacked[i].Status.GetState()) {
+		for i < len(s.unacked)-1 && mesosstate.Terminal(s.unacked[i].Status.GetState()) {
 			i++
 		}
 		s.unacked = append(s.unacked[:i], s.unacked[i+1:]...)
@@ -140,14 +142,4 @@ func newUUID() ([]byte, error) {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return b, nil
-}
-
-// isTerminal reports whether a task in state st is over.
-func isTerminal(st mesos.TaskState) bool {
-	switch st {
-	case mesos.TASK_FINISHED, mesos.TASK_FAILED, mesos.TASK_KILLED, mesos.TASK_LOST,
-		mesos.TASK_ERROR, mesos.TASK_DROPPED, mesos.TASK_GONE, mesos.TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
 }

@@ -76,17 +76,29 @@ type Agent struct {
 	// UnreachableSince is when the agent was first seen unreachable (zero
 	// while reachable).
 	UnreachableSince time.Time
+	// IP is the agent's address as Mesos reports it in offers
+	// (Offer.url.address.ip: the agent's --ip); "" until an offer says.
+	IP string
 	// LastOffer is the most recent offer from this agent (nil: none yet).
 	LastOffer *Offer
+	// MostOffered is, resource by resource, the most one offer from this
+	// agent has held since the framework started. With what our tasks there
+	// use, it bounds from below what the agent has for this framework (Mesos'
+	// scheduler API does not tell an agent's total).
+	MostOffered spec.Resources
 	// Probe is the prober's latest report (nil: none yet).
 	Probe *Probe
 }
 
-// Offer summarises an offer's unreserved and role-reserved resources.
+// Offer summarises an offer's resources: those unreserved and those
+// reserved for a role (Mesos offers a framework only what its roles may use).
 type Offer struct {
 	Resources spec.Resources
 	Ports     []PortRange
-	At        time.Time
+	// Reserved are the parts of Resources reserved for a role, by role
+	// (nil when everything is unreserved).
+	Reserved map[string]spec.Resources `json:",omitempty"`
+	At       time.Time
 }
 
 // PortRange is an inclusive range of ports.

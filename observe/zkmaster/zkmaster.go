@@ -15,6 +15,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/quobyte/quobyte-mesos/internal/wait"
 	"github.com/quobyte/quobyte-mesos/observe/fwid"
 )
 
@@ -150,10 +151,10 @@ func (w *watcher) run(ctx context.Context, out chan<- Leader) {
 	sent := false
 	retry := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		leader, wait, err := w.current()
+		leader, changed, err := w.current()
 		if err != nil {
 			w.log.Warn("reading the master group failed; retrying", "path", w.path, "error", err, "in", retry)
-			if !sleep(ctx, retry) {
+			if !wait.Sleep(ctx, retry) {
 				return
 			}
 			retry = min(2*retry, 5*time.Second)
@@ -170,7 +171,7 @@ func (w *watcher) run(ctx context.Context, out chan<- Leader) {
 			last, sent = leader, true
 		}
 		select {
-		case <-wait:
+		case <-changed:
 		case <-ctx.Done():
 			return
 		}
@@ -216,17 +217,6 @@ func (w *watcher) current() (Leader, <-chan zk.Event, error) {
 		return Leader{}, ch, nil
 	}
 	return l, ch, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 func firstNonEmpty(s ...string) string {

@@ -58,24 +58,37 @@ func TestDashboard_StatusCommandAndBrowser(t *testing.T) {
 		}
 	}
 
-	// A blocked item: an s3 service no agent has the memory for.
+	// A launch waiting for resources: an s3 service no agent has the
+	// memory for. Its cell says so, and what falls short.
 	c.writeSpec("v1", "\nservice \"s3\" {\n  enabled = true\n  count   = 1\n  resources {\n    mem = 1000000\n  }\n}\n")
 	c.signal(syscall.SIGHUP)
-	c.eventually(20*time.Second, "the s3 launch blocked", func() (bool, string) {
+	c.eventually(20*time.Second, "the s3 launch waiting", func() (bool, string) {
 		code, out := c.statusCommand()
-		return code == 2 && strings.Contains(out, "no offer from"), fmt.Sprintf("exit %d\n%s", code, out)
+		return code == 2 && strings.Contains(out, "Waiting for resources (1)"), fmt.Sprintf("exit %d\n%s", code, out)
 	})
 	if b != nil {
-		b.waitText("#blocked-table", "no offer from", 10*time.Second)
-		b.waitText("#blocked-table", "mem=1e+06", time.Second)
-		if got := b.cellStates("s3"); !slices.Contains(got, "blocked") {
-			t.Errorf("s3 cells %v, want one blocked", got)
+		b.waitText("#waiting-table", "mem=1e+06", 10*time.Second)
+		// The host with the waiting s3 comes first, and is the only one
+		// with a problem.
+		first := b.rows()[0]
+		if first.Cells["s3"] != "waiting" {
+			t.Errorf("first row %+v, want the s3 waiting there", first)
 		}
-		// Filters: by problem (only the host with the blocked s3), by name.
-		blockedHost := b.rows()[0].Host // problems first
-		if got := b.filter("", "problem"); len(got) != 1 || got[0] != blockedHost {
-			t.Errorf("hosts with a problem: %v, want [%s]", got, blockedHost)
+		if got := b.filter("", "problem"); len(got) != 1 || got[0] != first.Host {
+			t.Errorf("hosts with a problem: %v, want [%s]", got, first.Host)
 		}
+	}
+
+	// A blocked item: the s3 service placed on hosts that do not exist.
+	c.writeSpec("v1", "\nservice \"s3\" {\n  enabled = true\n  count   = 1\n  hosts   = [\"nowhere-*\"]\n}\n")
+	c.signal(syscall.SIGHUP)
+	const blockedReason = "0 of 1 s3 placed"
+	c.eventually(20*time.Second, "the s3 launch blocked", func() (bool, string) {
+		code, out := c.statusCommand()
+		return code == 2 && strings.Contains(out, blockedReason), fmt.Sprintf("exit %d\n%s", code, out)
+	})
+	if b != nil {
+		b.waitText("#blocked-table", blockedReason, 10*time.Second)
 		if got := b.filter(c.hosts[2], "all"); len(got) != 1 || got[0] != c.hosts[2] {
 			t.Errorf("hosts named %s: %v", c.hosts[2], got)
 		}

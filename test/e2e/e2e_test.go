@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,4 +175,29 @@ func countHosts(st statusapi.Status, kind string) int {
 		}
 	}
 	return n
+}
+
+// Agents named like storage-node-01.dc1.example.com, names that resolve
+// nowhere (as on many test clusters): the services reach each other by the
+// agents' IPs (examples/local.hcl sets quobyte.address = "ip", and Mesos
+// offers carry each agent's IP), so the cluster converges; its
+// QUOBYTE_REGISTRY names the registries by IP. Before, every service was
+// given hostnames it could not dial and nothing converged.
+func TestDottedHostnamesConvergeByIP(t *testing.T) {
+	c := startCluster(t, clusterOpts{subnet: "127.0.17", version: "v1", clusterFile: "examples/cluster-dotted-names.json"})
+	c.eventually(convergeWithin, "convergence", func() (bool, string) { return c.converged(fullLayout) })
+	if st := c.status(); st.Hosts[0].Hostname != "storage-node-01.dc1.example.com" {
+		t.Errorf("hosts %+v", st.Hosts)
+	}
+	// The data service on the first agent registered with a registry it
+	// was given by IP (its status page, on the data service's status port).
+	resp, err := http.Get("http://127.0.17.1:7873/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "registered with: 127.0.17.") {
+		t.Errorf("the data service did not register with a registry by IP:\n%s", page)
+	}
 }

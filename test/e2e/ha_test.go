@@ -291,7 +291,7 @@ func TestHA_PartitionedLeader_ZooKeeperDown(t *testing.T) {
 
 	// Partition fw-a from ZooKeeper: its connection falls silent.
 	seq := lastSeq(c.calls(0))
-	proxy.Cut(ownedBy(t, a.cmd.Process.Pid))
+	proxy.Cut(ownedBy(t, a.cmd.Process.Pid, proxy.Addr))
 	c.eventually(3*haSessionTimeout, "fw-b leads", func() (bool, string) {
 		return b.health().Role == string(leader.Leader), fmt.Sprintf("%+v", b.health())
 	})
@@ -388,13 +388,19 @@ func mesosTasks(t *testing.T, c *cluster) int {
 	return n
 }
 
-// ownedBy matches the TCP connections that process pid opened: the
-// proxy's peer address is the client socket's local address, whose inode
-// /proc/net/tcp names and /proc/PID/fd holds.
-func ownedBy(t *testing.T, pid int) func(*net.TCPAddr) bool {
+// ownedBy matches the proxy's clients whose connection is a socket of
+// process pid: the socket connected from the client's address to the
+// proxy's. Both ends are compared because Linux reuses an ephemeral port
+// for connections to other destinations: another process may hold a socket
+// with the same local address, connected elsewhere.
+func ownedBy(t *testing.T, pid int, proxyAddr string) func(*net.TCPAddr) bool {
 	t.Helper()
+	proxy, err := net.ResolveTCPAddr("tcp", proxyAddr)
+	if err != nil {
+		t.Fatalf("proxy address %q: %v", proxyAddr, err)
+	}
 	return func(client *net.TCPAddr) bool {
-		inode := socketInode(client)
+		inode := socketInode(client, proxy)
 		if inode == "" {
 			return false
 		}
@@ -408,28 +414,35 @@ func ownedBy(t *testing.T, pid int) func(*net.TCPAddr) bool {
 	}
 }
 
-// socketInode finds the inode of the IPv4 TCP socket bound to addr.
-func socketInode(addr *net.TCPAddr) string {
+// socketInode finds the inode of the IPv4 TCP socket from local to remote.
+func socketInode(local, remote *net.TCPAddr) string {
 	f, err := os.Open("/proc/net/tcp")
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
-	ip := addr.IP.To4()
-	if ip == nil {
+	wantLocal, wantRemote := procNetAddr(local), procNetAddr(remote)
+	if wantLocal == "" || wantRemote == "" {
 		return ""
 	}
-	// /proc/net/tcp writes the address as the in-memory (little-endian)
-	// 32-bit word in hex, then the port in hex.
-	want := fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], addr.Port)
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		if len(fields) > 9 && fields[1] == want {
+		if len(fields) > 9 && fields[1] == wantLocal && fields[2] == wantRemote {
 			if _, err := strconv.Atoi(fields[9]); err == nil {
 				return fields[9]
 			}
 		}
 	}
 	return ""
+}
+
+// procNetAddr writes an IPv4 address as /proc/net/tcp does: the in-memory
+// (little-endian) 32-bit word in hex, then the port in hex.
+func procNetAddr(a *net.TCPAddr) string {
+	ip := a.IP.To4()
+	if ip == nil {
+		return ""
+	}
+	return fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], a.Port)
 }

@@ -111,6 +111,10 @@ type clusterOpts struct {
 	// instances to the test (ha_test.go).
 	extra       string
 	noFramework bool
+	// clusterFile, when set, is a mesos-sim cluster file (relative to the
+	// repository) whose agents are taken instead of the five made here,
+	// their addresses moved into subnet.
+	clusterFile string
 }
 
 // startCluster starts mesos-sim and the framework on the test's spec.
@@ -140,7 +144,7 @@ func startSim(t *testing.T, o clusterOpts) *cluster {
 		Markers  []marker `json:"markers"`
 	}
 	var agents []agent
-	for i := 1; i <= 5; i++ {
+	for i := 1; i <= 5 && o.clusterFile == ""; i++ {
 		a := agent{Hostname: fmt.Sprintf("%s.%d", o.subnet, i)}
 		add := func(dev, typ string) {
 			a.Markers = append(a.Markers, marker{c.deviceDir() + dev, fmt.Sprintf("device.serial=%s-%d\ndevice.type=%s\n", dev, i, typ)})
@@ -158,7 +162,11 @@ func startSim(t *testing.T, o clusterOpts) *cluster {
 		c.hosts = append(c.hosts, a.Hostname)
 	}
 	clusterFile := filepath.Join(c.dir, "cluster.json")
-	writeJSON(t, clusterFile, map[string]any{"agents": agents})
+	if o.clusterFile != "" {
+		writeJSON(t, clusterFile, c.readClusterFile(o.clusterFile, o.subnet))
+	} else {
+		writeJSON(t, clusterFile, map[string]any{"agents": agents})
+	}
 
 	c.specPath = filepath.Join(c.dir, "spec.hcl")
 	c.writeSpec(o.version, o.extra)
@@ -185,6 +193,31 @@ func (c *cluster) startFramework(name string) {
 	c.fw = exec.Command(bins.framework, args...)
 	c.fwDone = c.start(c.fw, name)
 	c.waitHTTP(c.apiURL+"/v1/status", 10*time.Second)
+}
+
+// readClusterFile reads a mesos-sim cluster file of the repository, moves
+// each agent's address (127.0.1.N) into subnet (subnet.N) and records the
+// agents' hostnames.
+func (c *cluster) readClusterFile(name, subnet string) map[string][]map[string]any {
+	b, err := os.ReadFile(filepath.Join(repoRoot(), name))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var f map[string][]map[string]any
+	if err := json.Unmarshal(b, &f); err != nil {
+		c.t.Fatalf("%s: %v", name, err)
+	}
+	for _, a := range f["agents"] {
+		ip, _ := a["ip"].(string)
+		host, _ := a["hostname"].(string)
+		last := ip[strings.LastIndex(ip, ".")+1:]
+		if ip == "" || host == "" {
+			c.t.Fatalf("%s: agent %v lacks a hostname or an ip", name, a)
+		}
+		a["ip"] = subnet + "." + last
+		c.hosts = append(c.hosts, host)
+	}
+	return f
 }
 
 // spec is examples/local.hcl (local-docker.hcl for a Docker cluster) with

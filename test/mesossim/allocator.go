@@ -2,7 +2,9 @@ package mesossim
 
 import (
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -119,7 +121,7 @@ func allocatable(p pool) bool {
 func (m *master) offerProto(o *offer) mesos.Offer {
 	a := o.agent
 	attrs := make([]mesos.Attribute, 0, len(a.cfg.Attributes))
-	for _, k := range sortedKeys(a.cfg.Attributes) {
+	for _, k := range slices.Sorted(maps.Keys(a.cfg.Attributes)) {
 		attrs = append(attrs, mesos.Attribute{Name: k, Type: mesos.TEXT, Text: &mesos.Value_Text{Value: a.cfg.Attributes[k]}})
 	}
 	var execIDs []mesos.ExecutorID
@@ -139,11 +141,14 @@ func (m *master) offerProto(o *offer) mesos.Offer {
 		}
 	}
 	return mesos.Offer{
-		ID:             mesos.OfferID{Value: o.id},
-		FrameworkID:    mesos.FrameworkID{Value: o.fw.id},
-		AgentID:        mesos.AgentID{Value: a.id},
-		Hostname:       a.cfg.Hostname,
-		URL:            &mesos.URL{Scheme: scheme, Address: mesos.Address{Hostname: &host, Port: port}, Path: strPtr("/slave(1)")},
+		ID:          mesos.OfferID{Value: o.id},
+		FrameworkID: mesos.FrameworkID{Value: o.fw.id},
+		AgentID:     mesos.AgentID{Value: a.id},
+		Hostname:    a.cfg.Hostname,
+		// A Mesos master puts the agent's address (its --ip) in the URL too;
+		// here that is the simulated host's address, which its tasks get
+		// as LIBPROCESS_IP.
+		URL:            &mesos.URL{Scheme: scheme, Address: mesos.Address{Hostname: &host, IP: strPtr(a.cfg.ip()), Port: port}, Path: strPtr("/slave(1)")},
 		Resources:      o.res.toResources(o.role, o.fw.refinement),
 		Attributes:     attrs,
 		ExecutorIDs:    execIDs,

@@ -250,12 +250,3 @@ func (m *master) addAgent(cfg AgentConfig, factory RuntimeFactory, workDir strin
 	m.agentOrder = append(m.agentOrder, a)
 	return a, nil
 }
-
-func isTerminal(s mesos.TaskState) bool {
-	switch s {
-	case mesos.TASK_FINISHED, mesos.TASK_FAILED, mesos.TASK_KILLED, mesos.TASK_ERROR,
-		mesos.TASK_LOST, mesos.TASK_DROPPED, mesos.TASK_GONE, mesos.TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
-}

@@ -5,6 +5,8 @@ import (
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+
+	"github.com/quobyte/quobyte-mesos/internal/mesosstate"
 )
 
 // TestProcessModeRunsAndKillsARealCommand drives the agentrt runtime through
@@ -21,7 +23,7 @@ func TestProcessModeRunsAndKillsARealCommand(t *testing.T) {
 		running := f.wait(func(ev *scheduler.Event) bool {
 			if ev.Type == scheduler.Event_UPDATE && ev.Update.Status.TaskID.Value == id {
 				st := ev.Update.Status
-				if isTerminal(st.GetState()) {
+				if mesosstate.Terminal(st.GetState()) {
 					t.Fatalf("task %s: %s %s", id, st.GetState(), st.GetMessage())
 				}
 				f.ack(st)

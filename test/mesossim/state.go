@@ -166,12 +166,3 @@ func (c *Cluster) serveState(index int) http.HandlerFunc {
 		_ = json.NewEncoder(w).Encode(c.State())
 	}
 }
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}

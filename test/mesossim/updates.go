@@ -6,6 +6,8 @@ import (
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+
+	"github.com/quobyte/quobyte-mesos/internal/mesosstate"
 )
 
 // pendingUpdate is an agent-generated status update awaiting acknowledgement.
@@ -71,7 +73,7 @@ func (m *master) applyAgentUpdate(a *agent, fwID string, st mesos.TaskStatus) {
 		st.Timestamp = m.timestamp()
 	}
 	t.status = st
-	if isTerminal(st.GetState()) && !t.terminal {
+	if mesosstate.Terminal(st.GetState()) && !t.terminal {
 		m.releaseTask(t)
 	}
 	if len(st.UUID) == 0 {

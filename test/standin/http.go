@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -53,7 +54,7 @@ func (s *Service) serveStatusPage(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintf(w, "healthy:  %t\n", st.Healthy)
 	fmt.Fprintf(w, "reason:   %s\n", st.Reason)
 	fmt.Fprintf(w, "stopping: %t\n", st.Stopping)
-	for _, n := range sortedKeys(s.addrs) {
+	for _, n := range slices.Sorted(maps.Keys(s.addrs)) {
 		fmt.Fprintf(w, "port %s: %s\n", n, s.addrs[n])
 	}
 	if st.Registry != "" {
@@ -80,7 +81,7 @@ func (s *Service) serveStatusPage(w http.ResponseWriter, _ *http.Request) {
 			fmt.Fprintf(w, "  %s id %s\n", d.Path, id)
 		}
 	}
-	for _, k := range sortedKeys(s.cfg.MaxMem) {
+	for _, k := range slices.Sorted(maps.Keys(s.cfg.MaxMem)) {
 		fmt.Fprintf(w, "QUOBYTE_MAX_MEM_%s=%s\n", k, s.cfg.MaxMem[k])
 	}
 }
@@ -177,13 +178,4 @@ func (s *Service) serveS3(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/xml")
 	io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
 		`<ListAllMyBucketsResult><Owner><ID>standin</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>`+"\n")
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

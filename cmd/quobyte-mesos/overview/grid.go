@@ -54,7 +54,7 @@ func newGrid(c *spec.Cluster, s *snapshot.Snapshot, plan *controller.Result, hol
 		}
 	}
 	if health == nil {
-		h := planview.CheckServices(s, holds)
+		h := planview.CheckServices(c, s, holds)
 		health = &h
 	}
 	for _, p := range health.Services {
@@ -176,6 +176,8 @@ func (g *grid) cell(a *snapshot.Agent, kind string, live, stopping *snapshot.Tas
 		if h, ok := g.holds[item]; ok && h.Until.After(g.now) {
 			c.State, c.Until = BackingOff, h.Until
 		}
+	case launching && launch.Waiting != "":
+		c.State, detail = Waiting, []string{"launch planned: " + launch.Reason, "waiting: " + launch.Waiting}
 	case launching:
 		c.State, detail = Missing, []string{"launch planned: " + launch.Reason}
 	case hasProblem: // failed, and waiting to be launched again
@@ -200,7 +202,7 @@ func (g *grid) count(kind string, c Cell, launching bool, want string) {
 	switch {
 	case c.State == NotWanted || (c.State == Stopping && !launching):
 		return
-	case c.State == Stopping || c.State == BackingOff || c.State == Blocked || c.State == Missing:
+	case c.State == Stopping || c.State == BackingOff || c.State == Blocked || c.State == Missing || c.State == Waiting:
 		g.counts.Missing++
 		kc.Missing++
 	case (c.State == Healthy || c.State == Running) && c.Problem == "":
@@ -227,15 +229,24 @@ func (g *grid) count(kind string, c Cell, launching bool, want string) {
 	}
 }
 
-// rollouts lists the kinds with tasks of an old config still to replace,
-// in upgrade order, with the plan's reasons about their upgrade.
+// rollouts lists the kinds with tasks of an old config still to replace
+// (or, by the plan's whole change, replacements still to make), in upgrade
+// order, with what changes and the plan's reasons about their upgrade.
 func (g *grid) rollouts(plan *controller.Result) []Rollout {
 	out := []Rollout{}
+	changes := map[string]controller.KindChange{}
+	if plan != nil {
+		for _, ch := range plan.Changes {
+			changes[ch.Kind] = ch
+		}
+	}
 	for _, kind := range g.kinds {
 		r := g.rollout[kind]
-		if !g.outdated[kind] || r == nil {
+		ch := changes[kind]
+		if r == nil || (!g.outdated[kind] && ch.Replace == 0) {
 			continue
 		}
+		r.Change, r.AtATime = ch.Change, ch.AtATime
 		if plan != nil {
 			for _, b := range plan.Blocked {
 				if b.Kind != kind || !strings.HasPrefix(b.Reason, upgradeReason) {

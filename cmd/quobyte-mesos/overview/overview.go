@@ -57,6 +57,10 @@ type Overview struct {
 	// BlockedTotal).
 	Blocked      []BlockedItem `json:"blocked"`
 	BlockedTotal int           `json:"blocked_total"`
+	// Waiting are the launches that wait for an offer to fit (at most
+	// MaxListed of WaitingTotal), with what falls short.
+	Waiting      []BlockedItem `json:"waiting"`
+	WaitingTotal int           `json:"waiting_total"`
 	// Plan is the last plan; nil before the first.
 	Plan *Plan `json:"plan,omitempty"`
 }
@@ -77,8 +81,8 @@ type Counts struct {
 	// Unhealthy: a task is there but not running healthy (failing its
 	// health check, starting, unreachable, crash-looping).
 	Unhealthy int `json:"unhealthy"`
-	// Missing: wanted, and no task is there (launch pending, blocked,
-	// backing off).
+	// Missing: wanted, and no task is there (launch pending or waiting
+	// for resources, blocked, backing off).
 	Missing int `json:"missing"`
 	// Hosts and Unreachable count the agents.
 	Hosts       int `json:"hosts"`
@@ -131,6 +135,7 @@ const (
 	Unreachable State = "unreachable" // its agent is out of sight (or Mesos does not know the task)
 	BackingOff  State = "backoff"     // failed; launched again at Until
 	Blocked     State = "blocked"     // wanted, but the plan cannot launch it (Detail says why)
+	Waiting     State = "waiting"     // a launch is planned but no offer of the agent fits it (Detail says what falls short)
 	Missing     State = "missing"     // wanted: a launch is planned
 	NotWanted   State = "none"        // nothing runs and nothing is wanted
 )
@@ -167,6 +172,11 @@ type Rollout struct {
 	// Replaced of Total hosts run the new config.
 	Replaced int `json:"replaced"`
 	Total    int `json:"total"`
+	// Change says what the replacement changes ("version 3.4 -> 3.5"),
+	// AtATime how many may be down at once (the plan's whole change,
+	// controller.KindChange).
+	Change  string `json:"change,omitempty"`
+	AtATime int    `json:"at_a_time,omitempty"`
 	// Paused: a replacement failed and no further one starts (Reasons say
 	// which and why).
 	Paused bool `json:"paused"`
@@ -174,7 +184,7 @@ type Rollout struct {
 	Reasons []string `json:"reasons,omitempty"`
 }
 
-// BlockedItem is a plan's blocked item.
+// BlockedItem is a plan's blocked item, or a launch waiting for resources.
 type BlockedItem struct {
 	Host   string `json:"host,omitempty"`
 	Kind   string `json:"kind"`
@@ -225,7 +235,7 @@ const (
 // Build assembles the overview.
 func Build(in Input) Overview {
 	ov := Overview{Time: in.Now, LastReload: in.Reload, HA: in.HA, Kinds: []string{}, ByKind: []KindCounts{}, Hosts: []Host{},
-		Rollouts: []Rollout{}, Blocked: []BlockedItem{}}
+		Rollouts: []Rollout{}, Blocked: []BlockedItem{}, Waiting: []BlockedItem{}}
 	c := in.Spec
 	if c != nil {
 		ov.Spec = SpecInfo{File: c.File, Hash: c.Hash, Version: c.Quobyte.Version, State: c.Quobyte.State, Framework: c.Mesos.FrameworkName}
@@ -243,6 +253,14 @@ func Build(in Input) Overview {
 		ov.BlockedTotal = len(in.Plan.Blocked)
 		for _, bl := range in.Plan.Blocked[:min(len(in.Plan.Blocked), MaxListed)] {
 			ov.Blocked = append(ov.Blocked, BlockedItem{Host: cmp.Or(bl.Hostname, bl.AgentID), Kind: bl.Kind, Reason: bl.Reason})
+		}
+		for _, a := range in.Plan.Actions {
+			if a.Waiting == "" {
+				continue
+			}
+			if ov.WaitingTotal++; len(ov.Waiting) < MaxListed {
+				ov.Waiting = append(ov.Waiting, BlockedItem{Host: cmp.Or(a.Hostname, a.AgentID), Kind: a.Kind, Reason: a.Waiting})
+			}
 		}
 	} else {
 		ov.PlanLine = "No plan yet."

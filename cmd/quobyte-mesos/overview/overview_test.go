@@ -130,9 +130,10 @@ func troubleInput(t *testing.T) Input {
 		"data@a2": {Failures: 2, Until: t0.Add(12 * time.Second), LastError: "task quobyte.data.x.2 FAILED"},
 	}
 	plan := &controller.Result{SpecHash: f.c.Hash,
+		Changes: []controller.KindChange{{Kind: "registry", Replace: 1, AtATime: 1, Change: "version 3.4.0 -> 3.4.1"}, {Kind: "webconsole", Replace: 1, AtATime: 1}},
 		Actions: []controller.Action{
 			{Type: controller.Launch, AgentID: "a1", Hostname: "host-a1", Kind: "webconsole", Item: "webconsole@a1", ConfigHash: f.c.Service(spec.Webconsole).ConfigHash,
-				Replaces: kill.ID, Reason: "replaces " + kill.ID},
+				Replaces: kill.ID, Reason: "replaces " + kill.ID, Waiting: "needs mem=4096, largest offer from host-a1 mem=1024"},
 			{Type: controller.Kill, AgentID: "a2", Hostname: "host-a2", Kind: "webconsole", Item: "webconsole@a2", TaskID: kill.ID, Replaces: kill.ID, Reason: "replaced by config x"},
 		},
 		Blocked: []controller.Blocked{
@@ -263,7 +264,7 @@ func TestBuild_CellStates(t *testing.T) {
 		{"host-a2", "data", BackingOff, "waiting to restart", false, "backing off"},
 		{"host-a4", "data", NotWanted, "", false, ""},
 		{"host-a1", "api", Starting, "starting", false, ""},
-		{"host-a1", "webconsole", Missing, "", false, "launch planned: replaces"},
+		{"host-a1", "webconsole", Waiting, "", false, "launch planned: replaces quobyte.webconsole.old.h; waiting: needs mem=4096"},
 		{"host-a2", "webconsole", Stopping, "", true, "being stopped"},
 		{"host-a4", "s3", Blocked, "", false, "no offer from host-a4"},
 	} {
@@ -305,7 +306,8 @@ func TestBuild_CellStates(t *testing.T) {
 	if len(ov.Rollouts) != 2 {
 		t.Fatalf("rollouts %+v, want registry and webconsole", ov.Rollouts)
 	}
-	if r := ov.Rollouts[0]; r.Kind != "registry" || r.Replaced != 2 || r.Total != 3 || !r.Paused || len(r.Reasons) != 1 {
+	if r := ov.Rollouts[0]; r.Kind != "registry" || r.Replaced != 2 || r.Total != 3 || !r.Paused || len(r.Reasons) != 1 ||
+		r.Change != "version 3.4.0 -> 3.4.1" || r.AtATime != 1 {
 		t.Errorf("registry rollout %+v", r)
 	}
 	if r := ov.Rollouts[1]; r.Kind != "webconsole" || r.Replaced != 0 || r.Total != 1 || r.Paused {
@@ -357,7 +359,7 @@ func TestBuild_ClipsLongPlans(t *testing.T) {
 		plan.Actions = append(plan.Actions, controller.Action{Type: controller.Launch, Kind: "data", AgentID: "a", Hostname: string(rune('a' + i%26)), Item: "data@a", Reason: "r"})
 	}
 	ov := Build(Input{Spec: f.c, Snapshot: f.snapshot(), Plan: plan, Now: t0})
-	if len(ov.Blocked) != MaxListed || ov.BlockedTotal != MaxListed+5 {
+	if len(ov.Blocked) != MaxListed || ov.BlockedTotal != MaxListed+5 || len(ov.Waiting) != 0 {
 		t.Errorf("%d blocked listed of %d", len(ov.Blocked), ov.BlockedTotal)
 	}
 	if n := strings.Count(ov.Plan.Text, "\n"); n != MaxPlanLines || ov.Plan.TextLines <= MaxPlanLines {

@@ -106,27 +106,38 @@ func (ov Overview) Text(w io.Writer, o TextOptions) error {
 			if r.Paused {
 				state = paint(red, "PAUSED")
 			}
-			fmt.Fprintf(&b, "  %s: %d of %d replaced, %s\n", r.Kind, r.Replaced, r.Total, state)
+			fmt.Fprintf(&b, "  %s: %d of %d replaced, %s", r.Kind, r.Replaced, r.Total, state)
+			if r.Change != "" {
+				fmt.Fprintf(&b, " (%s)", r.Change)
+			}
+			b.WriteString("\n")
 			for _, why := range r.Reasons {
 				fmt.Fprintf(&b, "      %s\n", why)
 			}
 		}
 	}
-	if len(ov.Blocked) > 0 {
-		fmt.Fprintf(&b, "\nBlocked (%d):\n", ov.BlockedTotal)
-		hw := 0
-		for _, bl := range ov.Blocked {
-			hw = max(hw, len(hostOrAny(bl.Host)))
-		}
-		for _, bl := range ov.Blocked {
-			fmt.Fprintf(&b, "  %-*s  %-10s  %s\n", hw, hostOrAny(bl.Host), bl.Kind, bl.Reason)
-		}
-		if n := ov.BlockedTotal - len(ov.Blocked); n > 0 {
-			fmt.Fprintf(&b, "  ... and %d more\n", n)
-		}
-	}
+	writeItems(&b, "Blocked", ov.Blocked, ov.BlockedTotal)
+	writeItems(&b, "Waiting for resources", ov.Waiting, ov.WaitingTotal)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeItems writes a titled list of blocked items or waiting launches.
+func writeItems(b *strings.Builder, title string, items []BlockedItem, total int) {
+	if len(items) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n%s (%d):\n", title, total)
+	hw := 0
+	for _, it := range items {
+		hw = max(hw, len(hostOrAny(it.Host)))
+	}
+	for _, it := range items {
+		fmt.Fprintf(b, "  %-*s  %-10s  %s\n", hw, hostOrAny(it.Host), it.Kind, it.Reason)
+	}
+	if n := total - len(items); n > 0 {
+		fmt.Fprintf(b, "  ... and %d more\n", n)
+	}
 }
 
 func hostOrAny(h string) string {

@@ -85,3 +85,56 @@ func TestJSON_RoundTrips(t *testing.T) {
 		t.Fatalf("unexpected document %+v", doc)
 	}
 }
+
+// The summary counts the whole of a paced change, kind by kind, each at
+// its pace when it differs from the others', then this plan's step.
+func TestSummarize_WholeChangeThenNow(t *testing.T) {
+	r := &controller.Result{
+		Actions: []controller.Action{{Type: controller.Kill, Hostname: "node1", Kind: "registry", TaskID: "quobyte.registry.r1.x", Replaces: "quobyte.registry.r1.x"}},
+		Changes: []controller.KindChange{
+			{Kind: "prober", Replace: 5},
+			{Kind: "registry", Replace: 3, AtATime: 1},
+			{Kind: "data", Replace: 5, Stop: 2, AtATime: 2},
+		},
+		Blocked: []controller.Blocked{{Kind: "data", Reason: "upgrade of data waits until every registry runs the new config, settled"}},
+	}
+	s := Summarize(r)
+	if s.ToReplace != 13 || s.ToStop != 2 || s.Replace != 1 {
+		t.Errorf("summary %+v", s)
+	}
+	want := "Plan: 13 to replace, rolling 2 at a time: prober 5 (all at once), registry 3 (one at a time), data 5; 2 to stop, 2 at a time: data 2." +
+		" Now: 0 to launch, 1 to replace, 0 to stop. 1 blocked."
+	if got := s.Line(); got != want {
+		t.Errorf("Line =\n%q, want\n%q", got, want)
+	}
+	stopped := Summarize(&controller.Result{Changes: []controller.KindChange{{Kind: "data", Stop: 5}, {Kind: "registry", Stop: 3}}})
+	if got, want := stopped.Line(), "Plan: 8 to stop, kind by kind: data 5, registry 3. Now: 0 to launch, 0 to replace, 0 to stop."; got != want {
+		t.Errorf("stopped: Line = %q, want %q", got, want)
+	}
+	if !stopped.HasChanges() {
+		t.Error("a stop under way is no change")
+	}
+}
+
+// A launch that waits for an offer to fit says why under its own line, and
+// is counted, not listed as blocked besides.
+func TestText_WaitingLaunch(t *testing.T) {
+	r := &controller.Result{Actions: []controller.Action{{Type: controller.Launch, Hostname: "node4", Kind: "data", ConfigHash: "d1",
+		Reason: "DATA_DEVICE on node4 has no data service", Waiting: "needs cpus=1, largest offer from node4 cpus=0.2"}}}
+	var buf bytes.Buffer
+	if err := NewDocument(r, nil, nil).Text(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		"    + data       launch with config d1\n        because DATA_DEVICE on node4 has no data service\n        waiting: needs cpus=1, largest offer from node4 cpus=0.2\n",
+		"Plan: 1 to launch, 0 to replace, 0 to stop. 1 launch waits for resources.\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Blocked") {
+		t.Errorf("a waiting launch listed as blocked:\n%s", out)
+	}
+}

@@ -2,6 +2,7 @@ package planview
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -28,6 +29,11 @@ type ServiceHealth struct {
 	NotHealthy int `json:"not_healthy"`
 	// Services are the instances not running healthy, by host and kind.
 	Services []ServiceProblem `json:"services"`
+	// Registry says, when services other than registries do not run
+	// healthy and no registry does either, that they lack one: every
+	// Quobyte service needs a registry (and with quobyte.address =
+	// "hostname", the registries' hostnames must resolve on the agents).
+	Registry string `json:"registry,omitempty"`
 }
 
 // ServiceProblem is one service instance that does not run healthy.
@@ -75,10 +81,12 @@ type instance struct {
 }
 
 // CheckServices reads the services' health from a snapshot and the backoff
-// holds the last plan was made with (nil: none). Probers are not services
+// holds the last plan was made with (nil: none), for the spec in force (nil
+// when unknown: then the registry note cannot say how registries are
+// addressed). Probers are not services
 // and are left out; tasks the framework is stopping (a rollout, a
 // scale-down) are planned, not failing, and are left out too.
-func CheckServices(s *snapshot.Snapshot, holds map[string]controller.Hold) ServiceHealth {
+func CheckServices(c *spec.Cluster, s *snapshot.Snapshot, holds map[string]controller.Hold) ServiceHealth {
 	h := ServiceHealth{Services: []ServiceProblem{}}
 	if s == nil {
 		return h
@@ -120,7 +128,7 @@ func CheckServices(s *snapshot.Snapshot, holds map[string]controller.Hold) Servi
 			continue // failed and no longer wanted, or not yet relaunched: the plan says
 		}
 		h.Total++
-		if p, ok := in.problem(s); ok {
+		if p, ok := in.problem(c, s); ok {
 			h.Services = append(h.Services, p)
 		}
 	}
@@ -132,11 +140,59 @@ func CheckServices(s *snapshot.Snapshot, holds map[string]controller.Hold) Servi
 		return a.Kind < b.Kind
 	})
 	h.NotHealthy = len(h.Services)
+	h.Registry = registryNote(c, s, h.Services)
 	return h
 }
 
+// registryNote says that no registry runs healthy when services other
+// than registries do not either: they cannot work without one. The names
+// of the registries' hosts are what QUOBYTE_REGISTRY lists by default,
+// and names that do not resolve on the agents leave every service unable
+// to reach one (the framework cannot see that from here; it can say what
+// to check). "" when a registry runs, the spec names an external one, or
+// every other service runs healthy.
+func registryNote(c *spec.Cluster, s *snapshot.Snapshot, problems []ServiceProblem) string {
+	if c != nil && c.Quobyte.Registry != "" {
+		return ""
+	}
+	others := false
+	troubled := map[string]bool{} // the registries' agents among the problems
+	for _, p := range problems {
+		others = others || p.Kind != string(spec.Registry)
+		if p.Kind == string(spec.Registry) {
+			troubled[p.AgentID] = true
+		}
+	}
+	if !others {
+		return ""
+	}
+	var hosts []string
+	for _, t := range s.Tasks {
+		if t.Kind != string(spec.Registry) || t.State.Terminal() || !t.KillSent.IsZero() {
+			continue
+		}
+		if t.State == snapshot.Running && ((t.Healthy != nil && *t.Healthy) || (t.Healthy == nil && !troubled[t.AgentID])) {
+			return "" // one runs healthy (or is not checked yet, and has not failed)
+		}
+		host := t.AgentID
+		if a := s.Agent(t.AgentID); a != nil && a.Hostname != "" {
+			host = a.Hostname
+		}
+		hosts = append(hosts, host)
+	}
+	note := "no registry runs healthy, and every other service needs one"
+	if len(hosts) > 0 {
+		sort.Strings(hosts)
+		note += " (registries on " + strings.Join(slices.Compact(hosts), ", ") + ")"
+	}
+	if c != nil && c.Quobyte.Address != spec.AddressIP {
+		note += `: QUOBYTE_REGISTRY names them by hostname; where those names do not resolve on the agents, set quobyte.address = "ip"`
+	}
+	return note
+}
+
 // problem describes in when it does not run healthy.
-func (in *instance) problem(s *snapshot.Snapshot) (ServiceProblem, bool) {
+func (in *instance) problem(c *spec.Cluster, s *snapshot.Snapshot) (ServiceProblem, bool) {
 	sort.Slice(in.failed, func(i, j int) bool { return in.failed[i].UpdatedAt.Before(in.failed[j].UpdatedAt) })
 	p := ServiceProblem{
 		AgentID:       in.agentID,
@@ -170,6 +226,11 @@ func (in *instance) problem(s *snapshot.Snapshot) (ServiceProblem, bool) {
 		p.Condition = "waiting to restart"
 	case t.State == snapshot.Running && t.Healthy != nil && !*t.Healthy:
 		p.Condition = "unhealthy"
+	case t.State == snapshot.Running && t.Healthy == nil && p.Restarts > 0 && healthChecked(c, in.kind):
+		// Restarted after failures and not yet through a health check:
+		// a service that fails its checks again and again (killed after
+		// its grace period each time) would otherwise never be shown.
+		p.Condition = "starting"
 	case t.State == snapshot.Running:
 		return p, false // running, healthy or not checked yet
 	case t.State == snapshot.Killing:
@@ -182,6 +243,16 @@ func (in *instance) problem(s *snapshot.Snapshot) (ServiceProblem, bool) {
 		p.Condition = "starting"
 	}
 	return p, true
+}
+
+// healthChecked reports whether the spec gives kind a health check (false
+// when the spec is unknown).
+func healthChecked(c *spec.Cluster, kind string) bool {
+	if c == nil {
+		return false
+	}
+	svc := c.Service(spec.Kind(kind))
+	return svc != nil && svc.Health.Path != ""
 }
 
 // endedOnItsOwn reports whether a task that ended in state ts (and was not
@@ -212,7 +283,11 @@ func (h ServiceHealth) Line() string {
 	if h.NotHealthy == 1 {
 		verb = "is"
 	}
-	return fmt.Sprintf("%d of %d services %s not running healthy", h.NotHealthy, h.Total, verb)
+	line := fmt.Sprintf("%d of %d services %s not running healthy", h.NotHealthy, h.Total, verb)
+	if h.Registry != "" {
+		line += "; no registry runs healthy"
+	}
+	return line
 }
 
 // Why says in one line what is wrong with p, e.g. "crash-looping: 5

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quobyte/quobyte-mesos/controller"
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
+	"github.com/quobyte/quobyte-mesos/spec"
 )
 
 var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
@@ -51,7 +52,8 @@ func troubledSnapshot() (*snapshot.Snapshot, map[string]controller.Hold) {
 }
 
 func TestCheckServices_NamesEveryServiceNotRunningHealthy(t *testing.T) {
-	h := CheckServices(troubledSnapshot())
+	s, holds := troubledSnapshot()
+	h := CheckServices(nil, s, holds)
 	want := ServiceHealth{At: t0, Total: 5, NotHealthy: 3, Services: []ServiceProblem{
 		{Hostname: "node1", AgentID: "a1", Kind: "data", Condition: "crash-looping", Restarts: 3,
 			LastState: snapshot.Failed, LastReason: "REASON_COMMAND_EXECUTOR_FAILED", LastMessage: "exited with status 2",
@@ -110,7 +112,7 @@ func TestCheckServices_HealthKillFromItemHistory(t *testing.T) {
 		TaskID: "quobyte.metadata.c.8", State: snapshot.Killed, Message: "Command exited with status 0",
 		HealthKilled: true, HealthFailures: 3, At: t0.Add(-time.Minute)}}}
 	holds := map[string]controller.Hold{"metadata@a1": {Failures: 4, Until: t0.Add(20 * time.Second)}}
-	h := CheckServices(snapshot.New(3, t0, snapshot.Subscription{}, agents, tasks, items), holds)
+	h := CheckServices(nil, snapshot.New(3, t0, snapshot.Subscription{}, agents, tasks, items), holds)
 	if len(h.Services) != 1 {
 		t.Fatalf("services %+v", h.Services)
 	}
@@ -121,5 +123,73 @@ func TestCheckServices_HealthKillFromItemHistory(t *testing.T) {
 	want := "crash-looping: now STAGING; 4 restarts; last killed by Mesos after 3 failed health checks: Command exited with status 0"
 	if got := p.Why(t0); got != want {
 		t.Errorf("Why = %q, want %q", got, want)
+	}
+}
+
+// When services crash-loop and no registry runs healthy, the report says
+// that they lack a registry, and, with registries addressed by hostname,
+// what to check: names that do not resolve on the agents leave every
+// service unable to reach one (agents named like
+// storage-node-01.dc1.example.com on a test cluster).
+func TestCheckServices_NamesTheMissingRegistry(t *testing.T) {
+	agents := []*snapshot.Agent{{ID: "a1", Hostname: "storage-node-01.dc1.example.com"}, {ID: "a2", Hostname: "storage-node-02.dc1.example.com"}}
+	items := map[string]snapshot.ItemHistory{
+		"registry@a1": {Failures: 4, Last: snapshot.TaskEnd{TaskID: "quobyte.registry.c.1", State: snapshot.Killed, HealthKilled: true, HealthFailures: 3}},
+		"data@a2":     {Failures: 5, Last: snapshot.TaskEnd{TaskID: "quobyte.data.c.1", State: snapshot.Killed, HealthKilled: true, HealthFailures: 3}},
+	}
+	registry := &snapshot.Task{ID: "quobyte.registry.c.2", Kind: "registry", AgentID: "a1", State: snapshot.Running, Healthy: boolp(false)}
+	tasks := []*snapshot.Task{registry, {ID: "quobyte.data.c.2", Kind: "data", AgentID: "a2", State: snapshot.Starting}}
+	holds := map[string]controller.Hold{"registry@a1": {Failures: 4}, "data@a2": {Failures: 5}}
+	s := snapshot.New(3, t0, snapshot.Subscription{}, agents, tasks, items)
+	c := &spec.Cluster{Quobyte: spec.Quobyte{Address: spec.AddressHostname}}
+
+	var buf bytes.Buffer
+	if err := NewDocument(&controller.Result{Spec: c}, s, holds).Text(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		"    Why, maybe: no registry runs healthy, and every other service needs one (registries on storage-node-01.dc1.example.com):" +
+			" QUOBYTE_REGISTRY names them by hostname; where those names do not resolve on the agents, set quobyte.address = \"ip\".\n",
+		"2 of 2 services are not running healthy; no registry runs healthy.\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// Addressed by IP, the note names no setting to change; with a
+	// registry running healthy, or an external one, there is none.
+	c.Quobyte.Address = spec.AddressIP
+	if got := CheckServices(c, s, holds).Registry; strings.Contains(got, "quobyte.address") || got == "" {
+		t.Errorf("by IP: note %q", got)
+	}
+	c.Quobyte.Registry = "ext:7861"
+	if got := CheckServices(c, s, holds).Registry; got != "" {
+		t.Errorf("external registry: note %q", got)
+	}
+	registry.Healthy = boolp(true)
+	if got := CheckServices(nil, snapshot.New(4, t0, snapshot.Subscription{}, agents, tasks, items), holds).Registry; got != "" {
+		t.Errorf("a registry runs healthy: note %q", got)
+	}
+}
+
+// A service restarted after failures whose new task has not yet been
+// through a health check is shown as starting, with its restarts: one
+// that is killed after every grace period would otherwise hide between
+// its restarts ("No changes" while nothing converges).
+func TestCheckServices_RestartedAndNotYetCheckedIsStarting(t *testing.T) {
+	agents := []*snapshot.Agent{{ID: "a1", Hostname: "node1"}}
+	tasks := []*snapshot.Task{{ID: "quobyte.data.c.2", Kind: "data", AgentID: "a1", State: snapshot.Running}}
+	items := map[string]snapshot.ItemHistory{"data@a1": {Failures: 2, Last: snapshot.TaskEnd{TaskID: "quobyte.data.c.1", State: snapshot.Killed, HealthKilled: true, HealthFailures: 3}}}
+	holds := map[string]controller.Hold{"data@a1": {Failures: 2}}
+	s := snapshot.New(1, t0, snapshot.Subscription{}, agents, tasks, items)
+	checked := &spec.Cluster{Services: map[spec.Kind]*spec.Service{spec.Data: {Kind: spec.Data, Health: spec.Health{Path: "/serviceHealth"}}}}
+	h := CheckServices(checked, s, holds)
+	if len(h.Services) != 1 || h.Services[0].Condition != "starting" || h.Services[0].Restarts != 2 {
+		t.Errorf("restarted, not yet checked: %+v", h.Services)
+	}
+	// Without a health check there is nothing to wait for: it runs.
+	if h := CheckServices(&spec.Cluster{Services: map[spec.Kind]*spec.Service{spec.Data: {Kind: spec.Data}}}, s, holds); h.NotHealthy != 0 {
+		t.Errorf("no health check: %+v", h.Services)
 	}
 }

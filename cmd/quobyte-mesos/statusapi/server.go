@@ -255,7 +255,9 @@ func Health(src Source, now time.Time, stuckAfter time.Duration) HealthReport {
 	if p == nil {
 		h.Reasons = append(h.Reasons, "no plan yet")
 	} else {
-		h.Summary = planview.Summarize(p).Line()
+		// The document's line: never "No changes" while services do not
+		// run healthy (which alone does not make the framework unhealthy).
+		h.Summary = planview.NewDocument(p, s, src.Holds()).Line()
 		if since := src.PlanBlockedSince(); !since.IsZero() && now.Sub(since) >= stuckAfter {
 			h.Reasons = append(h.Reasons, fmt.Sprintf("plan blocked for %s:", now.Sub(since).Round(time.Second)))
 			for _, b := range p.Blocked {
@@ -350,7 +352,7 @@ func BuildStatus(src Source, now time.Time) Status {
 	}
 	s := src.Snapshot()
 	holds := src.Holds()
-	st.Services = planview.CheckServices(s, holds)
+	st.Services = planview.CheckServices(c, s, holds)
 	if p := src.Plan(); p != nil {
 		doc := planview.NewDocument(p, s, holds)
 		st.Plan, st.PlanLine = &doc.Summary, doc.Line()

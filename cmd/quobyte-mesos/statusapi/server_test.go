@@ -145,6 +145,11 @@ func TestStatus_NamesCrashLoopingService(t *testing.T) {
 	if st.PlanLine != "No changes to make, but 1 of 2 services is not running healthy." {
 		t.Errorf("plan line %q", st.PlanLine)
 	}
+	// /v1/health stays about the framework (healthy), but its summary does
+	// not say the cluster matches the spec.
+	if h := Health(f, t0, 15*time.Minute); !h.Healthy || h.Summary != st.PlanLine {
+		t.Errorf("health %+v, want healthy with summary %q", h, st.PlanLine)
+	}
 }
 
 func TestDryRun_InvalidSpecIs422WithDiagnostics(t *testing.T) {

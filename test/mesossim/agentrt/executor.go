@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	execpb "github.com/mesos/mesos-go/api/v1/lib/executor"
+
+	"github.com/quobyte/quobyte-mesos/internal/mesosstate"
 )
 
 // executor is one run of a custom executor: its process, its subscription
@@ -455,7 +457,7 @@ func (ex *executor) update(st mesos.TaskStatus) error {
 	if st.GetState() == mesos.TASK_RUNNING && st.ContainerStatus == nil && ex.proc != nil {
 		st.ContainerStatus = containerStatus(ex.containerID, ex.a.cfg.IP, ex.proc.pid)
 	}
-	if isTerminal(st.GetState()) {
+	if mesosstate.Terminal(st.GetState()) {
 		delete(ex.live, st.TaskID.Value)
 	}
 	key := string(st.UUID)
@@ -484,15 +486,6 @@ func (ex *executor) update(st mesos.TaskStatus) error {
 		TaskID: st.TaskID, UUID: st.UUID,
 	}})
 	return nil
-}
-
-func isTerminal(s mesos.TaskState) bool {
-	switch s {
-	case mesos.TASK_FINISHED, mesos.TASK_FAILED, mesos.TASK_KILLED, mesos.TASK_ERROR,
-		mesos.TASK_LOST, mesos.TASK_DROPPED, mesos.TASK_GONE, mesos.TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
 }
 
 func portOf(hostport string) string {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/quobyte/quobyte-mesos/internal/mesosstate"
 )
 
 func tarGz(t *testing.T, files map[string]string) []byte {
@@ -92,7 +94,7 @@ func TestFetchURIsIntoSandbox(t *testing.T) {
 	}
 	a.Launch(frameworkInfo(), task)
 	running := rec.waitState(t, "fetch", mesos.TASK_RUNNING, 10*time.Second)
-	rec.waitFor(t, "fetch", 10*time.Second, func(st mesos.TaskStatus) bool { return isTerminal(st.GetState()) })
+	rec.waitFor(t, "fetch", 10*time.Second, func(st mesos.TaskStatus) bool { return mesosstate.Terminal(st.GetState()) })
 	if final := rec.of("fetch"); final[len(final)-1].GetState() != mesos.TASK_FINISHED {
 		t.Fatalf("updates = %s", describe(final))
 	}
@@ -195,7 +197,7 @@ func TestFetchedExecutablesRunUnderConcurrentLaunches(t *testing.T) {
 	}
 	for i := 0; i < tasks; i++ {
 		id := fmt.Sprintf("busy-%d", i)
-		st := rec.waitFor(t, id, 60*time.Second, func(s mesos.TaskStatus) bool { return isTerminal(s.GetState()) })
+		st := rec.waitFor(t, id, 60*time.Second, func(s mesos.TaskStatus) bool { return mesosstate.Terminal(s.GetState()) })
 		if st.GetState() != mesos.TASK_FINISHED {
 			t.Errorf("%s: %s", id, describe([]mesos.TaskStatus{st}))
 		}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/quobyte/quobyte-mesos/internal/mesosstate"
 )
 
 // An agent restarted with checkpointing (slave.cpp recovery, slave/http.cpp
@@ -90,14 +92,14 @@ func TestRestartRecoversExecutorsThatComeBack(t *testing.T) {
 	if code, body := post(); code != http.StatusAccepted {
 		t.Errorf("UPDATE after recovery: %d %q", code, body)
 	}
-	gone := rec.waitFor(t, "gone-task", 10*time.Second, func(s mesos.TaskStatus) bool { return isTerminal(s.GetState()) })
+	gone := rec.waitFor(t, "gone-task", 10*time.Second, func(s mesos.TaskStatus) bool { return mesosstate.Terminal(s.GetState()) })
 	if gone.GetState() != mesos.TASK_GONE || gone.GetReason() != mesos.REASON_EXECUTOR_REREGISTRATION_TIMEOUT ||
 		gone.GetSource() != mesos.SOURCE_AGENT || gone.GetMessage() != "Executor did not reregister within 500ms" {
 		t.Errorf("executor that did not come back: %s", describe([]mesos.TaskStatus{gone}))
 	}
 	for _, id := range []string{"cmd", "back-task"} {
 		for _, st := range rec.of(id) {
-			if isTerminal(st.GetState()) {
+			if mesosstate.Terminal(st.GetState()) {
 				t.Errorf("%s ended across the restart: %s", id, describe(rec.of(id)))
 			}
 		}

@@ -63,6 +63,7 @@
   }
 
   const badge = (kind, text) => el("span", {class: "badge " + kind, text});
+  const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
   // --- polling ---
 
@@ -193,7 +194,9 @@
         el("strong", {text: r.kind}), ": ",
         el("progress", {max: r.total, value: r.replaced, "aria-label": `${r.kind} replaced`}),
         `${r.replaced} of ${r.total} replaced `,
-        r.paused ? badge("bad", "paused") : badge("warn", "in progress")),
+        r.paused ? badge("bad", "paused") : badge("warn", "in progress"),
+        r.change ? ` ${r.change}` : "",
+        r.at_a_time ? ` · ${r.at_a_time === 1 ? "one" : r.at_a_time} at a time` : ""),
       r.reasons && r.reasons.length ? el("ul", {}, r.reasons.map((why) => el("li", {text: why}))) : null)));
   }
 
@@ -209,6 +212,7 @@
     unreachable: "its agent is out of sight: unknown, not gone",
     backoff: "failed; launched again when the time shown has passed",
     blocked: "wanted, but the plan cannot launch it (see the plan)",
+    waiting: "a launch is planned, but no offer of the agent fits it yet",
     missing: "wanted: a launch is planned",
     none: "not wanted on this host",
   };
@@ -233,7 +237,7 @@
     if (!h.probed) f.add("unprobed");
     for (const c of h.cells) {
       if (["unhealthy", "starting", "unreachable"].includes(c.state) || c.problem === "crash-looping") f.add("unhealthy");
-      if (["missing", "blocked", "backoff"].includes(c.state)) f.add("missing");
+      if (["missing", "blocked", "backoff", "waiting"].includes(c.state)) f.add("missing");
       if (c.outdated) f.add("outdated");
     }
     return [...f].join(" ");
@@ -320,18 +324,25 @@
 
   // --- the plan ---
 
+  // itemsTable lists blocked items or waiting launches.
+  function itemsTable(id, items, total, caption, why) {
+    const more = total - items.length;
+    return el("div", {class: "scroll"}, el("table", {id},
+      el("caption", {text: caption + (more > 0 ? ` The first ${items.length} are listed.` : "")}),
+      el("thead", {}, el("tr", {}, el("th", {scope: "col", text: "Host"}), el("th", {scope: "col", text: "Service"}), el("th", {scope: "col", text: why}))),
+      el("tbody", {}, items.map((b) => el("tr", {}, el("td", {text: b.host || "(any host)"}), el("td", {text: b.kind}), el("td", {class: "reason", text: b.reason}))))));
+  }
+
   function renderPlan(ov) {
     $("plan-line").textContent = ov.plan_line;
-    const box = $("blocked");
-    if (!ov.blocked.length) {
-      box.replaceChildren(el("p", {text: "Nothing is blocked."}));
-    } else {
-      const more = ov.blocked_total - ov.blocked.length;
-      box.replaceChildren(el("div", {class: "scroll"}, el("table", {id: "blocked-table"},
-        el("caption", {text: `Blocked: ${ov.blocked_total} items the plan wants but cannot do yet, with the reason.` + (more > 0 ? ` The first ${ov.blocked.length} are listed.` : "")}),
-        el("thead", {}, el("tr", {}, el("th", {scope: "col", text: "Host"}), el("th", {scope: "col", text: "Service"}), el("th", {scope: "col", text: "Reason"}))),
-        el("tbody", {}, ov.blocked.map((b) => el("tr", {}, el("td", {text: b.host || "(any host)"}), el("td", {text: b.kind}), el("td", {class: "reason", text: b.reason})))))));
+    const parts = [];
+    parts.push(ov.blocked.length
+      ? itemsTable("blocked-table", ov.blocked, ov.blocked_total, `Blocked: ${plural(ov.blocked_total, "item", "items")} the plan wants but cannot do yet, with the reason.`, "Reason")
+      : el("p", {text: "Nothing is blocked."}));
+    if (ov.waiting.length) {
+      parts.push(itemsTable("waiting-table", ov.waiting, ov.waiting_total, `Waiting for resources: ${plural(ov.waiting_total, "launch", "launches")} that no offer of the agent fits yet.`, "What falls short"));
     }
+    $("blocked").replaceChildren(...parts);
     const plan = ov.plan;
     let text = plan ? plan.text : "No plan yet.";
     if (plan && plan.text_lines > plan.text.split("\n").length - 1) {
