@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/overview"
-	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/statusapi"
 )
 
 const statusUsage = `Usage: quobyte-mesos status --server URL [flags]
@@ -89,12 +88,12 @@ func fetchOverview(base, authFile string, timeout time.Duration) (overview.Overv
 	if err != nil {
 		return ov, nil, fmt.Errorf("asking %s: %w", base, err)
 	}
-	if authFile != "" {
-		creds, err := statusapi.ReadCredentials(authFile)
-		if err != nil {
-			return ov, nil, fmt.Errorf("reading --auth-file: %w", err)
-		}
-		req.Header.Set("Authorization", creds[0].Authorization())
+	authorization, err := readAuthorization(authFile)
+	if err != nil {
+		return ov, nil, err
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	resp, err := (&http.Client{Timeout: timeout}).Do(req)
 	if err != nil {
@@ -106,17 +105,7 @@ func fetchOverview(base, authFile string, timeout time.Duration) (overview.Overv
 		return ov, nil, fmt.Errorf("reading the answer of %s: %w", base, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error string `json:"error"`
-		}
-		hint := ""
-		if resp.StatusCode == http.StatusUnauthorized && authFile == "" {
-			hint = " (give --auth-file)"
-		}
-		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			return ov, nil, fmt.Errorf("%s answered %s%s: %s", base, resp.Status, hint, e.Error)
-		}
-		return ov, nil, fmt.Errorf("%s answered %s%s", base, resp.Status, hint)
+		return ov, nil, answerError(base, resp, body, authorization != "")
 	}
 	if err := json.Unmarshal(body, &ov); err != nil || ov.Time.IsZero() {
 		return ov, nil, fmt.Errorf("%s answered no overview (is it quobyte-mesos?): %v", base, err)

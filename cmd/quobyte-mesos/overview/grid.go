@@ -2,7 +2,6 @@ package overview
 
 import (
 	"cmp"
-	"fmt"
 	"strings"
 	"time"
 
@@ -278,6 +277,3 @@ func deviceCounts(devs []probe.Device) []DeviceCount {
 	}
 	return out
 }
-
-// String is "2 DATA_DEVICE".
-func (d DeviceCount) String() string { return fmt.Sprintf("%d %s", d.Count, d.Type) }

@@ -313,14 +313,18 @@ func TestBuild_CellStates(t *testing.T) {
 	if r := ov.Rollouts[1]; r.Kind != "webconsole" || r.Replaced != 0 || r.Total != 1 || r.Paused {
 		t.Errorf("webconsole rollout %+v", r)
 	}
-	// Problems first, then by name; every host here has one but a none.
+	// Problems first, then by name; every host here has one.
+	if got := hostOrder(ov); got != "host-a1 host-a2 host-a3 host-a4" {
+		t.Errorf("order %s", got)
+	}
+}
+
+func hostOrder(ov Overview) string {
 	var order []string
 	for _, h := range ov.Hosts {
 		order = append(order, h.Hostname)
 	}
-	if got := strings.Join(order, " "); got != "host-a1 host-a2 host-a3 host-a4" {
-		t.Errorf("order %s", got)
-	}
+	return strings.Join(order, " ")
 }
 
 func TestBuild_ProblemsFirst(t *testing.T) {
@@ -331,11 +335,7 @@ func TestBuild_ProblemsFirst(t *testing.T) {
 	}
 	f.tasks[1].Healthy = &no
 	ov := Build(Input{Spec: f.c, Snapshot: f.snapshot(), Plan: &controller.Result{}, Now: t0})
-	var order []string
-	for _, h := range ov.Hosts {
-		order = append(order, h.Hostname)
-	}
-	if got := strings.Join(order, " "); got != "host-a2 host-a1 host-a3" {
+	if got := hostOrder(ov); got != "host-a2 host-a1 host-a3" {
 		t.Errorf("order %s, want the unhealthy host first", got)
 	}
 }
