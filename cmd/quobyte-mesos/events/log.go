@@ -10,6 +10,7 @@
 package events
 
 import (
+	"strconv"
 	"sync"
 	"time"
 )
@@ -71,6 +72,9 @@ const DefaultCapacity = 1000
 // NewLog.
 type Log struct {
 	now func() time.Time
+	// id names this log (its start time): a client that follows one
+	// instance's log sees when it is another's.
+	id string
 
 	mu   sync.Mutex
 	ring []Event // ring[(seq-1) % cap] holds event seq
@@ -86,7 +90,7 @@ func NewLog(capacity int, now func() time.Time) *Log {
 	if now == nil {
 		now = time.Now
 	}
-	return &Log{now: now, ring: make([]Event, capacity)}
+	return &Log{now: now, id: strconv.FormatInt(now().UnixNano(), 36), ring: make([]Event, capacity)}
 }
 
 // Add appends e, numbered and stamped with the time (unless e has one).
@@ -108,6 +112,9 @@ func (l *Log) Add(e Event) {
 
 // Page is a part of the log.
 type Page struct {
+	// Log names the log: when it changes (a restart, another instance
+	// leads), sequence numbers start again.
+	Log string `json:"log"`
 	// Events are oldest first.
 	Events []Event `json:"events"`
 	// Last is the newest event's Seq (0: none yet): ask for After=Last next.
@@ -127,7 +134,7 @@ type Page struct {
 func (l *Log) After(seq uint64, limit int) Page {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	p := Page{Events: []Event{}, Last: l.last}
+	p := Page{Log: l.id, Events: []Event{}, Last: l.last}
 	if l.last == 0 {
 		return p
 	}

@@ -50,6 +50,10 @@ func TestLog_BoundedOldestFirst(t *testing.T) {
 	if p := l.After(4, 0); p.Events[0].Text != "5" || !p.Events[0].Time.Equal(t0) {
 		t.Errorf("event 5 = %+v", p.Events[0])
 	}
+	other := NewLog(3, func() time.Time { return t0.Add(time.Second) })
+	if l.After(0, 0).Log == "" || other.After(0, 0).Log == l.After(0, 0).Log {
+		t.Errorf("logs started at different times have names %q and %q", l.After(0, 0).Log, other.After(0, 0).Log)
+	}
 }
 
 func TestLog_WarningFromType(t *testing.T) {

@@ -37,7 +37,7 @@ service "s3" {
 }
 `
 
-func loadSpec(t *testing.T) *spec.Cluster {
+func loadSpec(t testing.TB) *spec.Cluster {
 	t.Helper()
 	c, diags := spec.LoadBytes([]byte(specSrc), "cluster.hcl")
 	if diags.HasErrors() {
@@ -55,7 +55,7 @@ type fixture struct {
 	n      int
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	return &fixture{c: loadSpec(t), items: map[string]snapshot.ItemHistory{}}
 }
 

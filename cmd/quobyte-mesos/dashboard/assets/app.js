@@ -10,6 +10,7 @@
     ov: null,          // the last overview
     fingerprint: "",   // the last overview without its time: redraw only on a change
     offset: 0,         // server clock minus this browser's, in ms
+    eventsLog: "",     // the log they are of (each instance, each start, has its own)
     eventsAfter: 0,    // the newest event's seq we have
     events: [],        // newest first
     expanded: new Set(), // hosts whose details are open
@@ -105,11 +106,17 @@
   }
 
   async function pollEvents() {
-    const {body: page} = await getJSON(`v1/events?after=${state.eventsAfter}&limit=${MAX_EVENTS}`);
-    if (page.last < state.eventsAfter) { // another log: the framework restarted, or another instance leads
+    let {body: page} = await getJSON(`v1/events?after=${state.eventsAfter}&limit=${MAX_EVENTS}`);
+    const otherLog = page.log !== state.eventsLog;
+    if (otherLog) { // the framework restarted, or another instance leads: start again
+      state.eventsLog = page.log;
       state.events = [];
+      if (state.eventsAfter !== 0) {
+        state.eventsAfter = 0;
+        ({body: page} = await getJSON(`v1/events?after=0&limit=${MAX_EVENTS}`));
+      }
     }
-    if (page.events.length === 0 && page.last === state.eventsAfter) return;
+    if (!otherLog && page.events.length === 0) return;
     state.eventsAfter = page.last;
     state.events = page.events.slice().reverse().concat(state.events).slice(0, MAX_EVENTS);
     renderEvents();
