@@ -301,15 +301,6 @@ func (b *browser) filter(name, show string) []string {
 	return shown
 }
 
-// cellStates lists the states of kind's cells.
-func (b *browser) cellStates(kind string) []string {
-	var out []string
-	for _, r := range b.rows() {
-		out = append(out, r.Cells[kind])
-	}
-	return out
-}
-
 // waitCell waits until the state of kind's cell on host satisfies ok.
 func (b *browser) waitCell(host, kind string, within time.Duration, ok func(string) bool) {
 	b.t.Helper()
