@@ -175,7 +175,9 @@ func startBrowser(t *testing.T) *browser {
 	t.Helper()
 	exe := chromiumPath()
 	if exe == "" {
-		t.Log("SKIP browser checks: Chromium is not installed (Debian's chromium; scripts/install-deps.sh installs it as root), or set CHROMIUM")
+		t.Run("browser", func(t *testing.T) {
+			t.Skip("Chromium is not installed (Debian's chromium: scripts/install-deps.sh installs it as root; or set CHROMIUM): the browser checks are skipped")
+		})
 		return nil
 	}
 	opts := []chromedp.ExecAllocatorOption{
