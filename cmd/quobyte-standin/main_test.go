@@ -5,17 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quobyte/quobyte-mesos/internal/freeport"
 )
 
 // binary is the quobyte-standin built once by TestMain.
@@ -147,18 +149,20 @@ func (p *proc) health(t *testing.T, code int, sub string) {
 	t.Fatalf("timed out waiting for /serviceHealth %d %q on %s; last: %s", code, sub, p.http, last)
 }
 
-// freePorts returns n distinct loopback ports that were free a moment ago.
-// Holding all listeners until every port is chosen keeps them distinct.
+// freePorts returns n distinct loopback ports that were free a moment ago,
+// for the stand-in process to bind (freeport: none an outgoing connection
+// takes meanwhile).
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
 	var ports []int
-	for i := 0; i < n; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+	for len(ports) < n {
+		p, err := freeport.Loopback()
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+		if !slices.Contains(ports, p) {
+			ports = append(ports, p)
+		}
 	}
 	return ports
 }

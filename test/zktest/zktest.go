@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/quobyte/quobyte-mesos/internal/freeport"
 )
 
 // jarDirs are where Debian installs the ZooKeeper jars and their dependencies.
@@ -81,15 +83,6 @@ func classpath() (string, error) {
 	return strings.Join(cp, ":"), nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // Start runs a ZooKeeper server for the duration of the test and returns
 // once it answers. It skips the test when java or the jars are absent.
 func Start(t testing.TB) *Server { t.Helper(); return StartWith(t, Options{}) }
@@ -105,9 +98,9 @@ func StartWith(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Skipf("zktest: ZooKeeper not installed (apt-get install zookeeper): %v", err)
 	}
-	// A port can be taken between freePort and the server's bind: retry a few times.
+	// A port can still be taken between choosing it and the server's bind: retry a few times.
 	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
+		port, err := freeport.Loopback()
 		if err != nil {
 			t.Fatalf("zktest: free port: %v", err)
 		}
