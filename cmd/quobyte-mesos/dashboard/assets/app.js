@@ -14,6 +14,7 @@
     eventsAfter: 0,    // the newest event's seq we have
     events: [],        // newest first
     expanded: new Set(), // hosts whose details are open
+    connected: null,   // how the last poll went (null: none yet)
   };
 
   const $ = (id) => document.getElementById(id);
@@ -94,15 +95,23 @@
       }
       renderInstance(leader);
       await pollEvents();
-      const conn = $("conn");
-      conn.className = "";
-      conn.textContent = `Live: updated at ${clock(new Date().toISOString())}, every ${POLL_MS / 1000} s.`;
+      connection(true, `Live: updated at ${clock(new Date().toISOString())}, every ${POLL_MS / 1000} s.`);
     } catch (err) {
-      const conn = $("conn");
-      conn.className = "error";
-      conn.textContent = `Not updating: ${err.message}` + (state.ov ? " (showing the last data received)" : "");
+      connection(false, `Not updating: ${err.message}` + (state.ov ? " (showing the last data received)" : ""));
     }
     setTimeout(poll, POLL_MS);
+  }
+
+  // connection shows how the last poll went; a screen reader hears only
+  // when that changes, not every poll.
+  function connection(ok, text) {
+    const conn = $("conn");
+    if (ok !== state.connected) {
+      $("announce").textContent = ok ? "The dashboard is live." : text;
+      state.connected = ok;
+    }
+    conn.className = ok ? "" : "error";
+    conn.textContent = text;
   }
 
   async function pollEvents() {
