@@ -8,13 +8,14 @@ TEST_TIMEOUT ?= 20m
 # staticcheck: installed by scripts/install-deps.sh (make deps) into GOPATH/bin.
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: help check deps build images test test-short lint bench fuzz run clean
+.PHONY: help check deps build images test test-short lint rules bench fuzz run clean
 
 help:
 	@echo "make check   install what the tests need, then lint and run every test (CI runs this)"
 	@echo "make build   build bin/quobyte-mesos, bin/mesos-sim, bin/quobyte-standin"
 	@echo "make test    every test (unit, race, conformance, end-to-end)"
 	@echo "make lint    gofmt check, go vet and staticcheck"
+	@echo "make rules   check the Prometheus alerting rules and run their unit tests (promtool)"
 	@echo "make bench   benchmarks"
 	@echo "make fuzz    run each fuzz target for FUZZTIME (default 20s)"
 	@echo "make images  build the framework image and the stand-in server image (needs a Docker engine)"
@@ -25,7 +26,7 @@ help:
 deps:
 	scripts/install-deps.sh
 
-check: deps lint test
+check: deps lint rules test
 
 build:
 	@mkdir -p $(BIN)
@@ -57,6 +58,14 @@ lint:
 	$(GO) vet $(PKGS)
 	@test -x "$(STATICCHECK)" || { echo "staticcheck not found: run make deps (scripts/install-deps.sh)"; exit 1; }
 	$(STATICCHECK) $(PKGS)
+
+# The alerting rules of examples/prometheus and their unit tests. promtool
+# comes with Debian's prometheus package (scripts/install-deps.sh).
+PROMTOOL ?= promtool
+rules:
+	@command -v $(PROMTOOL) >/dev/null || { echo "promtool not found: run make deps (scripts/install-deps.sh, as root)"; exit 1; }
+	$(PROMTOOL) check rules examples/prometheus/alerts.yml
+	cd examples/prometheus && $(PROMTOOL) test rules alerts_test.yml
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

@@ -420,6 +420,9 @@ func (o *Observer) recordFailure(t *snapshot.Task, meta taskMeta, now time.Time)
 	o.log.Warn(msg, "host", host, "kind", t.Kind, "task_id", t.ID, "state", t.State, "reason", t.Reason,
 		"message", t.Message, "health_failures", t.HealthFailures, "ran_for", end.RanFor.Round(time.Millisecond),
 		"failures", h.Failures)
+	if o.cfg.OnFailure != nil {
+		o.cfg.OnFailure(t.Kind, host, end)
+	}
 	o.dirty = true
 }
 

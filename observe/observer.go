@@ -33,6 +33,11 @@ type Config struct {
 	// OnStatus, if set, sees every subscription status change (offers die
 	// with the connection: the actuator forgets them on Disconnected).
 	OnStatus func(mesosconn.Status)
+	// OnFailure, if set, is told of every failure the observer counts in
+	// Snapshot.Items (host: the agent's hostname, or its ID), as it is
+	// logged. It is called with the observer's lock held: it must return
+	// quickly and must not call the Observer.
+	OnFailure func(kind, host string, end snapshot.TaskEnd)
 
 	// ReconcileInitial and ReconcileMax bound the retry delay of explicit
 	// reconciliation (defaults 2s, 1m).

@@ -762,7 +762,11 @@ func TestHandleEvent_AgentUnreachableSince(t *testing.T) {
 // apart from a kill of ours and counted as a failure of the item.
 func TestHandleEvent_HealthCheckKill(t *testing.T) {
 	o, clk, _ := newObserver(t)
+	told := &[]string{}
+	o.cfg.OnFailure = func(kind, host string, end snapshot.TaskEnd) { *told = append(*told, kind+" "+host+" "+end.Describe()) }
 	ctx := context.Background()
+	o.HandleEvent(ctx, &scheduler.Event{Type: scheduler.Event_OFFERS, Offers: &scheduler.Event_Offers{Offers: []mesos.Offer{
+		{ID: mesos.OfferID{Value: "o1"}, AgentID: mesos.AgentID{Value: "agent-1"}, Hostname: "host-1"}}}})
 	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_RUNNING, 1))
 	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_RUNNING, 2, healthy(true)))
 	clk.Advance(time.Hour)
@@ -789,6 +793,10 @@ func TestHandleEvent_HealthCheckKill(t *testing.T) {
 		t.Fatalf("item = %+v (%s)", h, h.Last.Describe())
 	}
 
+	if len(*told) != 1 || (*told)[0] != "data host-1 "+h.Last.Describe() {
+		t.Fatalf("OnFailure was told %q", *told)
+	}
+
 	// Our own kill of an unhealthy task is neither a health kill nor a failure.
 	const other = "quobyte.data.cfg1.a2"
 	o.HandleEvent(ctx, update(other, "agent-2", mesos.TASK_RUNNING, 1, healthy(false)))
@@ -802,8 +810,8 @@ func TestHandleEvent_HealthCheckKill(t *testing.T) {
 	}
 	// A repeated terminal update (a reconciliation answer) is no new failure.
 	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_KILLED, 10, reconciliation))
-	if n := o.Latest().Items[snapshot.ItemKey("data", "agent-1")].Failures; n != 1 {
-		t.Fatalf("failures = %d after a repeat, want 1", n)
+	if n := o.Latest().Items[snapshot.ItemKey("data", "agent-1")].Failures; n != 1 || len(*told) != 1 {
+		t.Fatalf("failures = %d after a repeat, want 1; OnFailure told %d", n, len(*told))
 	}
 }
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything the tests need: Go modules, staticcheck, and Debian
 # packages (filesystem tools for the prober's real-mount tests, ZooKeeper,
-# and Debian's Docker engine, docker.io, for the Docker tests and `make run
-# RUNTIME=docker` unless an engine is installed already; scripts/dockerd.sh
-# starts it). Idempotent; safe to run on a machine that has some of it
-# already.
+# Chromium for the dashboard's browser tests, prometheus for promtool, which
+# tests the alerting rules, and Debian's Docker engine, docker.io, for the
+# Docker tests and `make run RUNTIME=docker` unless an engine is installed
+# already; scripts/dockerd.sh starts it). Idempotent; safe to run on a
+# machine that has some of it already.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(e2fsprogs xfsprogs util-linux mount zookeeper)
+pkgs=(e2fsprogs xfsprogs util-linux mount zookeeper chromium prometheus)
 # Another engine (Docker's own docker-ce, say) would conflict with docker.io.
 command -v dockerd >/dev/null || pkgs+=(docker.io)
 need=()

@@ -25,6 +25,7 @@ func commands() map[string]command {
 		"prober":   {"run the device prober executor (started by the framework on every agent)", runProber},
 		"run":      {"run the framework: keep Quobyte as the spec says (SIGHUP reloads the spec)", runRun},
 		"plan":     {"dry run: show what a spec would change, against the live cluster or a snapshot", runPlan},
+		"status":   {"the cluster at a glance, as the dashboard shows it (exit 2 when not converged and healthy)", runStatus},
 		"teardown": {"tear the framework down: kill every Quobyte service (asks for confirmation)", runTeardown},
 	}
 }

@@ -115,13 +115,9 @@ type serverRequest struct {
 // until the timeout.
 func planOnServer(req serverRequest) (planview.Document, error) {
 	var doc planview.Document
-	authorization := ""
-	if req.authFile != "" {
-		creds, err := statusapi.ReadCredentials(req.authFile)
-		if err != nil {
-			return doc, fmt.Errorf("reading --auth-file: %w", err)
-		}
-		authorization = creds[0].Authorization()
+	authorization, err := readAuthorization(req.authFile)
+	if err != nil {
+		return doc, err
 	}
 	u := strings.TrimRight(req.base, "/") + "/v1/plan?filename=" + url.QueryEscape(req.name)
 	client := &http.Client{Timeout: req.timeout}
@@ -153,17 +149,7 @@ func planOnServer(req serverRequest) (planview.Document, error) {
 			continue
 		}
 		if resp.StatusCode != http.StatusOK {
-			var e struct {
-				Error string `json:"error"`
-			}
-			hint := ""
-			if resp.StatusCode == http.StatusUnauthorized && authorization == "" {
-				hint = " (give --auth-file)"
-			}
-			if json.Unmarshal(body, &e) == nil && e.Error != "" {
-				return doc, fmt.Errorf("%s answered %s%s: %s", req.base, resp.Status, hint, e.Error)
-			}
-			return doc, fmt.Errorf("%s answered %s%s", req.base, resp.Status, hint)
+			return doc, answerError(req.base, resp, body, authorization != "")
 		}
 		if err := json.Unmarshal(body, &doc); err != nil || doc.Plan == nil {
 			return doc, fmt.Errorf("%s answered no plan: %v", req.base, err)

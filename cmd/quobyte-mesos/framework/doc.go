@@ -9,6 +9,12 @@
 // the spec, serves the status API and reloads on SIGHUP; it observes
 // nothing.
 //
+// The status API's listener also serves the dashboard (package dashboard)
+// and the event log it shows (package events): the parts report here what
+// they did (the actuator's launches and kills, the observer's failures via
+// observe.Config.OnFailure, the loop's plans, reloads, the subscription,
+// the leadership) and events.go turns each report into events.
+//
 // Ordering rules kept here:
 //  1. The spec is validated completely before it replaces the one in force.
 //  2. The framework ID is persisted before it is relied on (observe/fwid).

@@ -16,6 +16,8 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/quobyte/quobyte-mesos/actuate"
+	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/dashboard"
+	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/events"
 	"github.com/quobyte/quobyte-mesos/cmd/quobyte-mesos/statusapi"
 	"github.com/quobyte/quobyte-mesos/controller"
 	"github.com/quobyte/quobyte-mesos/observe"
@@ -59,6 +61,8 @@ type Framework struct {
 	advertise string
 	// elector is nil without an ha block: this instance always leads.
 	elector *leader.Elector
+	// events is what happened, for /v1/events and the dashboard.
+	events *events.Log
 
 	mu sync.Mutex
 	// cur is the term acting now (nil while not leading); next is the one
@@ -70,6 +74,10 @@ type Framework struct {
 	blockedSince time.Time
 	subscribed   int // SUBSCRIBED events seen, for the resubscription counter
 	reconciledAt time.Time
+	// subState and lastSnap are the term's last subscription state and
+	// planned snapshot: events tell what changed since.
+	subState snapshot.SubscriptionState
+	lastSnap *snapshot.Snapshot
 }
 
 // term is what acts on Mesos during one leadership: the subscription with
@@ -98,13 +106,14 @@ func New(cfg Config) (*Framework, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
-	f := &Framework{cfg: cfg, log: cfg.Logger, metrics: statusapi.NewMetrics()}
+	f := &Framework{cfg: cfg, log: cfg.Logger, metrics: statusapi.NewMetrics(), events: events.NewLog(0, nil)}
 	specs, err := NewSpecHolder(cfg.SpecFile, LoadSpec, time.Now, cfg.Logger.Named("spec"))
 	if err != nil {
 		return nil, err
 	}
 	f.specs = specs
 	f.metrics.ObserveReload(time.Now(), true)
+	f.events.Add(reloadEvent(specs.LastReload()))
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -149,6 +158,7 @@ func (f *Framework) newTerm() (*term, error) {
 		},
 		OnRescind: func(offerID string) { t.act.HandleRescind(offerID) },
 		OnStatus:  func(st mesosconn.Status) { f.onSubscriptionStatus(t, st) },
+		OnFailure: func(kind, host string, end snapshot.TaskEnd) { f.events.Add(failureEvent(kind, host, end)) },
 	}
 	if f.cfg.Observer != nil {
 		f.cfg.Observer(&ocfg)
@@ -262,6 +272,9 @@ func (f *Framework) Run(ctx context.Context) error {
 	if f.elector != nil {
 		api.HA = f.elector.Status
 	}
+	ui := dashboard.Config{Source: f, Events: f.events, HA: api.HA}
+	api.Routes = dashboard.Routes(ui)
+	f.metrics.Registry.MustRegister(dashboard.NewCollector(ui))
 	srv := &http.Server{Handler: statusapi.Handler(api), ReadHeaderTimeout: 10 * time.Second}
 	statusapi.ConfigureServer(srv)
 	ctx, cancel := context.WithCancel(ctx)
@@ -326,12 +339,15 @@ func (f *Framework) lead(lt *leader.Term) error {
 	f.mu.Unlock()
 	f.metrics.ObserveLeadership(true)
 	f.log.Info("leading: subscribing to Mesos and acting", "session", fmt.Sprintf("%#x", lt.Session), "spec_hash", f.specs.Current().Hash)
+	f.events.Add(events.Event{Type: events.Leadership, Text: fmt.Sprintf("this instance leads (ZooKeeper session %#x): subscribing to Mesos", lt.Session)})
 	err = f.runTerm(lt.Context(), t)
 	f.mu.Lock()
 	f.leaderTerm = nil
 	f.mu.Unlock()
 	f.metrics.ObserveLeadership(false)
 	f.log.Warn("not leading: the subscription is closed and nothing more is sent to Mesos", "reason", lt.Err())
+	f.events.Add(events.Event{Type: events.Leadership, Warning: true, Text: "this instance no longer leads: nothing more is sent to Mesos",
+		Reason: fmt.Sprint(lt.Err())})
 	return err
 }
 
@@ -343,6 +359,7 @@ func (f *Framework) runTerm(ctx context.Context, t *term) error {
 	defer cancel()
 	f.mu.Lock()
 	f.cur, f.subscribed, f.reconciledAt, f.blockedSince = t, 0, time.Time{}, time.Time{}
+	f.subState, f.lastSnap = "", nil
 	f.mu.Unlock()
 	defer func() {
 		if f.elector != nil { // a standby shows nothing of a past term
@@ -374,6 +391,7 @@ func (f *Framework) Reload() error {
 	old := f.specs.Current()
 	c, err := f.specs.Reload()
 	f.metrics.ObserveReload(time.Now(), err == nil)
+	f.events.Add(reloadEvent(f.specs.LastReload()))
 	if err != nil {
 		return err
 	}
@@ -403,6 +421,12 @@ func (f *Framework) current() *term {
 }
 
 func (f *Framework) onSubscriptionStatus(t *term, st mesosconn.Status) {
+	f.mu.Lock()
+	if e, ok := subscriptionEvent(f.subState, st); ok {
+		f.events.Add(e)
+	}
+	f.subState = st.State
+	f.mu.Unlock()
 	if st.State != snapshot.Subscribed {
 		// Offers die with the connection.
 		t.act.Disconnected()
@@ -419,12 +443,16 @@ func (f *Framework) onSubscriptionStatus(t *term, st mesosconn.Status) {
 	}
 }
 
-func (f *Framework) onPlan(in controller.Input, r *controller.Result, _ controller.ApplyReport) {
+func (f *Framework) onPlan(in controller.Input, r *controller.Result, rep controller.ApplyReport) {
 	s := in.Snapshot
 	f.metrics.ObserveSnapshot(s)
 	f.metrics.ObservePlan(r)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	for _, e := range append(applyEvents(rep), events.Changes(f.lastSnap, s)...) {
+		f.events.Add(e)
+	}
+	f.lastSnap = s
 	switch {
 	case len(r.Actions) == 0 && len(r.Blocked) > 0:
 		if f.blockedSince.IsZero() {
@@ -443,6 +471,9 @@ func (f *Framework) onPlan(in controller.Input, r *controller.Result, _ controll
 // gets its failures and when to plan again). The actuator has already
 // logged each launch, kill and waiting launch with its reason and task ID.
 func (f *Framework) onReport(t *term, r actuate.Report) {
+	for _, e := range reportEvents(r) {
+		f.events.Add(e)
+	}
 	for _, k := range r.Killed {
 		t.conn.Observer.RecordKillSent(k.TaskID)
 	}

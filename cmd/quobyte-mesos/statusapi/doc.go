@@ -19,5 +19,6 @@
 // ConfigureServer sets the server's timeouts. With the spec's status_api {
 // auth_file }, Auth requires a bearer token or basic-auth credential of that
 // file on every endpoint but /v1/health, /metrics and Config.Extra (401 with
-// WWW-Authenticate); Auth.Require wraps endpoints added later the same way.
+// WWW-Authenticate); Auth.Require wraps endpoints added later the same way,
+// and Config.Routes (the dashboard's) get it too.
 package statusapi

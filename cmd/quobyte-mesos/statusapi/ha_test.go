@@ -149,3 +149,33 @@ func TestReload_AuthenticatedLikeTheOtherWriteEndpoints(t *testing.T) {
 		t.Fatalf("failed reload: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// Routes of other packages (the dashboard's) sit behind the same
+// authentication; "GET /{$}" replaces the list of endpoints; a route marked
+// Leader is forwarded by a standby, the others are answered where asked.
+func TestRoutes_AuthenticatedAndForwardedLikeTheAPI(t *testing.T) {
+	lead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"from": "leader"})
+	}))
+	defer lead.Close()
+	f := newFake()
+	f.cluster.StatusAPI.AuthFile = writeCreds(t, "bearer s3cr3t\n")
+	here := func(what string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"from": what}) })
+	}
+	routes := []Route{{Pattern: "GET /{$}", Handler: here("page")}, {Pattern: "GET /v1/overview", Handler: here("self"), Leader: true}}
+	st := election(leader.Standby, lead.URL, "h1")
+	h := Handler(Config{Source: f, HA: func() leader.Status { return st }, Routes: routes})
+	for _, tc := range []struct{ path, want string }{{"/", `"from": "page"`}, {"/v1/overview", `"from": "leader"`}} {
+		if rec := request(t, h, "GET", tc.path, "", ""); rec.Code != 401 {
+			t.Errorf("%s without credentials: %d", tc.path, rec.Code)
+		}
+		if rec := request(t, h, "GET", tc.path, "", "Bearer s3cr3t"); rec.Code != 200 || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("%s on a standby: %d %s, want %s", tc.path, rec.Code, rec.Body, tc.want)
+		}
+	}
+	st = election(leader.Leader, lead.URL, "h1")
+	if rec := request(t, h, "GET", "/v1/overview", "", "Bearer s3cr3t"); !strings.Contains(rec.Body.String(), `"from": "self"`) {
+		t.Errorf("/v1/overview on the leader: %s", rec.Body)
+	}
+}

@@ -87,6 +87,18 @@ type Config struct {
 	// Reload, if set, serves POST /v1/reload: reload the spec as SIGHUP
 	// does, returning the outcome (an error when the old spec stays).
 	Reload func() (Reload, error)
+	// Routes are endpoints added by other packages (the dashboard), behind
+	// Auth. A route for "GET /{$}" replaces the list of endpoints there.
+	Routes []Route
+}
+
+// Route is an endpoint another package adds to the API.
+type Route struct {
+	Pattern string // as http.ServeMux takes it: "GET /v1/events"
+	Handler http.Handler
+	// Leader: answered by the leader; a standby forwards the request (as
+	// it forwards /v1/plan).
+	Leader bool
 }
 
 // Handler returns the API's HTTP handler: every endpoint, authentication
@@ -191,10 +203,21 @@ func Handler(cfg Config) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, s)
 	}))
-	private("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "quobyte-mesos: /v1/health /v1/status /v1/plan /v1/snapshot /v1/reload /metrics")
-	})
+	root := false
+	for _, rt := range cfg.Routes {
+		h := rt.Handler.ServeHTTP
+		if rt.Leader {
+			h = cfg.leaderOnly(h)
+		}
+		private(rt.Pattern, h)
+		root = root || rt.Pattern == "GET /{$}"
+	}
+	if !root {
+		private("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			fmt.Fprintln(w, "quobyte-mesos: /v1/health /v1/status /v1/plan /v1/snapshot /v1/reload /metrics")
+		})
+	}
 	return limitBody(mux)
 }
 
