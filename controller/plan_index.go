@@ -82,6 +82,12 @@ type agentView struct {
 	// deviceTypes holds a bit per device type the latest report found
 	// (deviceBit), read once instead of scanning the report per kind.
 	deviceTypes uint8
+	// missing holds a bit per kind index (1<<k) of the per-agent kinds
+	// the agent may want and has no live task of: the prober always, a
+	// device-bound kind when the report found its device type, the client
+	// when it found the client mount point. The index counts them
+	// (index.missing) to size a plan's actions.
+	missing uint8
 }
 
 // deviceBit is the bit of device type t in agentView.deviceTypes.
@@ -122,6 +128,10 @@ type index struct {
 	// orphans are live tasks on agents the snapshot does not know, by kind:
 	// unknown, not gone, exactly like tasks on an unreachable agent.
 	orphans [numKinds][]*snapshot.Task
+	// missing counts, by kind index, the reachable eligible agents whose
+	// agentView.missing has the kind's bit: an upper bound of the
+	// launches of the kind a plan makes (with no Hosts of its own).
+	missing [numKinds]int
 }
 
 // indexFor returns the index of s for c's placement. Views of prev (the
@@ -169,6 +179,13 @@ func indexFor(c *spec.Cluster, s *snapshot.Snapshot, prev *index) *index {
 			ix.orphans[k] = append(ix.orphans[k], t)
 		}
 	}
+	for _, av := range ix.agents {
+		if av.missing != 0 && av.reachable() && av.eligible {
+			for k := range numKinds {
+				ix.missing[k] += int(av.missing >> k & 1)
+			}
+		}
+	}
 	return ix
 }
 
@@ -204,6 +221,20 @@ func (av *agentView) fill(p spec.Placement, a *snapshot.Agent, tasks, backing []
 		default:
 			av.live[k] = append(av.live[k], t)
 			av.load++
+		}
+	}
+	wants := uint8(1) << idxProber
+	for _, k := range [...]spec.Kind{spec.Registry, spec.Metadata, spec.Data} {
+		if av.hasDevice(k.DeviceType()) {
+			wants |= 1 << kindIdx(string(k))
+		}
+	}
+	if a.Probe != nil && a.Probe.Report.ClientMountPoint {
+		wants |= 1 << idxClient
+	}
+	for k := range numKinds {
+		if wants>>k&1 != 0 && len(av.live[k]) == 0 {
+			av.missing |= 1 << k
 		}
 	}
 	return backing

@@ -233,16 +233,14 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 			slots = append(slots, s)
 		}
 		if len(tasks) == 0 {
-			// (Reasons are built only for launches: formatting one per
-			// agent would cost more than the rest of a 10,000-agent plan.)
-			reason := reasonLaunchDeviceService(k, av.host())
+			why, reason := whyNoService, ""
 			switch {
 			case rv != nil:
-				reason = reasonLaunchRevert(k, av.host(), rv.To)
+				why, reason = whyText, reasonLaunchRevert(k, av.host(), rv.To)
 			case k == spec.Client:
-				reason = reasonLaunchClient(av.host())
+				why = whyNoClient
 			}
-			p.maybeLaunch(Launch, kind, av, target, tsvc.Resources, tports, reason)
+			p.maybeLaunch(Launch, kind, av, target, tsvc.Resources, tports, why, reason)
 		}
 	}
 	return slots
@@ -435,7 +433,7 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 			continue
 		}
 		if p.maybeLaunch(Launch, kind, best, svc.ConfigHash, svc.Resources, ports,
-			reasonLaunchAnywhere(k, placed, wanted, best.host(), lost)) {
+			whyText, reasonLaunchAnywhere(k, placed, wanted, best.host(), lost)) {
 			launched[best.agent.ID]++
 		}
 		placed++
