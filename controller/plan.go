@@ -296,11 +296,15 @@ func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash s
 // no health gating, so all are replaced at once.
 func (p *planner) computeProbers() {
 	hash := proberConfigHash(p.c)
+	current := p.ix.configID(hash)
 	const kind = taskid.ProberKind
 	for _, av := range p.ix.agents {
 		tasks := av.live[idxProber]
 		if !av.reachable() {
 			continue // unknown, not gone: nothing to decide
+		}
+		if f := &av.facts[idxProber]; av.eligible && f.config != 0 && f.config == current && (av.probed || p.c.Quobyte.State == spec.Stopped) {
+			continue // the one prober is of the current config and has reported (taskFacts)
 		}
 		if !av.eligible {
 			for _, t := range tasks {
@@ -339,9 +343,13 @@ func (p *planner) computeProbes() {
 		return
 	}
 	hash := proberConfigHash(p.c)
+	current := p.ix.configID(hash)
 	for _, av := range p.ix.agents {
 		if !av.reachable() || !av.eligible {
 			continue
+		}
+		if f := &av.facts[idxProber]; f.config != 0 && f.config == current && av.probed && p.now.Sub(av.probedAt) <= 3*interval {
+			continue // its report is fresh (taskFacts)
 		}
 		t := pickBest(withConfig(av.live[idxProber], hash), hash)
 		if t == nil || t.State != snapshot.Running || !t.KillSent.IsZero() {

@@ -143,7 +143,7 @@ func (p *planner) replacementFailed(k spec.Kind, svc *spec.Service, av *agentVie
 // spec's config is the one that failed; nil when there is none.
 func (p *planner) maybeRevert(k spec.Kind, svc *spec.Service, av *agentView) *Revert {
 	old := av.replaced[kindIdx(string(k))]
-	if !p.c.Upgrade.AutoRevertsKind(k) || (len(p.reverts) == 0 && (old == nil || old.Config == svc.ConfigHash)) {
+	if (len(p.reverts) == 0 && (old == nil || old.Config == svc.ConfigHash)) || !p.c.Upgrade.AutoRevertsKind(k) {
 		return nil // the common case, decided without building the item key
 	}
 	item := snapshot.ItemKey(string(k), av.agent.ID)

@@ -152,18 +152,14 @@ func (p *planner) wantOnAgent(k spec.Kind, svc *spec.Service, av *agentView) wan
 	switch {
 	case !av.reachable():
 		return wantUnknown
-	case !av.eligible || !hostMatches(svc.Hosts, av.agent.Hostname):
+	case !av.eligible || (len(svc.Hosts) > 0 && !hostMatches(svc.Hosts, av.agent.Hostname)):
 		return wantNoOutside
-	case av.agent.Probe == nil:
+	case !av.probed:
 		return wantUnknown
-	case k == spec.Client:
-		if av.agent.Probe.Report.ClientMountPoint {
-			return wantYes
-		}
-		return wantNoClientMount
-	}
-	if av.hasDevice(k.DeviceType()) {
+	case av.wants&(1<<kindIdx(string(k))) != 0:
 		return wantYes
+	case k == spec.Client:
+		return wantNoClientMount
 	}
 	return wantNoDevice
 }
@@ -193,7 +189,10 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 	i := kindIdx(string(k))
 	kind := string(k)
 	ports := servicePorts(svc)
-	var slots []slot // only those the rollout must look at (see quiet)
+	current := p.ix.configID(svc.ConfigHash)
+	// Only the slots the rollout must look at (see quiet): in a fresh
+	// cluster, one on every agent with the kind's device, all missing.
+	slots := make([]slot, 0, p.ix.missing[i])
 	for _, av := range p.ix.agents {
 		tasks := av.live[i]
 		switch want := p.wantOnAgent(k, svc, av); want {
@@ -229,6 +228,9 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 			oldReason = reasonRevert(rv.To, rv.Reason)
 		}
 		p.killDuplicates(kind, av, tasks, keep, target, oldReason)
+		if f := &av.facts[i]; rv == nil && f.config != 0 && f.config == current && p.settledFacts(f, svc) {
+			continue // quiet, told by the view alone (taskFacts)
+		}
 		if s := (slot{av: av, task: keep, reverted: rv}); !p.quiet(s, svc) {
 			slots = append(slots, s)
 		}
