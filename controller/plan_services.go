@@ -277,8 +277,9 @@ func (p *planner) killDuplicates(kind string, av *agentView, tasks []*snapshot.T
 
 // computeAnywhereKind places a kind that runs anywhere (API, webconsole,
 // S3): Count instances, at most one per agent, spread over the eligible
-// agents with the fewest of our tasks. New instances start only once the
-// core runs; running ones are kept when it stops.
+// agents with the fewest of our tasks. New instances start as soon as a
+// registry host is known (registryUnknown), with the first registries;
+// running ones are kept when the core stops.
 //
 // A task we cannot see counts as running until Placement.UnreachableTimeout
 // after it became unreachable; then another instance is placed elsewhere.
@@ -342,8 +343,8 @@ func (p *planner) computeAnywhereKind(k spec.Kind, svc *spec.Service, coreWhy st
 	if missing <= 0 {
 		return candidates
 	}
-	if coreWhy != "" {
-		p.block(kind, nil, kind, reasonWaitingForCore(k, coreWhy))
+	if why := p.registryUnknown(coreWhy); why != "" {
+		p.block(kind, nil, kind, reasonWaitingForCore(k, why))
 	} else {
 		// Instances no agent can take are not "down" for the rolling
 		// upgrade: counting them would stall it for good.
@@ -353,6 +354,24 @@ func (p *planner) computeAnywhereKind(k spec.Kind, svc *spec.Service, coreWhy st
 		candidates = append(candidates, slot{})
 	}
 	return candidates
+}
+
+// registryUnknown says why new instances of a kind that runs anywhere
+// cannot be placed yet ("" when they can): they start with the first
+// registries, as soon as QUOBYTE_REGISTRY can name one — the spec's
+// external registry, or a host where a registry runs or is to run
+// (registryHosts) — and, like metadata and data, retry until a registry
+// answers; the core need not run. coreWhy (coreNotRunning) says why when
+// no registry host is known. Replacements still wait for the core
+// (computeServices): their predecessors are killed first.
+func (p *planner) registryUnknown(coreWhy string) string {
+	if coreWhy == "" || p.c.Quobyte.Registry != "" {
+		return ""
+	}
+	if svc := p.c.Service(spec.Registry); svc != nil && svc.Enabled && len(p.registryHosts()) > 0 {
+		return ""
+	}
+	return coreWhy
 }
 
 // unreachableFor is how long a task we cannot see has been out of sight:
