@@ -25,11 +25,6 @@ const (
 	// defaultPendingRefuse is the filter on offers from an agent a launch
 	// still waits for: resources freed there come back soon.
 	defaultPendingRefuse = 5 * time.Second
-	// defaultProberRefuse is the filter on what is left of an offer a
-	// prober launch used: the agent's services follow once the prober has
-	// reported (well under a second), and its offer is back for them
-	// at the next allocation after this filter, without a REVIVE.
-	defaultProberRefuse = time.Second
 	// defaultReviveMinInterval spaces REVIVEs (each one makes the master
 	// re-offer every agent to us).
 	defaultReviveMinInterval = time.Second
@@ -77,11 +72,8 @@ type Config struct {
 	// Refuse is the filter on declined offers nothing waits for (default
 	// 1h); PendingRefuse the one on offers from agents a launch waits for
 	// (default 5s).
-	Refuse        time.Duration
-	PendingRefuse time.Duration
-	// ProberRefuse is the filter on what is left of an offer that launched
-	// a prober (default 1s).
-	ProberRefuse      time.Duration
+	Refuse            time.Duration
+	PendingRefuse     time.Duration
 	ReviveMinInterval time.Duration
 	KillRetryInterval time.Duration
 	// CallConcurrency is how many ACCEPT, KILL and MESSAGE calls an Apply
@@ -144,7 +136,6 @@ func New(cfg Config) *Actuator {
 	}
 	def(&cfg.Refuse, defaultRefuse)
 	def(&cfg.PendingRefuse, defaultPendingRefuse)
-	def(&cfg.ProberRefuse, defaultProberRefuse)
 	def(&cfg.ReviveMinInterval, defaultReviveMinInterval)
 	def(&cfg.KillRetryInterval, defaultKillRetryInterval)
 	def(&cfg.DiscoveryInterval, defaultDiscoveryInterval)

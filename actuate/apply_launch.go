@@ -6,7 +6,6 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 
-	"github.com/quobyte/quobyte-mesos/controller"
 	"github.com/quobyte/quobyte-mesos/observe/taskid"
 	"github.com/quobyte/quobyte-mesos/spec"
 )
@@ -77,11 +76,6 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 		refuse := r.a.cfg.Refuse
 		if waiting[ps[0].as.AgentID] {
 			refuse = r.a.cfg.PendingRefuse
-		}
-		for _, p := range ps {
-			if p.as.Action.Type == controller.LaunchProber {
-				refuse = min(refuse, r.a.cfg.ProberRefuse)
-			}
 		}
 		call := calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(mesos.OfferID{Value: offerID}))
 		calls.RefuseSeconds(refuse)(call)

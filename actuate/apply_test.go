@@ -172,11 +172,6 @@ func TestApply_ProberLaunch(t *testing.T) {
 	if ti.Executor == nil || ti.Executor.ExecutorID.Value != proberExecutorID(r.c.Prober.ConfigHash) || len(ti.Executor.Resources) == 0 || len(ti.Resources) == 0 {
 		t.Errorf("prober task = %+v", ti)
 	}
-	// What the prober leaves of the offer comes back soon, for the
-	// services its report will ask for.
-	if got := refuse(t, acc[0].Accept.Filters); got != defaultProberRefuse {
-		t.Errorf("accept filter = %v, want %v", got, defaultProberRefuse)
-	}
 }
 
 func TestApply_DeclineShortWhileLaunchWaits(t *testing.T) {
