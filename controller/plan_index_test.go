@@ -68,3 +68,29 @@ func TestIndexFor_ReusesUnchangedAgentsAndPlansAlike(t *testing.T) {
 		t.Error("the index of another placement was reused")
 	}
 }
+
+// launchesByAgent finds every launch, whether the plan emitted it in agent
+// order (a per-agent kind's) or not (an anywhere kind's), and counts no
+// kill.
+func TestLaunchesByAgent_CountsEveryLaunchInAnyOrder(t *testing.T) {
+	c := testCluster()
+	w := newWorld()
+	var agents []*snapshot.Agent
+	for _, h := range []string{"node1", "node2", "node3", "node4", "node5"} {
+		agents = append(agents, w.agent(h, spec.DataDevice))
+	}
+	p := &planner{c: c, ix: indexFor(c, snapshot.New(1, w.now, w.sub, agents, nil, nil), nil)}
+	want := make([]int32, len(p.ix.agents))
+	for _, step := range []struct {
+		typ ActionType
+		at  int
+	}{{LaunchProber, 0}, {LaunchProber, 2}, {LaunchProber, 4}, {Launch, 1}, {Kill, 3}, {Launch, 3}, {Launch, 0}, {Launch, 4}, {Launch, 2}, {Launch, 2}} {
+		p.actions.add(Action{Type: step.typ, AgentID: p.ix.agents[step.at].agent.ID})
+		if step.typ != Kill {
+			want[step.at]++
+		}
+	}
+	if got := p.launchesByAgent(); !reflect.DeepEqual(got, want) {
+		t.Errorf("launches by agent %v, want %v", got, want)
+	}
+}

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -427,8 +428,8 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 	var heldBack []*agentView
 	for ; missing > 0; missing-- {
 		var best *agentView
-		bestFit := 0
-		for _, av := range p.ix.agents {
+		bestFit, bestLoad, bestJ := 0, 0, 0
+		for j, av := range p.ix.agents {
 			if !av.reachable() || !av.eligible || len(av.live[i]) > 0 || excluded[av] ||
 				!hostMatches(svc.Hosts, av.agent.Hostname) {
 				continue
@@ -436,8 +437,9 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 			// Agents where the kind failed come last, then by offer fit,
 			// then by load.
 			fit := offerRank(av, svc.Resources, ports) + 4*failed[av.agent.ID]
-			if best == nil || fit < bestFit || (fit == bestFit && lessLoaded(av, best, launched)) {
-				best, bestFit = av, fit
+			load := av.load + int(launched[j])
+			if best == nil || fit < bestFit || (fit == bestFit && lessLoaded(av, best, load, bestLoad)) {
+				best, bestFit, bestLoad, bestJ = av, fit, load, j
 			}
 		}
 		if best == nil {
@@ -455,7 +457,7 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 		}
 		if p.maybeLaunch(Launch, kind, best, svc.ConfigHash, svc.Resources, ports,
 			whyText, reasonLaunchAnywhere(k, placed, wanted, best.host(), lost)) {
-			launched[best.agent.ID]++
+			launched[bestJ]++
 		}
 		placed++
 		placeable++
@@ -509,25 +511,39 @@ func offerRank(av *agentView, r spec.Resources, ports []int) int {
 	return 2
 }
 
-// launchesByAgent counts the launches planned so far, by agent: an
-// agent's load is its live tasks and these (the index is shared between
-// plans, so the plan counts its own launches here).
-func (p *planner) launchesByAgent() map[string]int {
-	out := map[string]int{}
+// launchesByAgent counts the launches planned so far by the agent's
+// position in the index: an agent's load is its live tasks and these (the
+// index is shared between plans, so the plan counts its own launches
+// here). The plan emits each kind's launches in agent order, so a walk
+// along the agents finds them; a launch out of that order (an anywhere
+// kind's) is looked up.
+func (p *planner) launchesByAgent() []int32 {
+	agents := p.ix.agents
+	out := make([]int32, len(agents))
+	j := 0
 	for _, c := range p.actions.chunks {
 		for _, a := range c {
-			if a.Type == Launch || a.Type == LaunchProber {
-				out[a.AgentID]++
+			if a.Type != Launch && a.Type != LaunchProber {
+				continue
+			}
+			if j >= len(agents) || agents[j].agent.ID > a.AgentID {
+				j, _ = slices.BinarySearchFunc(agents, a.AgentID, func(av *agentView, id string) int { return strings.Compare(av.agent.ID, id) })
+			}
+			for j < len(agents) && agents[j].agent.ID < a.AgentID {
+				j++
+			}
+			if j < len(agents) && agents[j].agent.ID == a.AgentID {
+				out[j]++
 			}
 		}
 	}
 	return out
 }
 
-// lessLoaded orders agents for an anywhere kind: fewer of our tasks
-// (launched counts those this plan launches), then hostname and ID.
-func lessLoaded(a, b *agentView, launched map[string]int) bool {
-	if la, lb := a.load+launched[a.agent.ID], b.load+launched[b.agent.ID]; la != lb {
+// lessLoaded orders agents for an anywhere kind: fewer of our tasks (la
+// and lb count those this plan launches), then hostname and ID.
+func lessLoaded(a, b *agentView, la, lb int) bool {
+	if la != lb {
 		return la < lb
 	}
 	if a.agent.Hostname != b.agent.Hostname {
