@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -92,5 +93,30 @@ func TestLaunchesByAgent_CountsEveryLaunchInAnyOrder(t *testing.T) {
 	}
 	if got := p.launchesByAgent(); !reflect.DeepEqual(got, want) {
 		t.Errorf("launches by agent %v, want %v", got, want)
+	}
+}
+
+// The slots a per-agent kind merely misses come back, when the rollout
+// needs them, in agent order among the others.
+func TestMissingSlots_WithKeepsAgentOrder(t *testing.T) {
+	agents := make([]*agentView, 70) // more than one word of bits
+	for i := range agents {
+		agents[i] = &agentView{agent: &snapshot.Agent{ID: fmt.Sprintf("a%02d", i)}}
+	}
+	var m missingSlots
+	for _, j := range []int{0, 2, 64, 69} {
+		m.add(j, len(agents))
+	}
+	kept := []slot{{av: agents[1]}, {av: agents[3], unknown: true}, {av: agents[65]}}
+	var got []string
+	for _, s := range m.with(agents, kept) {
+		got = append(got, fmt.Sprintf("%s/%v", s.av.agent.ID, s.unknown))
+	}
+	want := []string{"a00/false", "a01/false", "a02/false", "a03/true", "a64/false", "a65/false", "a69/false"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("slots %v, want %v", got, want)
+	}
+	if n := len((missingSlots{}).with(agents, kept)); n != len(kept) {
+		t.Errorf("no missing slots: %d slots, want %d", n, len(kept))
 	}
 }

@@ -68,8 +68,9 @@ func (p *planner) computeServices() {
 			continue
 		}
 		var slots []slot
+		var missing missingSlots
 		if k.DeviceBound() || k == spec.Client {
-			slots = p.computePerAgentKind(k, svc)
+			slots, missing = p.computePerAgentKind(k, svc)
 		} else {
 			slots = p.computeAnywhereKind(k, svc, coreWhy)
 		}
@@ -89,8 +90,8 @@ func (p *planner) computeServices() {
 		// and until its last replacement has settled (healthy for
 		// MinHealthyTime): with no outdated task left, its newest task may
 		// still be starting.
-		busy := p.computeRollout(k, svc, slots, hold)
-		if pending == "" && !heldByCore && (busy || !p.kindSettled(slots, svc)) {
+		busy := p.computeRollout(k, svc, slots, missing, hold)
+		if pending == "" && !heldByCore && (busy || missing.n > 0 || !p.kindSettled(slots, svc)) {
 			pending = k
 		}
 	}
@@ -186,15 +187,14 @@ func notWantedReason(w wantState, k spec.Kind, av *agentView) string {
 // rollout removes at its pace (computeRollout); a task whose device is gone
 // is killed at once. On an agent sent back to its previous configuration
 // (auto_revert), that configuration is what runs.
-func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
+func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) ([]slot, missingSlots) {
 	i := kindIdx(string(k))
 	kind := string(k)
 	ports := servicePorts(svc)
 	current := p.ix.configID(svc.ConfigHash)
-	// Only the slots the rollout must look at (see quiet): in a fresh
-	// cluster, one on every agent with the kind's device, all missing.
-	slots := make([]slot, 0, p.ix.missing[i])
-	for _, av := range p.ix.agents {
+	var slots []slot // only those the rollout must look at (see quiet)
+	var missing missingSlots
+	for j, av := range p.ix.agents {
 		tasks := av.live[i]
 		switch want := p.wantOnAgent(k, svc, av); want {
 		case wantYes:
@@ -232,7 +232,10 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 		if f := &av.facts[i]; rv == nil && f.config != 0 && f.config == current && p.settledFacts(f, svc) {
 			continue // quiet, told by the view alone (taskFacts)
 		}
-		if s := (slot{av: av, task: keep, reverted: rv}); !p.quiet(s, svc) {
+		switch s := (slot{av: av, task: keep, reverted: rv}); {
+		case len(tasks) == 0 && rv == nil && !replacementPending(k, s, svc.ConfigHash):
+			missing.add(j, len(p.ix.agents))
+		case !p.quiet(s, svc):
 			slots = append(slots, s)
 		}
 		if len(tasks) == 0 {
@@ -246,7 +249,45 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 			p.maybeLaunch(Launch, kind, av, target, tsvc.Resources, tports, why, reason)
 		}
 	}
-	return slots
+	return slots, missing
+}
+
+// missingSlots marks, by agent position in the index, the slots of a
+// per-agent kind that merely miss their task: no task at all, nothing to
+// revert to, no replacement to complete. A fresh cluster has one on every
+// agent; they ask nothing of the rollout unless it has other slots to
+// change, so they are only marked (a bit each) and made into slots then
+// (with).
+type missingSlots struct {
+	bits []uint64
+	n    int
+}
+
+func (m *missingSlots) add(j, agents int) {
+	if m.bits == nil {
+		m.bits = make([]uint64, (agents+63)/64)
+	}
+	m.bits[j/64] |= 1 << (j % 64)
+	m.n++
+}
+
+// with returns slots and the missing ones, in agent order (slots are of
+// agents in index order, at most one each).
+func (m missingSlots) with(agents []*agentView, slots []slot) []slot {
+	if m.n == 0 {
+		return slots
+	}
+	out := make([]slot, 0, len(slots)+m.n)
+	for j, av := range agents {
+		for len(slots) > 0 && slots[0].av == av {
+			out = append(out, slots[0])
+			slots = slots[1:]
+		}
+		if m.bits[j/64]&(1<<(j%64)) != 0 {
+			out = append(out, slot{av: av})
+		}
+	}
+	return append(out, slots...)
 }
 
 // quiet reports whether a slot of a per-agent kind asks nothing of the
@@ -422,43 +463,53 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 	if p.heldBack(kind, nil, kindItem(kind), svc.ConfigHash) {
 		return missing
 	}
+	// Agents where the kind failed come last, then by offer fit, then by
+	// load. A pick changes no other agent's rank, so the loop below takes
+	// them in the order of one scan, which keeps the few it can take.
+	type candidate struct {
+		av        *agentView
+		fit, load int
+	}
+	better := func(a, b candidate) bool {
+		if a.fit != b.fit {
+			return a.fit < b.fit
+		}
+		return lessLoaded(a.av, b.av, a.load, b.load)
+	}
 	failed := p.failedAgents(kind, svc.ConfigHash)
 	launched := p.launchesByAgent()
-	excluded := map[*agentView]bool{}
+	most := missing + wanted + maxPassedOver // (picks: placed, or passed over below)
+	top := make([]candidate, 0, most)
+	for j, av := range p.ix.agents {
+		if !av.reachable() || !av.eligible || len(av.live[i]) > 0 || !hostMatches(svc.Hosts, av.agent.Hostname) {
+			continue
+		}
+		c := candidate{av, offerRank(av, svc.Resources, ports) + 4*failed[av.agent.ID], av.load + int(launched[j])}
+		if len(top) == most && !better(c, top[most-1]) {
+			continue
+		}
+		at := sort.Search(len(top), func(x int) bool { return better(c, top[x]) })
+		if len(top) < most {
+			top = append(top, candidate{})
+		}
+		copy(top[at+1:], top[at:len(top)-1])
+		top[at] = c
+	}
 	var heldBack []*agentView
-	for ; missing > 0; missing-- {
-		var best *agentView
-		bestFit, bestLoad, bestJ := 0, 0, 0
-		for j, av := range p.ix.agents {
-			if !av.reachable() || !av.eligible || len(av.live[i]) > 0 || excluded[av] ||
-				!hostMatches(svc.Hosts, av.agent.Hostname) {
-				continue
-			}
-			// Agents where the kind failed come last, then by offer fit,
-			// then by load.
-			fit := offerRank(av, svc.Resources, ports) + 4*failed[av.agent.ID]
-			load := av.load + int(launched[j])
-			if best == nil || fit < bestFit || (fit == bestFit && lessLoaded(av, best, load, bestLoad)) {
-				best, bestFit, bestLoad, bestJ = av, fit, load, j
-			}
-		}
-		if best == nil {
-			break
-		}
-		excluded[best] = true
+	for ; missing > 0 && len(top) > 0; missing-- {
+		best := top[0].av
+		top = top[1:]
 		item := snapshot.ItemKey(kind, best.agent.ID)
 		if _, ok := p.held(item, svc.ConfigHash); ok {
 			heldBack = append(heldBack, best)
 			if len(heldBack) >= wanted+maxPassedOver {
-				break // do not scan a big cluster once per agent backing off
+				break // (a big cluster may have thousands backing off)
 			}
 			missing++ // try the next agent for this instance
 			continue
 		}
-		if p.maybeLaunch(Launch, kind, best, svc.ConfigHash, svc.Resources, ports,
-			whyText, reasonLaunchAnywhere(k, placed, wanted, best.host(), lost)) {
-			launched[bestJ]++
-		}
+		p.maybeLaunch(Launch, kind, best, svc.ConfigHash, svc.Resources, ports,
+			whyText, reasonLaunchAnywhere(k, placed, wanted, best.host(), lost))
 		placed++
 		placeable++
 	}
