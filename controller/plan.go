@@ -303,7 +303,7 @@ func (p *planner) computeProbers() {
 		if !av.reachable() {
 			continue // unknown, not gone: nothing to decide
 		}
-		if f := &av.facts[idxProber]; av.eligible && f.config != 0 && f.config == current && (av.probed || p.c.Quobyte.State == spec.Stopped) {
+		if f := av.factsOf(idxProber); av.eligible && f.config != 0 && f.config == current && (av.probed || p.c.Quobyte.State == spec.Stopped) {
 			continue // the one prober is of the current config and has reported (taskFacts)
 		}
 		if !av.eligible {
@@ -348,7 +348,7 @@ func (p *planner) computeProbes() {
 		if !av.reachable() || !av.eligible {
 			continue
 		}
-		if f := &av.facts[idxProber]; f.config != 0 && f.config == current && av.probed && p.now.Sub(av.probedAt) <= 3*interval {
+		if f := av.factsOf(idxProber); f.config != 0 && f.config == current && av.probed && p.now.Sub(av.probedAt) <= 3*interval {
 			continue // its report is fresh (taskFacts)
 		}
 		t := pickBest(withConfig(av.live[idxProber], hash), hash)

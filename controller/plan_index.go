@@ -93,8 +93,28 @@ type agentView struct {
 	// mount point. missing holds those of them with no live task here;
 	// the index counts them (index.missing) to size a plan's actions.
 	wants, missing uint8
-	// facts are, by kind index, those of the kind's only live task here.
-	facts [numKinds]taskFacts
+	// facts are those of the only live task of each kind a converged
+	// plan asks about (factsOf).
+	facts [5]taskFacts
+}
+
+// factsOf returns the facts of the kind of index k: the per-agent kinds
+// and the prober have them, the others (nil) are few and asked of in
+// other ways.
+func (av *agentView) factsOf(k int) *taskFacts {
+	switch k {
+	case idxRegistry:
+		return &av.facts[0]
+	case idxMetadata:
+		return &av.facts[1]
+	case idxData:
+		return &av.facts[2]
+	case idxClient:
+		return &av.facts[3]
+	case idxProber:
+		return &av.facts[4]
+	}
+	return nil
 }
 
 // taskFacts are what a converged plan asks of the only live task of a
@@ -234,16 +254,25 @@ func indexFor(c *spec.Cluster, s *snapshot.Snapshot, prev *index) *index {
 	}
 	backing := make([]*snapshot.Task, live) // the live lists of all, likewise
 	owned := false
+	var last [numKinds]struct { // the config each kind's last task had: most share one
+		config string
+		id     uint32
+	}
 	for n, i := range fresh {
 		av := &views[n]
 		backing = av.fill(c.Placement, s.Agents[i], s.AgentTasks(i), backing)
 		for k, live := range av.live {
-			if len(live) == 1 {
-				t := live[0]
-				av.facts[k] = taskFacts{config: ix.intern(t.Config, &owned),
-					serving: t.State == snapshot.Running && t.KillSent.IsZero(), healthy: t.Healthy != nil && *t.Healthy,
-					runningSince: t.RunningSince, healthySince: t.HealthySince}
+			f := av.factsOf(k)
+			if f == nil || len(live) != 1 {
+				continue
 			}
+			t := live[0]
+			if t.Config != last[k].config || last[k].id == 0 {
+				last[k].config, last[k].id = t.Config, ix.intern(t.Config, &owned)
+			}
+			*f = taskFacts{config: last[k].id,
+				serving: t.State == snapshot.Running && t.KillSent.IsZero(), healthy: t.Healthy != nil && *t.Healthy,
+				runningSince: t.RunningSince, healthySince: t.HealthySince}
 		}
 		ix.agents[i] = av
 	}

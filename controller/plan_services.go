@@ -229,7 +229,7 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) ([]slot, m
 			oldReason = reasonRevert(rv.To, rv.Reason)
 		}
 		p.killDuplicates(kind, av, tasks, keep, target, oldReason)
-		if f := &av.facts[i]; rv == nil && f.config != 0 && f.config == current && p.settledFacts(f, svc) {
+		if f := av.factsOf(i); rv == nil && f.config != 0 && f.config == current && p.settledFacts(f, svc) {
 			continue // quiet, told by the view alone (taskFacts)
 		}
 		switch s := (slot{av: av, task: keep, reverted: rv}); {
