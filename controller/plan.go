@@ -241,9 +241,8 @@ func (p *planner) heldBackLaunch(kind string, av *agentView, hash string) bool {
 // launch is emitted even when the agent's last offer is too small: the
 // actuator holds it until a fitting offer comes. The action then says in
 // Waiting what falls short, so an operator sees why nothing starts.
-//
-// The reason is why's, or with whyText, reason.
-func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash string, res spec.Resources, ports []int, why launchWhy, reason string) bool {
+// An empty reason is the plain one (Action.Reason).
+func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash string, res spec.Resources, ports []int, reason string) bool {
 	if p.heldBackLaunch(kind, av, hash) {
 		return false
 	}
@@ -253,7 +252,7 @@ func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash s
 	a.Hostname = av.host()
 	a.Kind = kind
 	a.ConfigHash = hash
-	a.why, a.reason = why, reason
+	a.reason = reason
 	a.Resources = res
 	a.Ports = ports
 	if k := kindIdx(kind); k >= 0 {
@@ -263,7 +262,7 @@ func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash s
 			a.Replaces = old.ID
 			change := p.changeReason(kind, old.Config, hash)
 			if p.specOf(kind, hash) == p.c { // (a revert keeps its reason)
-				a.why, a.reason = whyText, reasonLaunchReplacement(old.ID, change)
+				a.reason = reasonLaunchReplacement(old.ID, change)
 			}
 			if sk := spec.Kind(kind); !sk.DeviceBound() && sk != spec.Client {
 				// (A per-agent kind's slots count their own: countChange.)
@@ -321,7 +320,7 @@ func (p *planner) computeProbers() {
 			}
 		}
 		if len(tasks) == 0 {
-			p.maybeLaunch(LaunchProber, kind, av, hash, p.c.Prober.Resources, nil, whyNoProber, "")
+			p.maybeLaunch(LaunchProber, kind, av, hash, p.c.Prober.Resources, nil, "")
 		} else if keep != nil && av.agent.Probe == nil && p.c.Quobyte.State != spec.Stopped {
 			// (Without a prober of the current config, its launch, its
 			// backoff or the kill of the old one says why the agent has

@@ -239,14 +239,11 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) ([]slot, m
 			slots = append(slots, s)
 		}
 		if len(tasks) == 0 {
-			why, reason := whyNoService, ""
-			switch {
-			case rv != nil:
-				why, reason = whyText, reasonLaunchRevert(k, av.host(), rv.To)
-			case k == spec.Client:
-				why = whyNoClient
+			reason := "" // the plain one
+			if rv != nil {
+				reason = reasonLaunchRevert(k, av.host(), rv.To)
 			}
-			p.maybeLaunch(Launch, kind, av, target, tsvc.Resources, tports, why, reason)
+			p.maybeLaunch(Launch, kind, av, target, tsvc.Resources, tports, reason)
 		}
 	}
 	return slots, missing
@@ -509,7 +506,7 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 			continue
 		}
 		p.maybeLaunch(Launch, kind, best, svc.ConfigHash, svc.Resources, ports,
-			whyText, reasonLaunchAnywhere(k, placed, wanted, best.host(), lost))
+			reasonLaunchAnywhere(k, placed, wanted, best.host(), lost))
 		placed++
 		placeable++
 	}

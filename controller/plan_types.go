@@ -3,8 +3,6 @@ package controller
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
@@ -108,64 +106,30 @@ type FailedAction struct {
 	Error  string `json:"error"`
 }
 
-// ActionType says what an Action asks the actuator to do. In JSON and in
-// text it is its name ("launch").
-type ActionType uint8
+// ActionType says what an Action asks the actuator to do.
+type ActionType string
 
-// Action types. The zero value names none.
+// Action types.
 const (
 	// LaunchProber starts the prober executor on an agent.
-	LaunchProber ActionType = iota + 1
+	LaunchProber ActionType = "launch-prober"
 	// Launch starts a service of Kind with config ConfigHash on AgentID.
-	Launch
+	Launch ActionType = "launch"
 	// Kill asks Mesos to kill TaskID (repeated while the task lives).
-	Kill
+	Kill ActionType = "kill"
 	// Probe asks the prober TaskID to probe and report now.
-	Probe
+	Probe ActionType = "probe"
 )
-
-// String returns the type's name ("" for the zero value).
-func (t ActionType) String() string {
-	switch t {
-	case LaunchProber:
-		return "launch-prober"
-	case Launch:
-		return "launch"
-	case Kill:
-		return "kill"
-	case Probe:
-		return "probe"
-	case 0:
-		return ""
-	}
-	return "action-type-" + strconv.Itoa(int(t))
-}
-
-// MarshalText returns the type's name.
-func (t ActionType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
-
-// UnmarshalText reads a type's name.
-func (t *ActionType) UnmarshalText(b []byte) error {
-	for _, c := range []ActionType{0, LaunchProber, Launch, Kill, Probe} {
-		if c.String() == string(b) {
-			*t = c
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown action type %q", b)
-}
 
 // Action is one step of a plan. Every action carries the reason it exists.
 //
 // A fresh 10,000-agent cluster plans 40,000 launches, on every plan until
 // they run: an action holds no text made for it alone. Its item and the
-// plain reasons of launches (an agent lacks a prober, or a device its
-// service) are made from its fields when asked for (Item, Reason).
+// plain reason of a launch (an agent lacks a prober, or a device's or the
+// client mount point's service) are made from its fields when asked for
+// (Item, Reason).
 type Action struct {
-	Type ActionType
-	// why is the plain reason of a launch, made by Reason; 0: reason is
-	// the text.
-	why      launchWhy
+	Type     ActionType
 	AgentID  string
 	Hostname string
 	// Kind is the service kind ("prober" for probers).
@@ -177,7 +141,9 @@ type Action struct {
 	// Replaces is set on a Kill or Launch that is part of replacing a task
 	// with a new config (a rolling upgrade step): the old task's ID.
 	Replaces string
-	reason   string
+	// reason is the reason's text; empty on a launch whose reason is the
+	// plain one (Reason).
+	reason string
 	// Resources needed (Launch, LaunchProber), for offer matching and
 	// messages. Ports are shared by the launches of one kind: never modify
 	// them.
@@ -198,16 +164,6 @@ type Action struct {
 	Waiting string
 }
 
-// launchWhy names the plain reasons of launches (see Action.Reason).
-type launchWhy uint8
-
-const (
-	whyText      launchWhy = iota // Action.reason says why
-	whyNoProber                   // reasonLaunchProber
-	whyNoService                  // reasonLaunchDeviceService
-	whyNoClient                   // reasonLaunchClient
-)
-
 // Item is the backoff item the action belongs to (snapshot.ItemKey): its
 // kind on its agent, or for a probe request the agent's probe item.
 func (a Action) Item() string {
@@ -217,23 +173,29 @@ func (a Action) Item() string {
 	return snapshot.ItemKey(a.Kind, a.AgentID)
 }
 
-// Reason says why the action exists.
+// Reason says why the action exists. A launch given no reason has the
+// plain one: the agent has no prober, or its device (or client mount
+// point) has no service of the kind.
 func (a Action) Reason() string {
-	switch a.why {
-	case whyNoProber:
-		return reasonLaunchProber(a.Hostname)
-	case whyNoService:
-		return reasonLaunchDeviceService(spec.Kind(a.Kind), a.Hostname)
-	case whyNoClient:
-		return reasonLaunchClient(a.Hostname)
+	if a.reason != "" {
+		return a.reason
 	}
-	return a.reason
+	switch k := spec.Kind(a.Kind); {
+	case a.Type == LaunchProber:
+		return reasonLaunchProber(a.Hostname)
+	case a.Type != Launch:
+	case k == spec.Client:
+		return reasonLaunchClient(a.Hostname)
+	case k.DeviceBound():
+		return reasonLaunchDeviceService(k, a.Hostname)
+	}
+	return ""
 }
 
 // WithReason returns a with the reason r: for actions made outside a plan
 // (tests, a plan read back from JSON).
 func (a Action) WithReason(r string) Action {
-	a.why, a.reason = whyText, r
+	a.reason = r
 	return a
 }
 

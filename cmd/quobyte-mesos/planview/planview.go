@@ -174,7 +174,7 @@ func describe(a controller.Action) string {
 	case controller.Probe:
 		return "ask " + a.TaskID + " to probe"
 	}
-	return a.Type.String()
+	return string(a.Type)
 }
 
 // pace says how many of a kind change at once (controller.KindChange.AtATime).
