@@ -54,6 +54,10 @@ type planner struct {
 	res      *Result
 	// actions collects res.Actions until the plan is done.
 	actions actionList
+	// launched counts the plan's launches by agent position in the index
+	// (made with the first): an agent's load is its live tasks and these
+	// (the index is shared between plans, so the plan counts its own).
+	launched []int32
 	// launches is set once a service launch is planned.
 	launches bool
 	// changes are the kinds' whole paced changes (Result.Changes), by kind
@@ -242,10 +246,16 @@ func (p *planner) heldBackLaunch(kind string, av *agentView, hash string) bool {
 // actuator holds it until a fitting offer comes. The action then says in
 // Waiting what falls short, so an operator sees why nothing starts.
 // An empty reason is the plain one (Action.Reason).
-func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash string, res spec.Resources, ports []int, reason string) bool {
+//
+// at is av's position in the index.
+func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, at int, hash string, res spec.Resources, ports []int, reason string) bool {
 	if p.heldBackLaunch(kind, av, hash) {
 		return false
 	}
+	if p.launched == nil {
+		p.launched = make([]int32, len(p.ix.agents))
+	}
+	p.launched[at]++
 	a := p.actions.next()
 	a.Type = typ
 	a.AgentID = av.agent.ID
@@ -297,7 +307,7 @@ func (p *planner) computeProbers() {
 	hash := proberConfigHash(p.c)
 	current := p.ix.configID(hash)
 	const kind = taskid.ProberKind
-	for _, av := range p.ix.agents {
+	for j, av := range p.ix.agents {
 		tasks := av.live[idxProber]
 		if !av.reachable() {
 			continue // unknown, not gone: nothing to decide
@@ -320,7 +330,7 @@ func (p *planner) computeProbers() {
 			}
 		}
 		if len(tasks) == 0 {
-			p.maybeLaunch(LaunchProber, kind, av, hash, p.c.Prober.Resources, nil, "")
+			p.maybeLaunch(LaunchProber, kind, av, j, hash, p.c.Prober.Resources, nil, "")
 		} else if keep != nil && av.agent.Probe == nil && p.c.Quobyte.State != spec.Stopped {
 			// (Without a prober of the current config, its launch, its
 			// backoff or the kill of the old one says why the agent has

@@ -3,6 +3,7 @@ package controller
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
@@ -70,29 +71,33 @@ func TestIndexFor_ReusesUnchangedAgentsAndPlansAlike(t *testing.T) {
 	}
 }
 
-// launchesByAgent finds every launch, whether the plan emitted it in agent
-// order (a per-agent kind's) or not (an anywhere kind's), and counts no
-// kill.
-func TestLaunchesByAgent_CountsEveryLaunchInAnyOrder(t *testing.T) {
+// The plan counts its launches by agent as it makes them (the loads by
+// which anywhere kinds are placed): every launch, of every kind, and
+// nothing else.
+func TestPlan_LaunchedCountsEveryLaunchByAgent(t *testing.T) {
 	c := testCluster()
+	c.Services[spec.API].Count = 2
 	w := newWorld()
 	var agents []*snapshot.Agent
 	for _, h := range []string{"node1", "node2", "node3", "node4", "node5"} {
-		agents = append(agents, w.agent(h, spec.DataDevice))
+		agents = append(agents, w.agent(h, spec.DirDevice, spec.DataDevice))
 	}
-	p := &planner{c: c, ix: indexFor(c, snapshot.New(1, w.now, w.sub, agents, nil, nil), nil)}
+	old := w.task(string(spec.S3), "s31", agents[1], snapshot.Running) // disabled: a kill
+	s := snapshot.New(1, w.now, w.sub, agents, []*snapshot.Task{old}, nil)
+	p := &planner{c: c, s: s, now: w.now, res: &Result{}}
+	p.compute()
 	want := make([]int32, len(p.ix.agents))
-	for _, step := range []struct {
-		typ ActionType
-		at  int
-	}{{LaunchProber, 0}, {LaunchProber, 2}, {LaunchProber, 4}, {Launch, 1}, {Kill, 3}, {Launch, 3}, {Launch, 0}, {Launch, 4}, {Launch, 2}, {Launch, 2}} {
-		p.actions.add(Action{Type: step.typ, AgentID: p.ix.agents[step.at].agent.ID})
-		if step.typ != Kill {
-			want[step.at]++
+	kills := 0
+	for _, a := range p.actions.all() {
+		switch a.Type {
+		case Launch, LaunchProber:
+			want[slices.IndexFunc(p.ix.agents, func(av *agentView) bool { return av.agent.ID == a.AgentID })]++
+		case Kill:
+			kills++
 		}
 	}
-	if got := p.launchesByAgent(); !reflect.DeepEqual(got, want) {
-		t.Errorf("launches by agent %v, want %v", got, want)
+	if !reflect.DeepEqual(p.launched, want) || kills != 1 {
+		t.Errorf("launched by agent %v, want %v (kills %d)", p.launched, want, kills)
 	}
 }
 

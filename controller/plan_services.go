@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -243,7 +242,7 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) ([]slot, m
 			if rv != nil {
 				reason = reasonLaunchRevert(k, av.host(), rv.To)
 			}
-			p.maybeLaunch(Launch, kind, av, target, tsvc.Resources, tports, reason)
+			p.maybeLaunch(Launch, kind, av, j, target, tsvc.Resources, tports, reason)
 		}
 	}
 	return slots, missing
@@ -464,8 +463,8 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 	// load. A pick changes no other agent's rank, so the loop below takes
 	// them in the order of one scan, which keeps the few it can take.
 	type candidate struct {
-		av        *agentView
-		fit, load int
+		av            *agentView
+		at, fit, load int
 	}
 	better := func(a, b candidate) bool {
 		if a.fit != b.fit {
@@ -474,14 +473,17 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 		return lessLoaded(a.av, b.av, a.load, b.load)
 	}
 	failed := p.failedAgents(kind, svc.ConfigHash)
-	launched := p.launchesByAgent()
 	most := missing + wanted + maxPassedOver // (picks: placed, or passed over below)
 	top := make([]candidate, 0, most)
 	for j, av := range p.ix.agents {
 		if !av.reachable() || !av.eligible || len(av.live[i]) > 0 || !hostMatches(svc.Hosts, av.agent.Hostname) {
 			continue
 		}
-		c := candidate{av, offerRank(av, svc.Resources, ports) + 4*failed[av.agent.ID], av.load + int(launched[j])}
+		load := av.load
+		if p.launched != nil {
+			load += int(p.launched[j])
+		}
+		c := candidate{av, j, offerRank(av, svc.Resources, ports) + 4*failed[av.agent.ID], load}
 		if len(top) == most && !better(c, top[most-1]) {
 			continue
 		}
@@ -494,7 +496,7 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 	}
 	var heldBack []*agentView
 	for ; missing > 0 && len(top) > 0; missing-- {
-		best := top[0].av
+		best, at := top[0].av, top[0].at
 		top = top[1:]
 		item := snapshot.ItemKey(kind, best.agent.ID)
 		if _, ok := p.held(item, svc.ConfigHash); ok {
@@ -505,7 +507,7 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 			missing++ // try the next agent for this instance
 			continue
 		}
-		p.maybeLaunch(Launch, kind, best, svc.ConfigHash, svc.Resources, ports,
+		p.maybeLaunch(Launch, kind, best, at, svc.ConfigHash, svc.Resources, ports,
 			reasonLaunchAnywhere(k, placed, wanted, best.host(), lost))
 		placed++
 		placeable++
@@ -557,35 +559,6 @@ func offerRank(av *agentView, r spec.Resources, ports []int) int {
 		return 0
 	}
 	return 2
-}
-
-// launchesByAgent counts the launches planned so far by the agent's
-// position in the index: an agent's load is its live tasks and these (the
-// index is shared between plans, so the plan counts its own launches
-// here). The plan emits each kind's launches in agent order, so a walk
-// along the agents finds them; a launch out of that order (an anywhere
-// kind's) is looked up.
-func (p *planner) launchesByAgent() []int32 {
-	agents := p.ix.agents
-	out := make([]int32, len(agents))
-	j := 0
-	for _, c := range p.actions.chunks {
-		for _, a := range c {
-			if a.Type != Launch && a.Type != LaunchProber {
-				continue
-			}
-			if j >= len(agents) || agents[j].agent.ID > a.AgentID {
-				j, _ = slices.BinarySearchFunc(agents, a.AgentID, func(av *agentView, id string) int { return strings.Compare(av.agent.ID, id) })
-			}
-			for j < len(agents) && agents[j].agent.ID < a.AgentID {
-				j++
-			}
-			if j < len(agents) && agents[j].agent.ID == a.AgentID {
-				out[j]++
-			}
-		}
-	}
-	return out
 }
 
 // lessLoaded orders agents for an anywhere kind: fewer of our tasks (la
