@@ -32,9 +32,9 @@ import (
 // plan of 5,000 data launches, one per agent, applied to 5,000 held
 // offers) cost the framework alone: the calls go through the framework's
 // own call path (mesosconn.Conn's Caller: mesos-go's httpsched and httpcli,
-// the pinned HTTP client) to a master in another process that answers as
-// little as an HTTP server can (minimalMaster: no decoding, 202 to every
-// call). cpu-ms/op is the benchmark process's CPU time (every thread:
+// the pinned HTTP client) to a master in another process that does as
+// little as an HTTP server can (TestMinimalMasterProcess: no decoding, 202
+// to every call). cpu-ms/op is the benchmark process's CPU time (every thread:
 // matching, TaskInfos, encoding, HTTP, GC) per Apply; master-cpu-ms/op is
 // the master process's.
 func BenchmarkApply_5000Accepts_FrameworkSide(b *testing.B) {
@@ -95,14 +95,15 @@ func BenchmarkApply_5000Accepts_FrameworkSide(b *testing.B) {
 }
 
 // BenchmarkHTTP_5000Posts_Floor is the floor under the figure above: 5,000
-// POSTs of an ACCEPT's size (3 KB) through net/http alone, 8 at a time
+// POSTs of an ACCEPT's size (700 bytes: one data launch) through net/http
+// alone, 8 at a time
 // over kept-alive connections, to the same minimal master. cpu-ms/op is
 // this process's CPU time per 5,000: what any call path built on net/http
 // costs here before it encodes or decides anything.
 func BenchmarkHTTP_5000Posts_Floor(b *testing.B) {
 	master, masterCPU := startMinimalMaster(b)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	body := bytes.Repeat([]byte{'x'}, 3000)
+	body := bytes.Repeat([]byte{'x'}, 700)
 	post := func() error {
 		req, err := http.NewRequest("POST", master+"/api/v1/scheduler", bytes.NewReader(body))
 		if err != nil {

@@ -66,10 +66,10 @@
 // 30,000 acknowledgements: 40,000 calls, 12 us each on both ends
 // together. The calls cost far more here (actuate's
 // BenchmarkApply_5000Accepts_FrameworkSide, a minimal master in another
-// process: the framework spends 80-90 us of CPU per ACCEPT, of which
-// net/http alone takes 40-45 us — BenchmarkHTTP_5000Posts_Floor — and
+// process: the framework spends 67-91 us of CPU per ACCEPT, of which
+// net/http alone takes 39-47 us — BenchmarkHTTP_5000Posts_Floor — and
 // mesos-go's request building 10, the TaskInfo 7, the garbage collector
-// 15; even a master that parses nothing spends 25 us a call in its
+// 15; even a master that parses nothing spends 20-30 us a call, in its
 // syscalls). Mesos takes one ACCEPT per agent and one ACKNOWLEDGE per
 // update, so fewer calls are not to be had. It would take calls that cost
 // a tenth: HTTP/1.1 pipelining over a few connections (libprocess answers
