@@ -31,13 +31,14 @@
 // # Figures (2-core development machine, allocation interval 1s)
 //
 //	agents  T0 (s)  T1 (s)  (T1-T0)/interval     device marked -> RUNNING
-//	   200  3.2     4.1     0.93-1.12  (2.0)     0.56-0.79 intervals
-//	 1,000  3.5     4.5     0.90-0.99  (2.0)     0.34-0.52
-//	 5,000  4.4     7.3     2.3-2.9    (2.4)     0.84-0.94
-//	10,000  5.2     10.3    4.95-5.12  (6.38)    1.01-1.07
+//	   200  3.1     4.1     0.93-1.12  (2.0)     0.56-0.80 intervals
+//	 1,000  3.6     4.6     0.90-1.12  (2.0)     0.34-0.52
+//	 5,000  4.0     6.7     2.3-2.9    (2.4)     0.47-0.94
+//	10,000  5.2     9.6     4.4-5.1    (6.38)    0.76-1.07
 //
-// (In parentheses: before this round. Two runs each, on a machine other
-// builds shared; a run at 5,000 varies by half an interval.) The target
+// (In parentheses: before this round. Two to four runs each, on a machine
+// other builds shared; a run at 5,000 varies by half an interval, and
+// one taken while another benchmark ran took 4.6.) The target
 // of 1.5 at 10,000 agents is missed; below, where the time goes and what
 // it would take.
 //
@@ -49,7 +50,7 @@
 //
 // # 10,000 agents
 //
-// A run at 10,000 agents (T0 5.23 s, T1 10.35 s) spends:
+// A run at 10,000 agents (T0 5.23 s, T1 10.35 s; 5.1 intervals) spends:
 //
 //   - ~1.3 s from T0 to the first ACCEPT: the REVIVE goes out at once, its
 //     offers come with the next allocation (up to an interval), and an
