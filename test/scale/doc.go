@@ -46,7 +46,7 @@
 // webconsole now start with the first registries (controller README,
 // "Registry first, not before"), so nothing waits for a registry to run
 // and for a second REVIVE. Up to 1,000 agents a fresh cluster converges
-// within the allocation after its probers reported.
+// in about the one allocation after its probers reported (0.9-1.1).
 //
 // # 10,000 agents
 //
