@@ -22,7 +22,6 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 
-	"github.com/quobyte/quobyte-mesos/controller"
 	"github.com/quobyte/quobyte-mesos/observe/fwid"
 	"github.com/quobyte/quobyte-mesos/observe/mesosconn"
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
@@ -64,17 +63,7 @@ func BenchmarkApply_5000Accepts_FrameworkSide(b *testing.B) {
 		b.Fatal("not subscribed to the minimal master")
 	}
 
-	c := dockerCluster(b)
-	var offers []mesos.Offer
-	var acts []controller.Action
-	for i := range 5000 {
-		agent, host := fmt.Sprintf("a%d", i), fmt.Sprintf("node%d", i)
-		offers = append(offers, bigOffer("o"+agent, agent, host))
-		a := dataAction(agent, host)
-		a.ConfigHash = c.Service("data").ConfigHash
-		acts = append(acts, a)
-	}
-	plan := &controller.Result{Generation: 1, SpecHash: c.Hash, Spec: c, RegistryAddrs: "node0:7861", Actions: acts}
+	offers, plan := dataLaunches(b, 5000)
 	var cpu, mcpu time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -85,7 +74,7 @@ func BenchmarkApply_5000Accepts_FrameworkSide(b *testing.B) {
 		rep := act.apply(context.Background(), plan) // (Apply, with the report of what was launched)
 		b.StopTimer()
 		cpu, mcpu = cpu+processCPU()-c0, mcpu+masterCPU()-m0
-		if len(rep.Failed) > 0 || len(rep.Errors) > 0 || len(rep.Launched) != len(acts) {
+		if len(rep.Failed) > 0 || len(rep.Errors) > 0 || len(rep.Launched) != len(plan.Actions) {
 			b.Fatalf("apply: %d launched, %d failed (%+v), errors %v", len(rep.Launched), len(rep.Failed), rep.Failed, rep.Errors)
 		}
 		b.StartTimer()
