@@ -36,8 +36,9 @@ const (
 	// up. Measured (BenchmarkApply_5000Accepts, 2 shared cores): 5,000
 	// ACCEPTs to a master 1 ms away took 8.3-9.7 s one at a time and
 	// 1.8-2.1 s eight at a time; sixteen gained nothing more, since on
-	// loopback the calls are CPU-bound (~1.1-1.6 s either way: encoding
-	// and HTTP on both ends, about 200 us of CPU per call).
+	// loopback the calls are CPU-bound: the framework spends 67-91 us of
+	// CPU per ACCEPT (BenchmarkApply_5000Accepts_FrameworkSide), net/http
+	// alone 39-47 of them (BenchmarkHTTP_5000Posts_Floor).
 	defaultCallConcurrency = 8
 	// defaultDiscoveryInterval: while suppressed, REVIVE this often anyway,
 	// since offers are how we learn of new agents.

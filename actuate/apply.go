@@ -84,10 +84,13 @@ func (a *Actuator) apply(ctx context.Context, plan *controller.Result) Report {
 	m := match(launches, offers)
 	waiting := map[string]bool{} // agents a launch still waits for
 	noOffer := false
+	debug := a.log.IsDebug() // (tens of thousands wait in a fresh cluster)
 	for _, u := range m.Unmatched {
 		waiting[u.Action.AgentID] = true
 		noOffer = noOffer || u.NoOffer
-		a.log.Debug("launch waits for an offer", "kind", u.Action.Kind, "host", hostOf(u.Action), "item", u.Action.Item, "why", u.Reason)
+		if debug {
+			a.log.Debug("launch waits for an offer", "kind", u.Action.Kind, "host", hostOf(u.Action), "item", u.Action.Item(), "why", u.Reason)
+		}
 	}
 	r.rep.Unmatched = m.Unmatched
 	used := r.launch(m.Assigned, waiting)

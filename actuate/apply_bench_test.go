@@ -67,17 +67,7 @@ func benchmarkAccepts(b *testing.B, rtt time.Duration) {
 		return cli.Send(client.RequestSingleton(c), client.ResponseClassAuto, httpcli.Context(ctx))
 	})
 
-	c := dockerCluster(b)
-	var offers []mesos.Offer
-	var acts []controller.Action
-	for i := range 5000 {
-		agent, host := fmt.Sprintf("a%d", i), fmt.Sprintf("node%d", i)
-		offers = append(offers, bigOffer("o"+agent, agent, host))
-		a := dataAction(agent, host)
-		a.ConfigHash = c.Service("data").ConfigHash
-		acts = append(acts, a)
-	}
-	plan := &controller.Result{Generation: 1, SpecHash: c.Hash, Spec: c, RegistryAddrs: "node0:7861", Actions: acts}
+	offers, plan := dataLaunches(b, 5000)
 	for _, bc := range []struct {
 		name        string
 		concurrency int
@@ -97,4 +87,20 @@ func benchmarkAccepts(b *testing.B, rtt time.Duration) {
 			}
 		})
 	}
+}
+
+// dataLaunches returns n offers, one per agent, and a plan that launches a
+// data service on each agent.
+func dataLaunches(b *testing.B, n int) ([]mesos.Offer, *controller.Result) {
+	c := dockerCluster(b)
+	var offers []mesos.Offer
+	var acts []controller.Action
+	for i := range n {
+		agent, host := fmt.Sprintf("a%d", i), fmt.Sprintf("node%d", i)
+		offers = append(offers, bigOffer("o"+agent, agent, host))
+		a := dataAction(agent, host)
+		a.ConfigHash = c.Service("data").ConfigHash
+		acts = append(acts, a)
+	}
+	return offers, &controller.Result{Generation: 1, SpecHash: c.Hash, Spec: c, RegistryAddrs: "node0:7861", Actions: acts}
 }

@@ -64,7 +64,7 @@ func (r *applyRun) killDue(act controller.Action) (outgoing, bool) {
 		ref := taskRef(act)
 		ref.RetryIn = a.cfg.KillRetryInterval - r.now.Sub(last)
 		r.rep.KillsWaiting = append(r.rep.KillsWaiting, ref)
-		a.log.Debug("kill already sent", "task_id", act.TaskID, "host", hostOf(act), "retry_in", ref.RetryIn, "reason", act.Reason)
+		a.log.Debug("kill already sent", "task_id", act.TaskID, "host", hostOf(act), "retry_in", ref.RetryIn, "reason", act.Reason())
 		return outgoing{}, false
 	}
 	return outgoing{act: act, call: calls.Kill(act.TaskID, act.AgentID), resent: !last.IsZero()}, true
@@ -74,14 +74,14 @@ func (r *applyRun) killDue(act controller.Action) (outgoing, bool) {
 func (r *applyRun) killed(o outgoing) {
 	a, act := r.a, o.act
 	if o.err != nil {
-		a.log.Warn("kill failed", "task_id", act.TaskID, "host", hostOf(act), "reason", act.Reason, "error", o.err)
+		a.log.Warn("kill failed", "task_id", act.TaskID, "host", hostOf(act), "reason", act.Reason(), "error", o.err)
 		r.fail(act, fmt.Errorf("kill %s on %s: %w", act.TaskID, hostOf(act), o.err))
 		return
 	}
 	a.mu.Lock()
 	a.killSent[act.TaskID] = r.now
 	a.mu.Unlock()
-	a.log.Info("kill", "task_id", act.TaskID, "host", hostOf(act), "kind", act.Kind, "reason", act.Reason, "resent", o.resent)
+	a.log.Info("kill", "task_id", act.TaskID, "host", hostOf(act), "kind", act.Kind, "reason", act.Reason(), "resent", o.resent)
 	r.rep.Killed = append(r.rep.Killed, taskRef(act))
 }
 
@@ -110,11 +110,11 @@ func (r *applyRun) probed(o outgoing) {
 		r.probeFailed(o.act, o.err)
 		return
 	}
-	r.a.log.Debug("probe", "task_id", o.act.TaskID, "host", hostOf(o.act), "reason", o.act.Reason)
+	r.a.log.Debug("probe", "task_id", o.act.TaskID, "host", hostOf(o.act), "reason", o.act.Reason())
 	r.rep.Probed = append(r.rep.Probed, taskRef(o.act))
 }
 
 func (r *applyRun) probeFailed(act controller.Action, err error) {
-	r.a.log.Warn("probe request failed", "task_id", act.TaskID, "host", hostOf(act), "reason", act.Reason, "error", err)
+	r.a.log.Warn("probe request failed", "task_id", act.TaskID, "host", hostOf(act), "reason", act.Reason(), "error", err)
 	r.fail(act, fmt.Errorf("probe %s on %s: %w", act.TaskID, hostOf(act), err))
 }

@@ -43,7 +43,7 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 			FrameworkImage:    r.a.cfg.FrameworkImage,
 		})
 		if err != nil {
-			r.a.log.Error("cannot build task", "kind", kind, "host", hostOf(act), "item", act.Item, "error", err)
+			r.a.log.Error("cannot build task", "kind", kind, "host", hostOf(act), "item", act.Item(), "error", err)
 			r.fail(act, err)
 			continue
 		}
@@ -78,17 +78,17 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 		for _, p := range byOffer[offerID] {
 			act, tid := p.as.Action, p.task.TaskID.Value
 			if err != nil {
-				r.a.log.Warn("launch failed", "task_id", tid, "kind", act.Kind, "host", p.as.Hostname, "reason", act.Reason, "error", err)
+				r.a.log.Warn("launch failed", "task_id", tid, "kind", act.Kind, "host", p.as.Hostname, "reason", act.Reason(), "error", err)
 				r.fail(act, fmt.Errorf("launch %s (task %s) on %s: %w", act.Kind, tid, p.as.Hostname, err))
 				continue
 			}
-			r.a.log.Info("launch", "task_id", tid, "kind", act.Kind, "host", p.as.Hostname, "offer", offerID, "item", act.Item, "reason", act.Reason)
+			r.a.log.Info("launch", "task_id", tid, "kind", act.Kind, "host", p.as.Hostname, "offer", offerID, "item", act.Item(), "reason", act.Reason())
 			if r.a.cfg.OnLaunch != nil {
 				r.a.cfg.OnLaunch(tid, p.as.AgentID, act.Kind, act.ConfigHash)
 			}
 			r.rep.Launched = append(r.rep.Launched, LaunchedTask{
 				TaskID: tid, AgentID: p.as.AgentID, Hostname: p.as.Hostname, Kind: act.Kind,
-				ConfigHash: act.ConfigHash, OfferID: offerID, Item: act.Item, Reason: act.Reason,
+				ConfigHash: act.ConfigHash, OfferID: offerID, Item: act.Item(), Reason: act.Reason(),
 			})
 		}
 	}

@@ -68,7 +68,7 @@ func (r *rig) plan(actions ...controller.Action) *controller.Result {
 func reportErr(rep Report) error {
 	var errs []error
 	for _, f := range rep.Failed {
-		errs = append(errs, fmt.Errorf("%s %s: %s", f.Action.Type, f.Action.Item, f.Error))
+		errs = append(errs, fmt.Errorf("%s %s: %s", f.Action.Type, f.Action.Item(), f.Error))
 	}
 	for _, e := range rep.Errors {
 		errs = append(errs, errors.New(e))
@@ -301,7 +301,7 @@ func TestApply_DiscoveryRevive(t *testing.T) {
 
 func TestApply_KillRetryInterval(t *testing.T) {
 	r := newRig(t)
-	k := controller.Action{Type: controller.Kill, AgentID: "a1", Hostname: "node1", Kind: "data", TaskID: "quobyte.data.h.s1", Item: "data@a1", Reason: "not wanted"}
+	k := controller.Action{Type: controller.Kill, AgentID: "a1", Hostname: "node1", Kind: "data", TaskID: "quobyte.data.h.s1"}.WithReason("not wanted")
 	rep, _ := r.apply(k)
 	kills := r.calls.OfType(scheduler.Call_KILL)
 	if len(kills) != 1 || kills[0].Kill.TaskID.Value != k.TaskID || kills[0].Kill.AgentID.GetValue() != "a1" || len(rep.Killed) != 1 {
@@ -332,7 +332,7 @@ func TestApply_KillRetryInterval(t *testing.T) {
 
 func TestApply_Probe(t *testing.T) {
 	r := newRig(t)
-	p := controller.Action{Type: controller.Probe, AgentID: "a1", Hostname: "node1", Kind: "prober", TaskID: "quobyte.prober.ph1.s1", Item: "prober@a1", Reason: "stale"}
+	p := controller.Action{Type: controller.Probe, AgentID: "a1", Hostname: "node1", Kind: "prober", TaskID: "quobyte.prober.ph1.s1"}.WithReason("stale")
 	rep, err := r.apply(p)
 	if err != nil {
 		t.Fatal(err)
@@ -353,17 +353,17 @@ func TestApply_ErrorsCarryItems(t *testing.T) {
 		return nil
 	}
 	r.act.HandleOffers([]mesos.Offer{bigOffer("o1", "a1", "node1")})
-	k := controller.Action{Type: controller.Kill, AgentID: "a2", TaskID: "quobyte.api.h.s1", Item: "api#0", Reason: "excess"}
-	badProbe := controller.Action{Type: controller.Probe, AgentID: "a2", TaskID: "not-a-prober", Item: "prober@a2"}
+	k := controller.Action{Type: controller.Kill, AgentID: "a2", Kind: "api", TaskID: "quobyte.api.h.s1"}.WithReason("excess")
+	badProbe := controller.Action{Type: controller.Probe, AgentID: "a2", Kind: "prober", TaskID: "not-a-prober"}
 	rep, err := r.apply(k, dataAction("a1", "node1"), badProbe)
 	if err == nil || !strings.Contains(err.Error(), boom.Error()) {
 		t.Fatalf("err = %v", err)
 	}
 	items := map[string]bool{}
 	for _, f := range rep.Failed {
-		items[f.Action.Item] = true
+		items[f.Action.Item()] = true
 	}
-	if !items["api#0"] || !items["data@a1"] || !items["prober@a2"] || len(items) != 3 || len(rep.Failed) != 3 {
+	if !items["api@a2"] || !items["data@a1"] || !items["probe@a2"] || len(items) != 3 || len(rep.Failed) != 3 {
 		t.Errorf("failed items = %v (report %v)", items, rep.Failed)
 	}
 	if len(r.launched) != 0 || len(rep.Launched) != 0 {
@@ -398,7 +398,7 @@ func TestApply_TaskBuildErrorLeavesOfferUnused(t *testing.T) {
 	r.act.HandleOffers([]mesos.Offer{bigOffer("o1", "a1", "node1")})
 	bad := launch("a1", "node1", "nfs", spec.Resources{CPUs: 1, Mem: 1})
 	rep, err := r.apply(bad)
-	if len(rep.Failed) != 1 || rep.Failed[0].Action.Item != bad.Item {
+	if len(rep.Failed) != 1 || rep.Failed[0].Action.Item() != bad.Item() {
 		t.Fatalf("failed %+v (%v)", rep.Failed, err)
 	}
 	if len(r.calls.OfType(scheduler.Call_ACCEPT)) != 0 || rep.Held != 1 {
@@ -435,7 +435,7 @@ func TestApply_CanceledContext(t *testing.T) {
 	r := newRig(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	k := controller.Action{Type: controller.Kill, AgentID: "a1", TaskID: "quobyte.data.h.s1", Item: "data@a1"}
+	k := controller.Action{Type: controller.Kill, AgentID: "a1", Kind: "data", TaskID: "quobyte.data.h.s1"}
 	rep := r.act.Apply(ctx, r.plan(k, k))
 	if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0], context.Canceled.Error()) {
 		t.Errorf("report = %+v, want the context's error", rep)
@@ -469,7 +469,7 @@ device_root = "/mnt/quobyte"`, "")
 	a := dataAction("a1", "node1")
 	a.ConfigHash = prev.Service(spec.Data).ConfigHash
 	plan := r.plan(a)
-	plan.Reverts = []controller.Revert{{Item: a.Item, Kind: "data", AgentID: "a1", From: r.c.Service(spec.Data).ConfigHash, To: a.ConfigHash, Spec: prev}}
+	plan.Reverts = []controller.Revert{{Item: a.Item(), Kind: "data", AgentID: "a1", From: r.c.Service(spec.Data).ConfigHash, To: a.ConfigHash, Spec: prev}}
 	if err := reportErr(r.act.apply(context.Background(), plan)); err != nil {
 		t.Fatal(err)
 	}

@@ -40,14 +40,13 @@ quobyte { image = "quobyte/server" }
 		},
 	}})
 	reg := c.Service(spec.Registry)
-	plan := &controller.Result{Spec: c, SpecHash: c.Hash, Actions: []controller.Action{{
+	plan := &controller.Result{Spec: c, SpecHash: c.Hash, Actions: []controller.Action{controller.Action{
 		Type: controller.Launch, AgentID: "a1", Hostname: "node1", Kind: "registry",
-		ConfigHash: reg.ConfigHash, Item: "registry@a1", Reason: "DIR_DEVICE on node1 has no registry service",
-		Resources: reg.Resources, Ports: []int{reg.Ports["rpc"], reg.Ports["http"]},
-	}}}
+		ConfigHash: reg.ConfigHash, Resources: reg.Resources, Ports: []int{reg.Ports["rpc"], reg.Ports["http"]},
+	}.WithReason("DIR_DEVICE on node1 has no registry service")}}
 	rep := act.Apply(context.Background(), plan)
 	for _, f := range rep.Failed {
-		fmt.Println("back off", f.Action.Item, f.Error)
+		fmt.Println("back off", f.Action.Item(), f.Error)
 	}
 	fmt.Println(len(rep.Failed), "failed,", len(calls.Calls()), "call")
 	// Output:

@@ -55,15 +55,15 @@ func bigOffer(id, agent, host string) mesos.Offer {
 func launch(agent, host string, kind spec.Kind, res spec.Resources, ps ...int) controller.Action {
 	return controller.Action{
 		Type: controller.Launch, AgentID: agent, Hostname: host, Kind: string(kind), ConfigHash: "h" + string(kind),
-		Item: string(kind) + "@" + agent, Reason: "test wants " + string(kind), Resources: res, Ports: ps,
-	}
+		Resources: res, Ports: ps,
+	}.WithReason("test wants " + string(kind))
 }
 
 func launchProber(agent, host string, c *spec.Cluster) controller.Action {
 	return controller.Action{
 		Type: controller.LaunchProber, AgentID: agent, Hostname: host, Kind: "prober", ConfigHash: c.Prober.ConfigHash,
-		Item: "prober@" + agent, Reason: "no prober on " + host, Resources: c.Prober.Resources,
-	}
+		Resources: c.Prober.Resources,
+	}.WithReason("no prober on " + host)
 }
 
 // testCluster loads a spec with the given quobyte block body (runtime and

@@ -58,7 +58,7 @@ type TaskRef struct {
 }
 
 func taskRef(a controller.Action) TaskRef {
-	return TaskRef{TaskID: a.TaskID, AgentID: a.AgentID, Hostname: a.Hostname, Item: a.Item, Reason: a.Reason}
+	return TaskRef{TaskID: a.TaskID, AgentID: a.AgentID, Hostname: a.Hostname, Item: a.Item(), Reason: a.Reason()}
 }
 
 // String sums the report up in one line, for logs.

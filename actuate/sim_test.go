@@ -185,10 +185,10 @@ quobyte {
 			ps = append(ps, p)
 		}
 		return controller.Action{Type: controller.Launch, AgentID: agents[host], Hostname: host, Kind: string(kind),
-			ConfigHash: svc.ConfigHash, Item: string(kind) + "@" + host, Reason: "test", Resources: svc.Resources, Ports: ps}
+			ConfigHash: svc.ConfigHash, Resources: svc.Resources, Ports: ps}.WithReason("test")
 	}
 	prober := controller.Action{Type: controller.LaunchProber, AgentID: agents["node2"], Hostname: "node2", Kind: "prober",
-		ConfigHash: c.Prober.ConfigHash, Item: "prober@node2", Reason: "test", Resources: c.Prober.Resources}
+		ConfigHash: c.Prober.ConfigHash, Resources: c.Prober.Resources}.WithReason("test")
 	plan := &controller.Result{Spec: c, SpecHash: c.Hash, Actions: []controller.Action{
 		act(spec.Registry, "node1"), act(spec.Metadata, "node1"), act(spec.Data, "node1"),
 		act(spec.API, "node2"), act(spec.Webconsole, "node2"), prober,
@@ -211,7 +211,7 @@ quobyte {
 			done[l.Item] = true
 		}
 		for _, a := range plan.Actions {
-			if !done[a.Item] {
+			if !done[a.Item()] {
 				rest = append(rest, a)
 			}
 		}

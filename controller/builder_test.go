@@ -209,7 +209,7 @@ func render(r *Result) []string {
 	for _, a := range r.Actions {
 		switch a.Type {
 		case Launch, LaunchProber:
-			l := fmt.Sprintf("%s %s on %s config %s: %s", a.Type, a.Kind, a.Hostname, a.ConfigHash, a.Reason)
+			l := fmt.Sprintf("%s %s on %s config %s: %s", a.Type, a.Kind, a.Hostname, a.ConfigHash, a.Reason())
 			if a.Waiting != "" {
 				l += " (waiting: " + a.Waiting + ")"
 			}
@@ -219,9 +219,9 @@ func render(r *Result) []string {
 			if a.Replaces != "" {
 				l += " (replace)"
 			}
-			out = append(out, l+": "+a.Reason)
+			out = append(out, l+": "+a.Reason())
 		case Probe:
-			out = append(out, fmt.Sprintf("probe %s: %s", a.TaskID, a.Reason))
+			out = append(out, fmt.Sprintf("probe %s: %s", a.TaskID, a.Reason()))
 		}
 	}
 	for _, ch := range r.Changes {

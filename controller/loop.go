@@ -194,7 +194,7 @@ func (l *Loop) runOnce(ctx context.Context) (*Result, ApplyReport) {
 	}
 	for _, f := range rep.Failed {
 		l.cfg.Logger.Warn("action failed; its item backs off", "generation", r.Generation, "type", f.Action.Type,
-			"kind", f.Action.Kind, "host", f.Action.Hostname, "item", f.Action.Item, "error", f.Error)
+			"kind", f.Action.Kind, "host", f.Action.Hostname, "item", f.Action.Item(), "error", f.Error)
 	}
 	for _, e := range rep.Errors {
 		l.cfg.Logger.Warn("applying the plan", "generation", r.Generation, "error", e)

@@ -54,6 +54,10 @@ type planner struct {
 	res      *Result
 	// actions collects res.Actions until the plan is done.
 	actions actionList
+	// launched counts the plan's launches by agent position in the index
+	// (made with the first): an agent's load is its live tasks and these
+	// (the index is shared between plans, so the plan counts its own).
+	launched []int32
 	// launches is set once a service launch is planned.
 	launches bool
 	// changes are the kinds' whole paced changes (Result.Changes), by kind
@@ -80,13 +84,31 @@ type actionList struct {
 // beyond the plan's actions is allocated for nothing.
 const maxChunk = 4096
 
-func (l *actionList) add(a Action) {
+// reserve makes room for n actions in one chunk, when n is more than the
+// first chunk would hold: a plan that knows it launches thousands then
+// writes each action once, and all copies nothing.
+func (l *actionList) reserve(n int) {
+	if l.n == 0 && len(l.chunks) == 0 && n > firstChunk {
+		l.chunks = append(l.chunks, make([]Action, 0, n))
+	}
+}
+
+// firstChunk is the size of the first chunk when none is reserved.
+const firstChunk = 16
+
+func (l *actionList) add(a Action) { *l.next() = a }
+
+// next adds a zero action and returns it, to be filled in place: a large
+// plan then writes only the fields its actions use.
+func (l *actionList) next() *Action {
 	if k := len(l.chunks); k == 0 || len(l.chunks[k-1]) == cap(l.chunks[k-1]) {
-		l.chunks = append(l.chunks, make([]Action, 0, min(max(16, l.n), maxChunk)))
+		l.chunks = append(l.chunks, make([]Action, 0, min(max(firstChunk, l.n), maxChunk)))
 	}
 	k := len(l.chunks) - 1
-	l.chunks[k] = append(l.chunks[k], a)
+	c := l.chunks[k]
+	l.chunks[k] = c[:len(c)+1]
 	l.n++
+	return &l.chunks[k][len(c)]
 }
 
 // all returns every action, in order, in one slice (never nil).
@@ -112,6 +134,7 @@ func (p *planner) compute() {
 		return
 	}
 	p.ix = indexFor(p.c, p.s, p.ix) // Step's, when it is of this snapshot
+	p.actions.reserve(p.launchBound())
 	p.computeProbers()
 	if p.c.Quobyte.State == spec.Stopped {
 		p.computeStop()
@@ -123,6 +146,29 @@ func (p *planner) compute() {
 		p.res.RegistryAddrs = p.registryAddrs()
 	}
 	p.collectChanges()
+}
+
+// launchBound is at most how many launches the plan makes, counted from
+// the index (index.missing) and the anywhere kinds' Count: what its
+// actions reserve. A kind with Hosts of its own is left out (the index
+// counts every agent with its device), so a bound that is too low only
+// costs a copy.
+func (p *planner) launchBound() int {
+	n := p.ix.missing[idxProber]
+	if p.c.Quobyte.State == spec.Stopped {
+		return n
+	}
+	for _, k := range spec.Kinds() {
+		svc := p.c.Service(k)
+		switch {
+		case svc == nil || !svc.Enabled:
+		case !k.DeviceBound() && k != spec.Client:
+			n += svc.Count
+		case len(svc.Hosts) == 0:
+			n += p.ix.missing[kindIdx(string(k))]
+		}
+	}
+	return n
 }
 
 // --- emitting actions and blocked items ---
@@ -147,8 +193,7 @@ func (p *planner) emitKill(kind string, av *agentView, t *snapshot.Task, reason,
 		Kind:     kind,
 		TaskID:   t.ID,
 		Replaces: replaces,
-		Item:     snapshot.ItemKey(kind, t.AgentID),
-		Reason:   reason,
+		reason:   reason,
 		KillSent: t.KillSent,
 	})
 }
@@ -183,26 +228,43 @@ func (p *planner) heldBack(kind string, av *agentView, item, hash string) bool {
 	return ok
 }
 
+// heldBackLaunch is heldBack for a launch of kind on av. The item's key is
+// made only when a hold has it: a plan may launch tens of thousands.
+func (p *planner) heldBackLaunch(kind string, av *agentView, hash string) bool {
+	if len(p.holds) == 0 {
+		return false
+	}
+	var buf [96]byte // (m[string(b)] looks up without allocating)
+	if _, ok := p.holds[string(append(append(append(buf[:0], kind...), '@'), av.agent.ID...))]; !ok {
+		return false
+	}
+	return p.heldBack(kind, av, snapshot.ItemKey(kind, av.agent.ID), hash)
+}
+
 // maybeLaunch emits a launch of kind on av unless its item backs off. A
 // launch is emitted even when the agent's last offer is too small: the
 // actuator holds it until a fitting offer comes. The action then says in
 // Waiting what falls short, so an operator sees why nothing starts.
-func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash string, res spec.Resources, ports []int, reason string) bool {
-	item := snapshot.ItemKey(kind, av.agent.ID)
-	if p.heldBack(kind, av, item, hash) {
+// An empty reason is the plain one (Action.Reason).
+//
+// at is av's position in the index.
+func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, at int, hash string, res spec.Resources, ports []int, reason string) bool {
+	if p.heldBackLaunch(kind, av, hash) {
 		return false
 	}
-	a := Action{
-		Type:       typ,
-		AgentID:    av.agent.ID,
-		Hostname:   av.host(),
-		Kind:       kind,
-		ConfigHash: hash,
-		Item:       item,
-		Reason:     reason,
-		Resources:  res,
-		Ports:      ports,
+	if p.launched == nil {
+		p.launched = make([]int32, len(p.ix.agents))
 	}
+	p.launched[at]++
+	a := p.actions.next()
+	a.Type = typ
+	a.AgentID = av.agent.ID
+	a.Hostname = av.host()
+	a.Kind = kind
+	a.ConfigHash = hash
+	a.reason = reason
+	a.Resources = res
+	a.Ports = ports
 	if k := kindIdx(kind); k >= 0 {
 		if old := av.replaced[k]; old != nil && old.Config != hash {
 			// We killed a task of another config here and it is gone: this
@@ -210,7 +272,7 @@ func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash s
 			a.Replaces = old.ID
 			change := p.changeReason(kind, old.Config, hash)
 			if p.specOf(kind, hash) == p.c { // (a revert keeps its reason)
-				a.Reason = reasonLaunchReplacement(old.ID, change)
+				a.reason = reasonLaunchReplacement(old.ID, change)
 			}
 			if sk := spec.Kind(kind); !sk.DeviceBound() && sk != spec.Client {
 				// (A per-agent kind's slots count their own: countChange.)
@@ -231,7 +293,6 @@ func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash s
 			a.Waiting = p.offerShortfall(av, res, missing)
 		}
 	}
-	p.actions.add(a)
 	p.launches = p.launches || typ == Launch
 	return true
 }
@@ -244,11 +305,15 @@ func (p *planner) maybeLaunch(typ ActionType, kind string, av *agentView, hash s
 // no health gating, so all are replaced at once.
 func (p *planner) computeProbers() {
 	hash := proberConfigHash(p.c)
+	current := p.ix.configID(hash)
 	const kind = taskid.ProberKind
-	for _, av := range p.ix.agents {
+	for j, av := range p.ix.agents {
 		tasks := av.live[idxProber]
 		if !av.reachable() {
 			continue // unknown, not gone: nothing to decide
+		}
+		if f := av.factsOf(idxProber); av.eligible && f.config != 0 && f.config == current && (av.probed || p.c.Quobyte.State == spec.Stopped) {
+			continue // the one prober is of the current config and has reported (taskFacts)
 		}
 		if !av.eligible {
 			for _, t := range tasks {
@@ -265,7 +330,7 @@ func (p *planner) computeProbers() {
 			}
 		}
 		if len(tasks) == 0 {
-			p.maybeLaunch(LaunchProber, kind, av, hash, p.c.Prober.Resources, nil, reasonLaunchProber(av.host()))
+			p.maybeLaunch(LaunchProber, kind, av, j, hash, p.c.Prober.Resources, nil, "")
 		} else if keep != nil && av.agent.Probe == nil && p.c.Quobyte.State != spec.Stopped {
 			// (Without a prober of the current config, its launch, its
 			// backoff or the kill of the old one says why the agent has
@@ -287,9 +352,13 @@ func (p *planner) computeProbes() {
 		return
 	}
 	hash := proberConfigHash(p.c)
+	current := p.ix.configID(hash)
 	for _, av := range p.ix.agents {
 		if !av.reachable() || !av.eligible {
 			continue
+		}
+		if f := av.factsOf(idxProber); f.config != 0 && f.config == current && av.probed && p.now.Sub(av.probedAt) <= 3*interval {
+			continue // its report is fresh (taskFacts)
 		}
 		t := pickBest(withConfig(av.live[idxProber], hash), hash)
 		if t == nil || t.State != snapshot.Running || !t.KillSent.IsZero() {
@@ -324,8 +393,7 @@ func (p *planner) computeProbes() {
 			Hostname: av.host(),
 			Kind:     taskid.ProberKind,
 			TaskID:   t.ID,
-			Item:     item,
-			Reason:   reason,
+			reason:   reason,
 		})
 	}
 }

@@ -70,6 +70,11 @@ type agentView struct {
 	// eligible is true when the agent matches the cluster placement (host
 	// globs and attributes). A service's own Hosts narrow it further.
 	eligible bool
+	// up is agent.Reachable, probed is agent.Probe != nil, and probedAt
+	// the report's ReceivedAt: read from the view, which a plan walks in
+	// order, rather than from 10,000 agents spread over the heap.
+	up, probed bool
+	probedAt   time.Time
 	// live are our non-terminal tasks by kind index, sorted by task ID.
 	live [numKinds][]*snapshot.Task
 	// replaced is, per kind, the most recently updated terminal task we
@@ -82,6 +87,63 @@ type agentView struct {
 	// deviceTypes holds a bit per device type the latest report found
 	// (deviceBit), read once instead of scanning the report per kind.
 	deviceTypes uint8
+	// wants holds a bit per kind index (1<<k) of the per-agent kinds the
+	// agent may want: the prober always, a device-bound kind when the
+	// report found its device type, the client when it found the client
+	// mount point. missing holds those of them with no live task here;
+	// the index counts them (index.missing) to size a plan's actions.
+	wants, missing uint8
+	// facts are those of the only live task of each kind a converged
+	// plan asks about (factsOf).
+	facts [5]taskFacts
+}
+
+// factsOf returns the facts of the kind of index k: the per-agent kinds
+// and the prober have them, the others (nil) are few and asked of in
+// other ways.
+func (av *agentView) factsOf(k int) *taskFacts {
+	switch k {
+	case idxRegistry:
+		return &av.facts[0]
+	case idxMetadata:
+		return &av.facts[1]
+	case idxData:
+		return &av.facts[2]
+	case idxClient:
+		return &av.facts[3]
+	case idxProber:
+		return &av.facts[4]
+	}
+	return nil
+}
+
+// taskFacts are what a converged plan asks of the only live task of a
+// kind on an agent, copied into the view when it is built: reading them
+// from 40,000 tasks spread over the heap cost a converged 10,000-agent
+// plan more than all the rest (quiet, computeProbers, computeProbes).
+type taskFacts struct {
+	// config is the task's config (index.configs); 0 when the kind has
+	// not exactly one live task here.
+	config uint32
+	// serving: RUNNING and no kill sent; healthy: Mesos said it passes
+	// its health check.
+	serving, healthy bool
+	// The task's RunningSince and HealthySince.
+	runningSince, healthySince time.Time
+}
+
+// settledFacts is planner.settled for the slot of f's task, when the task
+// is visible: serving (and healthy, when the service has a health check)
+// for MinHealthyTime, or since we do not know when.
+func (p *planner) settledFacts(f *taskFacts, svc *spec.Service) bool {
+	since := f.runningSince
+	if svc.Health.Path != "" {
+		if !f.healthy {
+			return false
+		}
+		since = f.healthySince
+	}
+	return f.serving && (since.IsZero() || p.now.Sub(since) >= p.c.Upgrade.MinHealthyTime)
 }
 
 // deviceBit is the bit of device type t in agentView.deviceTypes.
@@ -107,7 +169,7 @@ func (av *agentView) host() string {
 	return av.agent.ID
 }
 
-func (av *agentView) reachable() bool { return av.agent.Reachable }
+func (av *agentView) reachable() bool { return av.up }
 
 // index is the planner's view of a snapshot: its agents with their tasks
 // by kind, and which agents the placement allows. Step keeps the index of
@@ -122,6 +184,35 @@ type index struct {
 	// orphans are live tasks on agents the snapshot does not know, by kind:
 	// unknown, not gone, exactly like tasks on an unreachable agent.
 	orphans [numKinds][]*snapshot.Task
+	// missing counts, by kind index, the reachable eligible agents whose
+	// agentView.missing has the kind's bit: an upper bound of the
+	// launches of the kind a plan makes (with no Hosts of its own).
+	missing [numKinds]int
+	// configs numbers the config hashes of live tasks (taskFacts.config),
+	// from 1. Indexes of later snapshots share it while no new config
+	// comes, and copy it to add one: once built, it is never written.
+	configs map[string]uint32
+}
+
+// configID returns the number of config hash in ix.configs, 0 when no
+// live task has it.
+func (ix *index) configID(hash string) uint32 { return ix.configs[hash] }
+
+// intern returns the number of config hash, adding it to a copy of the
+// table the first time this index adds one (owned says whether it has).
+func (ix *index) intern(hash string, owned *bool) uint32 {
+	if id, ok := ix.configs[hash]; ok {
+		return id
+	}
+	if !*owned {
+		ix.configs, *owned = maps.Clone(ix.configs), true
+		if ix.configs == nil {
+			ix.configs = map[string]uint32{}
+		}
+	}
+	id := uint32(len(ix.configs) + 1)
+	ix.configs[hash] = id
+	return id
 }
 
 // indexFor returns the index of s for c's placement. Views of prev (the
@@ -134,8 +225,11 @@ func indexFor(c *spec.Cluster, s *snapshot.Snapshot, prev *index) *index {
 		return prev
 	}
 	ix := &index{snap: s, placement: c.Placement, agents: make([]*agentView, len(s.Agents))}
-	if prev != nil && !samePlacement(prev.placement, c.Placement) {
-		prev = nil // eligibility changed everywhere
+	if prev != nil {
+		ix.configs = prev.configs // (its numbers stay valid)
+		if !samePlacement(prev.placement, c.Placement) {
+			prev = nil // eligibility changed everywhere
+		}
 	}
 	var fresh []int // agents to index anew
 	j := 0
@@ -159,14 +253,39 @@ func indexFor(c *spec.Cluster, s *snapshot.Snapshot, prev *index) *index {
 		}
 	}
 	backing := make([]*snapshot.Task, live) // the live lists of all, likewise
+	owned := false
+	var last [numKinds]struct { // the config each kind's last task had: most share one
+		config string
+		id     uint32
+	}
 	for n, i := range fresh {
 		av := &views[n]
 		backing = av.fill(c.Placement, s.Agents[i], s.AgentTasks(i), backing)
+		for k, live := range av.live {
+			f := av.factsOf(k)
+			if f == nil || len(live) != 1 {
+				continue
+			}
+			t := live[0]
+			if t.Config != last[k].config || last[k].id == 0 {
+				last[k].config, last[k].id = t.Config, ix.intern(t.Config, &owned)
+			}
+			*f = taskFacts{config: last[k].id,
+				serving: t.State == snapshot.Running && t.KillSent.IsZero(), healthy: t.Healthy != nil && *t.Healthy,
+				runningSince: t.RunningSince, healthySince: t.HealthySince}
+		}
 		ix.agents[i] = av
 	}
 	for _, t := range s.Orphans() {
 		if k := kindIdx(t.Kind); k >= 0 && !t.State.Terminal() {
 			ix.orphans[k] = append(ix.orphans[k], t)
+		}
+	}
+	for _, av := range ix.agents {
+		if av.missing != 0 && av.reachable() && av.eligible {
+			for k := range numKinds {
+				ix.missing[k] += int(av.missing >> k & 1)
+			}
 		}
 	}
 	return ix
@@ -177,7 +296,9 @@ func indexFor(c *spec.Cluster, s *snapshot.Snapshot, prev *index) *index {
 func (av *agentView) fill(p spec.Placement, a *snapshot.Agent, tasks, backing []*snapshot.Task) []*snapshot.Task {
 	av.agent, av.tasks = a, tasks
 	av.eligible = placementAllows(p, a)
+	av.up, av.probed = a.Reachable, a.Probe != nil
 	if a.Probe != nil {
+		av.probedAt = a.Probe.ReceivedAt
 		for _, d := range a.Probe.Report.Devices {
 			for _, t := range d.Types {
 				av.deviceTypes |= deviceBit(t)
@@ -204,6 +325,21 @@ func (av *agentView) fill(p spec.Placement, a *snapshot.Agent, tasks, backing []
 		default:
 			av.live[k] = append(av.live[k], t)
 			av.load++
+		}
+	}
+	wants := uint8(1) << idxProber
+	for _, k := range [...]spec.Kind{spec.Registry, spec.Metadata, spec.Data} {
+		if av.hasDevice(k.DeviceType()) {
+			wants |= 1 << kindIdx(string(k))
+		}
+	}
+	if a.Probe != nil && a.Probe.Report.ClientMountPoint {
+		wants |= 1 << idxClient
+	}
+	av.wants = wants
+	for k := range numKinds {
+		if wants>>k&1 != 0 && len(av.live[k]) == 0 {
+			av.missing |= 1 << k
 		}
 	}
 	return backing

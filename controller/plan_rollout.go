@@ -143,7 +143,7 @@ func (p *planner) replacementFailed(k spec.Kind, svc *spec.Service, av *agentVie
 // spec's config is the one that failed; nil when there is none.
 func (p *planner) maybeRevert(k spec.Kind, svc *spec.Service, av *agentView) *Revert {
 	old := av.replaced[kindIdx(string(k))]
-	if !p.c.Upgrade.AutoRevertsKind(k) || (len(p.reverts) == 0 && (old == nil || old.Config == svc.ConfigHash)) {
+	if (len(p.reverts) == 0 && (old == nil || old.Config == svc.ConfigHash)) || !p.c.Upgrade.AutoRevertsKind(k) {
 		return nil // the common case, decided without building the item key
 	}
 	item := snapshot.ItemKey(string(k), av.agent.ID)
@@ -235,10 +235,11 @@ type pausedSlot struct {
 // reports whether k still has tasks to change (old config, or on excluded
 // hosts). A non-empty hold says why no new replacement may start now (an
 // earlier kind in upgrade order is not done, or the core does not run).
-func (p *planner) computeRollout(k spec.Kind, svc *spec.Service, slots []slot, hold string) bool {
+func (p *planner) computeRollout(k spec.Kind, svc *spec.Service, slots []slot, missing missingSlots, hold string) bool {
 	if !needsRollout(k, slots, svc.ConfigHash) {
 		return false // the common case: nothing old, no kill to carry through
 	}
+	slots = missing.with(p.ix.agents, slots)
 	ro := p.classifyRollout(k, svc, slots)
 	p.countChange(k, svc, slots)
 	for _, c := range ro.carried {

@@ -67,8 +67,9 @@ func (p *planner) computeServices() {
 			continue
 		}
 		var slots []slot
+		var missing missingSlots
 		if k.DeviceBound() || k == spec.Client {
-			slots = p.computePerAgentKind(k, svc)
+			slots, missing = p.computePerAgentKind(k, svc)
 		} else {
 			slots = p.computeAnywhereKind(k, svc, coreWhy)
 		}
@@ -88,8 +89,8 @@ func (p *planner) computeServices() {
 		// and until its last replacement has settled (healthy for
 		// MinHealthyTime): with no outdated task left, its newest task may
 		// still be starting.
-		busy := p.computeRollout(k, svc, slots, hold)
-		if pending == "" && !heldByCore && (busy || !p.kindSettled(slots, svc)) {
+		busy := p.computeRollout(k, svc, slots, missing, hold)
+		if pending == "" && !heldByCore && (busy || missing.n > 0 || !p.kindSettled(slots, svc)) {
 			pending = k
 		}
 	}
@@ -152,18 +153,14 @@ func (p *planner) wantOnAgent(k spec.Kind, svc *spec.Service, av *agentView) wan
 	switch {
 	case !av.reachable():
 		return wantUnknown
-	case !av.eligible || !hostMatches(svc.Hosts, av.agent.Hostname):
+	case !av.eligible || (len(svc.Hosts) > 0 && !hostMatches(svc.Hosts, av.agent.Hostname)):
 		return wantNoOutside
-	case av.agent.Probe == nil:
+	case !av.probed:
 		return wantUnknown
-	case k == spec.Client:
-		if av.agent.Probe.Report.ClientMountPoint {
-			return wantYes
-		}
-		return wantNoClientMount
-	}
-	if av.hasDevice(k.DeviceType()) {
+	case av.wants&(1<<kindIdx(string(k))) != 0:
 		return wantYes
+	case k == spec.Client:
+		return wantNoClientMount
 	}
 	return wantNoDevice
 }
@@ -189,12 +186,14 @@ func notWantedReason(w wantState, k spec.Kind, av *agentView) string {
 // rollout removes at its pace (computeRollout); a task whose device is gone
 // is killed at once. On an agent sent back to its previous configuration
 // (auto_revert), that configuration is what runs.
-func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
+func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) ([]slot, missingSlots) {
 	i := kindIdx(string(k))
 	kind := string(k)
 	ports := servicePorts(svc)
+	current := p.ix.configID(svc.ConfigHash)
 	var slots []slot // only those the rollout must look at (see quiet)
-	for _, av := range p.ix.agents {
+	var missing missingSlots
+	for j, av := range p.ix.agents {
 		tasks := av.live[i]
 		switch want := p.wantOnAgent(k, svc, av); want {
 		case wantYes:
@@ -229,23 +228,62 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 			oldReason = reasonRevert(rv.To, rv.Reason)
 		}
 		p.killDuplicates(kind, av, tasks, keep, target, oldReason)
-		if s := (slot{av: av, task: keep, reverted: rv}); !p.quiet(s, svc) {
+		if f := av.factsOf(i); rv == nil && f.config != 0 && f.config == current && p.settledFacts(f, svc) {
+			continue // quiet, told by the view alone (taskFacts)
+		}
+		switch s := (slot{av: av, task: keep, reverted: rv}); {
+		case len(tasks) == 0 && rv == nil && !replacementPending(k, s, svc.ConfigHash):
+			missing.add(j, len(p.ix.agents))
+		case !p.quiet(s, svc):
 			slots = append(slots, s)
 		}
 		if len(tasks) == 0 {
-			// (Reasons are built only for launches: formatting one per
-			// agent would cost more than the rest of a 10,000-agent plan.)
-			reason := reasonLaunchDeviceService(k, av.host())
-			switch {
-			case rv != nil:
+			reason := "" // the plain one
+			if rv != nil {
 				reason = reasonLaunchRevert(k, av.host(), rv.To)
-			case k == spec.Client:
-				reason = reasonLaunchClient(av.host())
 			}
-			p.maybeLaunch(Launch, kind, av, target, tsvc.Resources, tports, reason)
+			p.maybeLaunch(Launch, kind, av, j, target, tsvc.Resources, tports, reason)
 		}
 	}
-	return slots
+	return slots, missing
+}
+
+// missingSlots marks, by agent position in the index, the slots of a
+// per-agent kind that merely miss their task: no task at all, nothing to
+// revert to, no replacement to complete. A fresh cluster has one on every
+// agent; they ask nothing of the rollout unless it has other slots to
+// change, so they are only marked (a bit each) and made into slots then
+// (with).
+type missingSlots struct {
+	bits []uint64
+	n    int
+}
+
+func (m *missingSlots) add(j, agents int) {
+	if m.bits == nil {
+		m.bits = make([]uint64, (agents+63)/64)
+	}
+	m.bits[j/64] |= 1 << (j % 64)
+	m.n++
+}
+
+// with returns slots and the missing ones, in agent order (slots are of
+// agents in index order, at most one each).
+func (m missingSlots) with(agents []*agentView, slots []slot) []slot {
+	if m.n == 0 {
+		return slots
+	}
+	out := make([]slot, 0, len(slots)+m.n)
+	for j, av := range agents {
+		for len(slots) > 0 && slots[0].av == av {
+			out = append(out, slots[0])
+			slots = slots[1:]
+		}
+		if m.bits[j/64]&(1<<(j%64)) != 0 {
+			out = append(out, slot{av: av})
+		}
+	}
+	return append(out, slots...)
 }
 
 // quiet reports whether a slot of a per-agent kind asks nothing of the
@@ -277,8 +315,9 @@ func (p *planner) killDuplicates(kind string, av *agentView, tasks []*snapshot.T
 
 // computeAnywhereKind places a kind that runs anywhere (API, webconsole,
 // S3): Count instances, at most one per agent, spread over the eligible
-// agents with the fewest of our tasks. New instances start only once the
-// core runs; running ones are kept when it stops.
+// agents with the fewest of our tasks. New instances start as soon as a
+// registry host is known (registryUnknown), with the first registries;
+// running ones are kept when the core stops.
 //
 // A task we cannot see counts as running until Placement.UnreachableTimeout
 // after it became unreachable; then another instance is placed elsewhere.
@@ -342,8 +381,8 @@ func (p *planner) computeAnywhereKind(k spec.Kind, svc *spec.Service, coreWhy st
 	if missing <= 0 {
 		return candidates
 	}
-	if coreWhy != "" {
-		p.block(kind, nil, kind, reasonWaitingForCore(k, coreWhy))
+	if why := p.registryUnknown(coreWhy); why != "" {
+		p.block(kind, nil, kind, reasonWaitingForCore(k, why))
 	} else {
 		// Instances no agent can take are not "down" for the rolling
 		// upgrade: counting them would stall it for good.
@@ -353,6 +392,24 @@ func (p *planner) computeAnywhereKind(k spec.Kind, svc *spec.Service, coreWhy st
 		candidates = append(candidates, slot{})
 	}
 	return candidates
+}
+
+// registryUnknown says why new instances of a kind that runs anywhere
+// cannot be placed yet ("" when they can): they start with the first
+// registries, as soon as QUOBYTE_REGISTRY can name one — the spec's
+// external registry, or a host where a registry runs or is to run
+// (registryHosts) — and, like metadata and data, retry until a registry
+// answers; the core need not run. coreWhy (coreNotRunning) says why when
+// no registry host is known. Replacements still wait for the core
+// (computeServices): their predecessors are killed first.
+func (p *planner) registryUnknown(coreWhy string) string {
+	if coreWhy == "" || p.c.Quobyte.Registry != "" {
+		return ""
+	}
+	if svc := p.c.Service(spec.Registry); svc != nil && svc.Enabled && len(p.registryHosts()) > 0 {
+		return ""
+	}
+	return coreWhy
 }
 
 // unreachableFor is how long a task we cannot see has been out of sight:
@@ -402,42 +459,56 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 	if p.heldBack(kind, nil, kindItem(kind), svc.ConfigHash) {
 		return missing
 	}
+	// Agents where the kind failed come last, then by offer fit, then by
+	// load. A pick changes no other agent's rank, so the loop below takes
+	// them in the order of one scan, which keeps the few it can take.
+	type candidate struct {
+		av            *agentView
+		at, fit, load int
+	}
+	better := func(a, b candidate) bool {
+		if a.fit != b.fit {
+			return a.fit < b.fit
+		}
+		return lessLoaded(a.av, b.av, a.load, b.load)
+	}
 	failed := p.failedAgents(kind, svc.ConfigHash)
-	launched := p.launchesByAgent()
-	excluded := map[*agentView]bool{}
+	most := missing + wanted + maxPassedOver // (picks: placed, or passed over below)
+	top := make([]candidate, 0, most)
+	for j, av := range p.ix.agents {
+		if !av.reachable() || !av.eligible || len(av.live[i]) > 0 || !hostMatches(svc.Hosts, av.agent.Hostname) {
+			continue
+		}
+		load := av.load
+		if p.launched != nil {
+			load += int(p.launched[j])
+		}
+		c := candidate{av, j, offerRank(av, svc.Resources, ports) + 4*failed[av.agent.ID], load}
+		if len(top) == most && !better(c, top[most-1]) {
+			continue
+		}
+		at := sort.Search(len(top), func(x int) bool { return better(c, top[x]) })
+		if len(top) < most {
+			top = append(top, candidate{})
+		}
+		copy(top[at+1:], top[at:len(top)-1])
+		top[at] = c
+	}
 	var heldBack []*agentView
-	for ; missing > 0; missing-- {
-		var best *agentView
-		bestFit := 0
-		for _, av := range p.ix.agents {
-			if !av.reachable() || !av.eligible || len(av.live[i]) > 0 || excluded[av] ||
-				!hostMatches(svc.Hosts, av.agent.Hostname) {
-				continue
-			}
-			// Agents where the kind failed come last, then by offer fit,
-			// then by load.
-			fit := offerRank(av, svc.Resources, ports) + 4*failed[av.agent.ID]
-			if best == nil || fit < bestFit || (fit == bestFit && lessLoaded(av, best, launched)) {
-				best, bestFit = av, fit
-			}
-		}
-		if best == nil {
-			break
-		}
-		excluded[best] = true
+	for ; missing > 0 && len(top) > 0; missing-- {
+		best, at := top[0].av, top[0].at
+		top = top[1:]
 		item := snapshot.ItemKey(kind, best.agent.ID)
 		if _, ok := p.held(item, svc.ConfigHash); ok {
 			heldBack = append(heldBack, best)
 			if len(heldBack) >= wanted+maxPassedOver {
-				break // do not scan a big cluster once per agent backing off
+				break // (a big cluster may have thousands backing off)
 			}
 			missing++ // try the next agent for this instance
 			continue
 		}
-		if p.maybeLaunch(Launch, kind, best, svc.ConfigHash, svc.Resources, ports,
-			reasonLaunchAnywhere(k, placed, wanted, best.host(), lost)) {
-			launched[best.agent.ID]++
-		}
+		p.maybeLaunch(Launch, kind, best, at, svc.ConfigHash, svc.Resources, ports,
+			reasonLaunchAnywhere(k, placed, wanted, best.host(), lost))
 		placed++
 		placeable++
 	}
@@ -490,25 +561,10 @@ func offerRank(av *agentView, r spec.Resources, ports []int) int {
 	return 2
 }
 
-// launchesByAgent counts the launches planned so far, by agent: an
-// agent's load is its live tasks and these (the index is shared between
-// plans, so the plan counts its own launches here).
-func (p *planner) launchesByAgent() map[string]int {
-	out := map[string]int{}
-	for _, c := range p.actions.chunks {
-		for _, a := range c {
-			if a.Type == Launch || a.Type == LaunchProber {
-				out[a.AgentID]++
-			}
-		}
-	}
-	return out
-}
-
-// lessLoaded orders agents for an anywhere kind: fewer of our tasks
-// (launched counts those this plan launches), then hostname and ID.
-func lessLoaded(a, b *agentView, launched map[string]int) bool {
-	if la, lb := a.load+launched[a.agent.ID], b.load+launched[b.agent.ID]; la != lb {
+// lessLoaded orders agents for an anywhere kind: fewer of our tasks (la
+// and lb count those this plan launches), then hostname and ID.
+func lessLoaded(a, b *agentView, la, lb int) bool {
+	if la != lb {
 		return la < lb
 	}
 	if a.agent.Hostname != b.agent.Hostname {

@@ -318,10 +318,10 @@ func TestPlan_Client_WhereTheMountPointIs(t *testing.T) {
 	}})
 }
 
-func TestPlan_Anywhere_StartedOnceTheCoreRuns(t *testing.T) {
+func TestPlan_Anywhere_StartedWithTheFirstRegistries(t *testing.T) {
 	runPlanCases(t, []planCase{
 		{
-			name: "registry not running: API and webconsole wait",
+			name: "registry not running yet: API and webconsole start with it",
 			world: func(c *spec.Cluster, w *world) {
 				a := w.agent("node1", spec.DirDevice)
 				w.prober(c, a)
@@ -329,9 +329,33 @@ func TestPlan_Anywhere_StartedOnceTheCoreRuns(t *testing.T) {
 			},
 			filter: []string{"launch", "blocked api", "blocked webconsole"},
 			want: []string{
-				"blocked api -: api waits for the core services: registry on node1 is not running",
-				"blocked webconsole -: webconsole waits for the core services: registry on node1 is not running",
+				"launch api on node1 config api1: 0 of 1 api placed; node1 has the fewest of our tasks",
+				"launch webconsole on node1 config webconsole1: 0 of 1 webconsole placed; node1 has the fewest of our tasks",
 			},
+		},
+		{
+			name: "no registry host known: API and webconsole wait",
+			world: func(c *spec.Cluster, w *world) {
+				w.prober(c, w.agent("node1", spec.DataDevice))
+			},
+			filter: []string{"launch api", "launch webconsole", "blocked api", "blocked webconsole"},
+			want: []string{
+				"blocked api -: api waits for the core services: " + coreNoRegistryWanted,
+				"blocked webconsole -: webconsole waits for the core services: " + coreNoRegistryWanted,
+			},
+		},
+		{
+			name: "registry disabled without an external one: API and webconsole wait",
+			spec: func() *spec.Cluster {
+				c := testCluster()
+				c.Services[spec.Registry].Enabled = false
+				return c
+			},
+			world: func(c *spec.Cluster, w *world) {
+				w.prober(c, w.agent("node1", spec.DirDevice))
+			},
+			filter: []string{"launch api", "blocked api"},
+			want:   []string{"blocked api -: api waits for the core services: " + coreNoRegistryWanted},
 		},
 		{
 			name: "core runs: spread over the least loaded agents, at most one per agent",
@@ -502,7 +526,7 @@ func TestPlan_Kill_CarriesKillSent(t *testing.T) {
 			kills = append(kills, act)
 		}
 	}
-	if len(kills) != 1 || !kills[0].KillSent.Equal(r.KillSent) || kills[0].Item != "registry@a-node1" {
+	if len(kills) != 1 || !kills[0].KillSent.Equal(r.KillSent) || kills[0].Item() != "registry@a-node1" {
 		t.Fatalf("kills = %+v, want one re-sent kill with KillSent %v and item registry@a-node1", kills, r.KillSent)
 	}
 }
@@ -689,7 +713,7 @@ func TestPlan_Determinism_SameInputSamePlan(t *testing.T) {
 	converged(c, w, "n1", "n1", "n2")
 	first := Plan(input(c, w))
 	for i := 0; i < 20; i++ { // map-ordered builders shuffle the input every time
-		if diff := cmp.Diff(first, Plan(input(c, w)), cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "Generation" }, cmp.Ignore())); diff != "" {
+		if diff := cmp.Diff(first, Plan(input(c, w)), cmp.AllowUnexported(Action{}), cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "Generation" }, cmp.Ignore())); diff != "" {
 			t.Fatalf("plan differs on run %d (-first +now):\n%s", i, diff)
 		}
 	}

@@ -113,7 +113,7 @@ func (st *Step) Next(c *spec.Cluster, s *snapshot.Snapshot, failed []FailedActio
 		if f.Action.Type == Launch || f.Action.Type == LaunchProber {
 			cfg = f.Action.ConfigHash
 		}
-		st.fail(c, f.Action.Kind, f.Action.Item, cfg, now, fmt.Sprintf("%s %s on %s: %s", f.Action.Type, f.Action.Kind, f.Action.Hostname, f.Error))
+		st.fail(c, f.Action.Kind, f.Action.Item(), cfg, now, fmt.Sprintf("%s %s on %s: %s", f.Action.Type, f.Action.Kind, f.Action.Hostname, f.Error))
 	}
 	st.forgetStable(c, s, now)
 	st.forgetChanged(c)
@@ -123,7 +123,7 @@ func (st *Step) Next(c *spec.Cluster, s *snapshot.Snapshot, failed []FailedActio
 	r := Plan(in)
 	for _, a := range r.Actions {
 		if a.Type == Probe && c.Prober.Interval > 0 {
-			st.probeAsked[a.Item] = now.Add(c.Prober.Interval)
+			st.probeAsked[a.Item()] = now.Add(c.Prober.Interval)
 		}
 	}
 	st.reverts = make(map[string]Revert, len(r.Reverts))

@@ -237,4 +237,18 @@ func TestExecutorDataStandsInForACustomExecutor(t *testing.T) {
 	if st.GetState() != mesos.TASK_RUNNING || string(st.Data) != host+" p1 #2" {
 		t.Fatalf("update after MESSAGE %s %q, want TASK_RUNNING %q", st.GetState(), st.Data, host+" p1 #2")
 	}
+	// Unasked, as a prober reports a new device marker.
+	f.ack(st)
+	if err := c.ExecutorReport(host); err != nil {
+		t.Fatal(err)
+	}
+	st = f.wait(func(ev *scheduler.Event) bool {
+		return ev.Type == scheduler.Event_UPDATE && string(ev.Update.Status.Data) == host+" p1 #3"
+	}).Update.Status
+	if st.GetState() != mesos.TASK_RUNNING || st.GetSource() != mesos.SOURCE_EXECUTOR {
+		t.Fatalf("unasked report %s from %s, want TASK_RUNNING from the executor", st.GetState(), st.GetSource())
+	}
+	if err := c.ExecutorReport("no-such-host"); err == nil {
+		t.Error("a report of an unknown agent")
+	}
 }

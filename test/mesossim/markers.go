@@ -56,3 +56,29 @@ func (c *Cluster) deviceDir(agentHostname, device string) (string, error) {
 	}
 	return filepath.Join(a.cfg.HostDir, device), nil
 }
+
+// ExecutorReport makes the simulated executors on an agent report again,
+// unasked, as a prober does when a device marker appears (simulated mode
+// only: there ExecutorData stands in for the executor, and what it now
+// says goes out as a new TASK_RUNNING of each custom executor's task).
+func (c *Cluster) ExecutorReport(agentHostname string) error {
+	m := c.m
+	m.mu.Lock()
+	a, err := m.agentByIDOrHostname(agentHostname)
+	var r Runtime
+	if err == nil {
+		r = a.rt
+	}
+	m.unlock()
+	if err != nil {
+		return fmt.Errorf("mesossim: %w", err)
+	}
+	rt, ok := r.(*simRuntime)
+	if !ok {
+		return fmt.Errorf("mesossim: agent %s does not run the simulated runtime", agentHostname)
+	}
+	if rt.reportAgain() == 0 {
+		return fmt.Errorf("mesossim: no executor on %s reported", agentHostname)
+	}
+	return nil
+}

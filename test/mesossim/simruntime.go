@@ -124,6 +124,26 @@ func (s *simRuntime) Message(frameworkID, executorID string, data []byte) error 
 	return nil
 }
 
+// reportAgain asks ExecutorData again for every custom executor's task and
+// sends each answer as a new TASK_RUNNING: what a prober executor does on
+// its own when it sees a device marker appear. It returns how many tasks
+// reported.
+func (s *simRuntime) reportAgain() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, t := range s.tasks {
+		if t.info == nil || s.closed {
+			continue
+		}
+		if data := s.executorData(s.cfg.Hostname, *t.info); data != nil {
+			s.enqueueStatusLocked(t.frameworkID, mesos.TaskID{Value: id}, t.executorID, mesos.TASK_RUNNING, nil, nil, "", data)
+			n++
+		}
+	}
+	return n
+}
+
 func (s *simRuntime) ShutdownFramework(frameworkID string) {
 	s.mu.Lock()
 	var ids []string

@@ -32,6 +32,9 @@ type options struct {
 	Layout layout
 	// Logf, if set, receives progress lines (testing.TB.Logf).
 	Logf func(format string, args ...any)
+	// MarkDevice: once converged and the offers suppressed, a device is
+	// marked on an agent that had none of its type (measureMark).
+	MarkDevice bool
 }
 
 // result is what a run measured. Times are offsets from the start of the
@@ -64,6 +67,11 @@ type result struct {
 	// Plans is how many plans the loop made between T0 and T1 (snapshot
 	// generations it planned from, as seen by polling: a lower bound).
 	Plans int
+	// With MarkDevice: how long after the marked device's report went out
+	// the framework had it (MarkSeen) and its service ran (MarkRunning),
+	// and MarkRunning in allocation intervals.
+	MarkSeen, MarkRunning time.Duration
+	MarkIntervals         float64
 }
 
 type kindTimes struct {
@@ -86,6 +94,10 @@ func (r result) String() string {
 		fmt.Fprintf(&b, "  %-10s launched %s..%s, last RUNNING %s; %d launches, %d running\n", k, ms(t.FirstLaunch), ms(t.LastLaunch), ms(t.LastRunning), t.Launches, t.Running)
 	}
 	fmt.Fprintf(&b, "  offers: %s", strings.Join(r.Offers, "; "))
+	if r.MarkRunning > 0 {
+		fmt.Fprintf(&b, "\n  a device marked on a converged cluster: seen after %s, its service RUNNING after %s (%.2f intervals)",
+			ms(r.MarkSeen), ms(r.MarkRunning), r.MarkIntervals)
+	}
 	return b.String()
 }
 
@@ -153,6 +165,7 @@ func run(ctx context.Context, o options) (result, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
+	marks := &marked{types: map[int][]spec.DeviceType{}}
 	index := make(map[string]int, o.Agents)
 	agents := make([]mesossim.AgentConfig, o.Agents)
 	for i := range agents {
@@ -172,7 +185,7 @@ func run(ctx context.Context, o options) (result, error) {
 		HeartbeatInterval:         15 * time.Second,
 		StatusUpdateRetryInterval: 10 * time.Second,
 		Agents:                    agents,
-		ExecutorData:              proberReports(index, o.Layout),
+		ExecutorData:              proberReports(index, marks.layout(o.Layout)),
 		WorkDir:                   filepath.Join(dir, "sim"),
 		Rand:                      rand.New(rand.NewSource(1)),
 	})
@@ -287,7 +300,96 @@ func run(ctx context.Context, o options) (result, error) {
 			return res, fmt.Errorf("%d launches of %s, want %d (a relaunch or a duplicate)", got, k, n)
 		}
 	}
+	if o.MarkDevice {
+		if err := measureMark(ctx, sim, fw, marks, o, offers, &res); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
+}
+
+// marked are device types marked on agents during a run, by agent index,
+// beyond what the layout gives them.
+type marked struct {
+	mu    sync.Mutex
+	types map[int][]spec.DeviceType
+}
+
+func (m *marked) add(i int, t spec.DeviceType) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.types[i] = append(m.types[i], t)
+}
+
+// layout is lay with the marked types added.
+func (m *marked) layout(lay layout) layout {
+	return func(i int) []spec.DeviceType {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return append(lay(i), m.types[i]...)
+	}
+}
+
+// measureMark marks a METADATA_DEVICE on the last agent of a converged
+// cluster, whose layout gives it none, once the framework has suppressed
+// offers (so that the launch needs a REVIVE and an allocation, as in a
+// cluster long at rest), and has the agent's prober report it unasked, as
+// the real prober does when it sees a new marker. It measures from that
+// report to the framework's snapshot having it and to the metadata task
+// there RUNNING: the target is under one allocation interval plus the
+// launch.
+func measureMark(ctx context.Context, sim *mesossim.Cluster, fw *framework.Framework, marks *marked, o options, offers *offerLog, res *result) error {
+	i := o.Agents - 1
+	host := fmt.Sprintf("node%05d", i)
+	for _, t := range o.Layout(i) {
+		if t == spec.MetadataDevice {
+			return fmt.Errorf("agent %s has a METADATA_DEVICE already", host)
+		}
+	}
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	for !offers.suppressed() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("offers not suppressed after convergence: %s", strings.Join(offers.lines(), "; "))
+		case <-poll.C:
+		}
+	}
+	marks.add(i, spec.MetadataDevice)
+	m := time.Now()
+	if err := sim.ExecutorReport(host); err != nil {
+		return err
+	}
+	for res.MarkRunning == 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the metadata service on %s marked %s ago is not running: %s", host, ms(time.Since(m)), progress(fw.Snapshot(), fw.Plan(), nil))
+		case <-poll.C:
+		}
+		s := fw.Snapshot()
+		a := s.Agent(agentIDOf(s, host))
+		if a == nil || a.Probe == nil || a.Probe.ReceivedAt.Before(m) {
+			continue
+		}
+		res.MarkSeen = a.Probe.ReceivedAt.Sub(m)
+		for _, t := range s.Tasks {
+			if t.Kind == string(spec.Metadata) && t.AgentID == a.ID && t.State == snapshot.Running {
+				res.MarkRunning = t.RunningSince.Sub(m)
+			}
+		}
+	}
+	res.MarkIntervals = float64(res.MarkRunning) / float64(o.AllocationInterval)
+	return nil
+}
+
+// agentIDOf returns the ID of the agent named host in s ("" if none).
+func agentIDOf(s *snapshot.Snapshot, host string) string {
+	for _, a := range s.Agents {
+		if a.Hostname == host {
+			return a.ID
+		}
+	}
+	return ""
 }
 
 // allProbed reports whether every one of n agents has a prober report, and
@@ -417,6 +519,13 @@ func (l *offerLog) warnings() string {
 		return "none"
 	}
 	return fmt.Sprintf("%d, first: %s", l.warns, strings.Join(l.firstWarn, " | "))
+}
+
+// suppressed reports whether the last offer decision was a SUPPRESS.
+func (l *offerLog) suppressed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.kept) > 0 && strings.Contains(l.kept[len(l.kept)-1], "suppress offers")
 }
 
 func (l *offerLog) lines() []string {

@@ -23,6 +23,7 @@ func TestConverges_200Agents(t *testing.T) {
 		AllocationInterval: time.Second,
 		Timeout:            50 * time.Second,
 		Logf:               t.Logf,
+		MarkDevice:         true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -43,13 +44,14 @@ func BenchmarkConverge_5000Agents(b *testing.B) { benchConverge(b, 5000) }
 func BenchmarkConverge_10000Agents(b *testing.B) { benchConverge(b, 10000) }
 
 func benchConverge(b *testing.B, agents int) {
-	var intervals, toProbed, toConverged float64
+	var intervals, toProbed, toConverged, mark float64
 	for i := 0; i < b.N; i++ {
 		res, err := run(context.Background(), options{
 			Agents:             agents,
 			AllocationInterval: time.Second,
 			Timeout:            10 * time.Minute,
 			Logf:               b.Logf,
+			MarkDevice:         true,
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -58,10 +60,12 @@ func benchConverge(b *testing.B, agents int) {
 		intervals += res.Intervals
 		toProbed += res.Probed.Seconds()
 		toConverged += res.Converged.Seconds()
+		mark += res.MarkIntervals
 	}
 	n := float64(b.N)
 	b.ReportMetric(intervals/n, "intervals")
 	b.ReportMetric(toProbed/n, "s-to-T0")
 	b.ReportMetric(toConverged/n, "s-to-T1")
+	b.ReportMetric(mark/n, "mark-intervals")
 	b.ReportMetric(0, "ns/op") // one op is a whole cluster: the metrics above say it
 }

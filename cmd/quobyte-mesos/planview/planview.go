@@ -303,7 +303,7 @@ func (d Document) Text(w io.Writer) error {
 		fmt.Fprintf(&b, "\n  %s\n", h)
 		for _, a := range byHost[h] {
 			fmt.Fprintf(&b, "    %s %-10s %s\n", symbol(a), a.Kind, describe(a))
-			fmt.Fprintf(&b, "        because %s\n", a.Reason)
+			fmt.Fprintf(&b, "        because %s\n", a.Reason())
 			if a.Waiting != "" {
 				fmt.Fprintf(&b, "        waiting: %s\n", a.Waiting)
 			}

@@ -14,11 +14,11 @@ func samplePlan() *controller.Result {
 		Generation: 7,
 		SpecHash:   "abc",
 		Actions: []controller.Action{
-			{Type: controller.Launch, Hostname: "node2", Kind: "data", ConfigHash: "c2", Reason: "DATA_DEVICE on node2"},
-			{Type: controller.Kill, Hostname: "node1", Kind: "metadata", TaskID: "quobyte.metadata.c1.x", Replaces: "quobyte.metadata.c1.x", Reason: "config changed"},
-			{Type: controller.Kill, Hostname: "node1", Kind: "api", TaskID: "quobyte.api.c1.y", Reason: "not wanted"},
-			{Type: controller.LaunchProber, Hostname: "node3", Kind: "prober", ConfigHash: "p1", Reason: "no prober"},
-			{Type: controller.Probe, Hostname: "node3", Kind: "prober", TaskID: "quobyte.prober.p1.z", Reason: "report stale"},
+			controller.Action{Type: controller.Launch, Hostname: "node2", Kind: "data", ConfigHash: "c2"}.WithReason("DATA_DEVICE on node2"),
+			controller.Action{Type: controller.Kill, Hostname: "node1", Kind: "metadata", TaskID: "quobyte.metadata.c1.x", Replaces: "quobyte.metadata.c1.x"}.WithReason("config changed"),
+			controller.Action{Type: controller.Kill, Hostname: "node1", Kind: "api", TaskID: "quobyte.api.c1.y"}.WithReason("not wanted"),
+			controller.Action{Type: controller.LaunchProber, Hostname: "node3", Kind: "prober", ConfigHash: "p1"}.WithReason("no prober"),
+			controller.Action{Type: controller.Probe, Hostname: "node3", Kind: "prober", TaskID: "quobyte.prober.p1.z"}.WithReason("report stale"),
 		},
 		Blocked: []controller.Blocked{{Hostname: "node4", Kind: "data", Reason: "waiting for the prober on node4"}},
 	}
@@ -140,8 +140,8 @@ func TestSummarize_WholeChangeThenNow(t *testing.T) {
 // A launch that waits for an offer to fit says why under its own line, and
 // is counted, not listed as blocked besides.
 func TestText_WaitingLaunch(t *testing.T) {
-	r := &controller.Result{Actions: []controller.Action{{Type: controller.Launch, Hostname: "node4", Kind: "data", ConfigHash: "d1",
-		Reason: "DATA_DEVICE on node4 has no data service", Waiting: "needs cpus=1, largest offer from node4 cpus=0.2"}}}
+	r := &controller.Result{Actions: []controller.Action{controller.Action{Type: controller.Launch, Hostname: "node4", Kind: "data", ConfigHash: "d1",
+		Waiting: "needs cpus=1, largest offer from node4 cpus=0.2"}.WithReason("DATA_DEVICE on node4 has no data service")}}
 	var buf bytes.Buffer
 	if err := NewDocument(r, nil, nil).Text(&buf); err != nil {
 		t.Fatal(err)
