@@ -57,7 +57,7 @@ func applyEvents(rep controller.ApplyReport) []events.Event {
 		a := f.Action
 		host := cmp.Or(a.Hostname, a.AgentID, "any host")
 		out = append(out, events.Event{Type: events.ApplyError, Host: host, Kind: a.Kind, TaskID: a.TaskID,
-			Text: fmt.Sprintf("%s of %s on %s failed", a.Type, a.Kind, host), Reason: a.Reason, Message: f.Error})
+			Text: fmt.Sprintf("%s of %s on %s failed", a.Type, a.Kind, host), Reason: a.Reason(), Message: f.Error})
 	}
 	return out
 }

@@ -44,7 +44,7 @@ func TestReportEvents_LaunchesAndKillsWithTheirReasons(t *testing.T) {
 		t.Errorf("kill %+v", e)
 	}
 	apply := applyEvents(controller.ApplyReport{Failed: []controller.FailedAction{{
-		Action: controller.Action{Type: controller.Launch, Kind: "s3", Reason: "0 of 1 s3 placed"}, Error: "no offer fits"}}})
+		Action: controller.Action{Type: controller.Launch, Kind: "s3"}.WithReason("0 of 1 s3 placed"), Error: "no offer fits"}}})
 	if len(apply) != 1 || apply[0].Text != "launch of s3 on any host failed" || apply[0].Message != "no offer fits" {
 		t.Errorf("apply %+v", apply)
 	}

@@ -43,7 +43,7 @@ func newGrid(c *spec.Cluster, s *snapshot.Snapshot, plan *controller.Result, hol
 	if plan != nil {
 		for _, a := range plan.Actions {
 			if a.Type == controller.Launch {
-				g.launches[a.Item] = a
+				g.launches[a.Item()] = a
 			}
 		}
 		for _, b := range plan.Blocked {
@@ -166,7 +166,7 @@ func (g *grid) cell(a *snapshot.Agent, kind string, live, stopping *snapshot.Tas
 		c.State, c.TaskID = Stopping, stopping.ID
 		c.Outdated = want != "" && stopping.Config != want
 		if launching {
-			detail = []string{"being replaced: " + launch.Reason}
+			detail = []string{"being replaced: " + launch.Reason()}
 		} else {
 			detail = []string{"being stopped"}
 		}
@@ -176,9 +176,9 @@ func (g *grid) cell(a *snapshot.Agent, kind string, live, stopping *snapshot.Tas
 			c.State, c.Until = BackingOff, h.Until
 		}
 	case launching && launch.Waiting != "":
-		c.State, detail = Waiting, []string{"launch planned: " + launch.Reason, "waiting: " + launch.Waiting}
+		c.State, detail = Waiting, []string{"launch planned: " + launch.Reason(), "waiting: " + launch.Waiting}
 	case launching:
-		c.State, detail = Missing, []string{"launch planned: " + launch.Reason}
+		c.State, detail = Missing, []string{"launch planned: " + launch.Reason()}
 	case hasProblem: // failed, and waiting to be launched again
 		c.State = Missing
 		if h, ok := g.holds[item]; ok && h.Until.After(g.now) {

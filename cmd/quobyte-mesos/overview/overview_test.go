@@ -132,9 +132,9 @@ func troubleInput(t *testing.T) Input {
 	plan := &controller.Result{SpecHash: f.c.Hash,
 		Changes: []controller.KindChange{{Kind: "registry", Replace: 1, AtATime: 1, Change: "version 3.4.0 -> 3.4.1"}, {Kind: "webconsole", Replace: 1, AtATime: 1}},
 		Actions: []controller.Action{
-			{Type: controller.Launch, AgentID: "a1", Hostname: "host-a1", Kind: "webconsole", Item: "webconsole@a1", ConfigHash: f.c.Service(spec.Webconsole).ConfigHash,
-				Replaces: kill.ID, Reason: "replaces " + kill.ID, Waiting: "needs mem=4096, largest offer from host-a1 mem=1024"},
-			{Type: controller.Kill, AgentID: "a2", Hostname: "host-a2", Kind: "webconsole", Item: "webconsole@a2", TaskID: kill.ID, Replaces: kill.ID, Reason: "replaced by config x"},
+			controller.Action{Type: controller.Launch, AgentID: "a1", Hostname: "host-a1", Kind: "webconsole", ConfigHash: f.c.Service(spec.Webconsole).ConfigHash,
+				Replaces: kill.ID, Waiting: "needs mem=4096, largest offer from host-a1 mem=1024"}.WithReason("replaces " + kill.ID),
+			controller.Action{Type: controller.Kill, AgentID: "a2", Hostname: "host-a2", Kind: "webconsole", TaskID: kill.ID, Replaces: kill.ID}.WithReason("replaced by config x"),
 		},
 		Blocked: []controller.Blocked{
 			{AgentID: "a2", Hostname: "host-a2", Kind: "registry", Item: "registry@a2", Reason: "upgrade paused: registry on host-a2 not healthy after 1m0s"},
@@ -356,7 +356,7 @@ func TestBuild_ClipsLongPlans(t *testing.T) {
 	plan := &controller.Result{}
 	for i := range MaxListed + 5 {
 		plan.Blocked = append(plan.Blocked, controller.Blocked{Kind: "data", Item: "data@x", Reason: "r"})
-		plan.Actions = append(plan.Actions, controller.Action{Type: controller.Launch, Kind: "data", AgentID: "a", Hostname: string(rune('a' + i%26)), Item: "data@a", Reason: "r"})
+		plan.Actions = append(plan.Actions, controller.Action{Type: controller.Launch, Kind: "data", AgentID: "a", Hostname: string(rune('a' + i%26))}.WithReason("r"))
 	}
 	ov := Build(Input{Spec: f.c, Snapshot: f.snapshot(), Plan: plan, Now: t0})
 	if len(ov.Blocked) != MaxListed || ov.BlockedTotal != MaxListed+5 || len(ov.Waiting) != 0 {
