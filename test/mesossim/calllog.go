@@ -29,7 +29,9 @@ type CallRecord struct {
 	// tell scheduler instances apart.
 	WebUIURL string `json:"webui_url,omitempty"`
 	Hostname string `json:"hostname,omitempty"`
-	Status   int    `json:"status"` // the HTTP answer (0 until it is given)
+	// TaskID is the task a KILL names.
+	TaskID string `json:"task_id,omitempty"`
+	Status int    `json:"status"` // the HTTP answer (0 until it is given)
 }
 
 // callLogMax bounds the log; older records are dropped (Truncated says so).
@@ -70,9 +72,14 @@ func (l *callLog) wrap(master int, h http.Handler) http.Handler {
 			if call, msg := c.decodeCall(body); msg == "" {
 				rec.Type = call.GetType().String()
 				rec.FrameworkID = call.GetFrameworkID().GetValue()
-				if call.GetType() == scheduler.Call_SUBSCRIBE {
+				switch call.GetType() {
+				case scheduler.Call_SUBSCRIBE:
 					fi := call.GetSubscribe().GetFrameworkInfo()
 					rec.WebUIURL, rec.Hostname = fi.GetWebUiURL(), fi.GetHostname()
+				case scheduler.Call_KILL:
+					if k := call.GetKill(); k != nil {
+						rec.TaskID = k.TaskID.Value
+					}
 				}
 			}
 		}
