@@ -31,6 +31,35 @@ ha false
 5.000s kill-task service=api
 `,
 	},
+	{
+		// Seed 15: a metadata rollout killed host1's old task; host1 was
+		// wiped (a new agent ID) and took the replacement with it. The
+		// lost agent's slot vanished from the rollout's count while the
+		// new agent had not reported, and host4's metadata was killed:
+		// two down by our kills with max_parallel 1 (fixed in
+		// controller: a slot lost with its agent stays down until the
+		// host is back or the unreachable timeout has passed). The
+		// timing is tight: about one replay in three failed before the
+		// fix; controller's TestPlan_Upgrade_LostAgentKeepsItsSlotDown
+		// is the exact test.
+		name: "agent wiped during a rollout",
+		schedule: `
+seed 15
+phase 12s
+ha false
+1.861s reload-version arg=v2
+2.431s reload-invalid arg=unknown-kind
+2.440s reload-placement arg=host6
+3.371s remove-marker host=host4 service=DATA_DEVICE arg=data
+4.995s wipe-agent host=host1
+6.060s drop-kills n=4
+6.123s restart-agent host=host2 d=290ms
+6.547s reload-count arg=api=3,webconsole=0
+8.413s wipe-agent host=host4
+8.593s remove-marker host=host3 service=DATA_DEVICE arg=data
+9.187s remove-marker host=host4 service=METADATA_DEVICE arg=meta
+`,
+	},
 }
 
 func TestChaos_Regressions(t *testing.T) {
