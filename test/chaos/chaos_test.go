@@ -24,21 +24,32 @@ var (
 	schedFlag = flag.String("schedule", "", "replay the schedule in this file (as a failing run prints it)")
 	haFlag    = flag.Bool("ha", false, "with -seed, -seeds or -schedule: two framework instances electing a leader in ZooKeeper")
 	keepLogs  = flag.Bool("keeplogs", false, "keep the framework's log of passing runs too")
-	parallel  = flag.Int("parallel", 4, "runs at a time")
+	runsFlag  = flag.Int("runs", 8, "runs at a time")
 )
 
-// ciSeeds are the seeds `make test` runs; ciHASeeds those it runs with two
-// framework instances and a real ZooKeeper.
+// ciSeeds are the seeds `make test` runs with one framework instance,
+// ciHASeeds those it runs with two and a real ZooKeeper; the regressions
+// (regress_test.go) run with them.
 var (
 	ciSeeds   = []int64{1, 2, 3}
 	ciHASeeds = []int64{1}
 )
 
+// run is one run of TestChaos: a name and its schedule.
+type namedSchedule struct {
+	name string
+	s    Schedule
+}
+
 // TestChaos runs seeded fault schedules over the whole system: by default
-// the CI seeds; -seed N replays one, -seeds N runs 1..N and prints the
-// table, -schedule FILE replays a schedule as a failing run printed it.
+// the CI seeds and the regressions, all at once; -seed N replays one,
+// -seeds N runs 1..N (-runs at a time) and prints the table, -schedule
+// FILE replays a schedule as a failing run printed it.
 func TestChaos(t *testing.T) {
-	var scheds []Schedule
+	var runs []namedSchedule
+	add := func(s Schedule) {
+		runs = append(runs, namedSchedule{fmt.Sprintf("seed=%d,ha=%t", s.Seed, s.HA), s})
+	}
 	switch {
 	case *schedFlag != "":
 		b, err := os.ReadFile(*schedFlag)
@@ -49,95 +60,108 @@ func TestChaos(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		scheds = []Schedule{s}
+		add(s)
 	case *seedFlag != 0:
-		scheds = []Schedule{Generate(*seedFlag, *phaseFlag, *haFlag)}
+		add(Generate(*seedFlag, *phaseFlag, *haFlag))
 	case *seedsFlag > 0:
 		for i := 1; i <= *seedsFlag; i++ {
-			scheds = append(scheds, Generate(int64(i), *phaseFlag, *haFlag))
+			add(Generate(int64(i), *phaseFlag, *haFlag))
 		}
 	default:
 		for _, seed := range ciSeeds {
-			scheds = append(scheds, Generate(seed, *phaseFlag, false))
+			add(Generate(seed, *phaseFlag, false))
+		}
+		for _, seed := range ciHASeeds {
+			add(Generate(seed, *phaseFlag, true))
+		}
+		for _, rg := range regressions {
+			s, err := ParseSchedule(rg.schedule)
+			if err != nil {
+				t.Fatalf("regression %q: %v", rg.name, err)
+			}
+			runs = append(runs, namedSchedule{"regression: " + rg.name, s})
 		}
 	}
-	runAll(t, scheds)
+	runAll(t, runs)
 }
 
-// TestChaos_HA runs the CI's HA seeds: two framework instances elect a
-// leader in a real ZooKeeper, and killing the leader is one more fault.
-// It skips when ZooKeeper is not installed.
-func TestChaos_HA(t *testing.T) {
-	if *schedFlag != "" || *seedFlag != 0 || *seedsFlag > 0 {
-		t.Skip("a replay or a table run: TestChaos runs it (-ha for HA)")
-	}
-	var scheds []Schedule
-	for _, seed := range ciHASeeds {
-		scheds = append(scheds, Generate(seed, *phaseFlag, true))
-	}
-	runAll(t, scheds)
-}
-
-// runAll runs schedules, parallel at most at a time, checks that no
-// goroutine outlives them, and logs the table.
-func runAll(t *testing.T, scheds []Schedule) {
+// runAll runs schedules, -runs at a time, then reports each as a subtest,
+// checks that no goroutine outlives them, and prints the table.
+func runAll(t *testing.T, runs []namedSchedule) {
 	var zk *zktest.Server
-	for _, s := range scheds {
-		if s.HA && zk == nil {
+	for _, r := range runs {
+		if r.s.HA && zk == nil {
 			// The server's tick bounds the session timeouts it grants
 			// (2 to 20 ticks); the spec asks for haSessionTimeout.
 			zk = zktest.StartWith(t, zktest.Options{Tick: 200 * time.Millisecond})
 		}
 	}
 	before := runtime.NumGoroutine()
-	results := make([]Result, len(scheds))
-	sem := make(chan struct{}, max(*parallel, 1))
-	t.Run("seeds", func(t *testing.T) {
-		for i, s := range scheds {
-			t.Run(fmt.Sprintf("seed=%d", s.Seed), func(t *testing.T) {
-				t.Parallel()
+	type outcome struct {
+		res  Result
+		err  error
+		log  strings.Builder
+		file string
+	}
+	outs := make([]*outcome, len(runs))
+	// The runs go in a subtest of their own, so that the ZooKeeper
+	// proxies it makes are closed when it ends, before the goroutines
+	// are counted.
+	t.Run("runs", func(t *testing.T) {
+		var mu sync.Mutex
+		sem := make(chan struct{}, max(*runsFlag, 1))
+		var wg sync.WaitGroup
+		for i, r := range runs {
+			o := &outcome{file: filepath.Join(os.TempDir(), fmt.Sprintf("quobyte-chaos-%d-%s.log", os.Getpid(), strings.NewReplacer(" ", "_", ":", "", "/", "_", ",", "_").Replace(r.name)))}
+			outs[i] = o
+			opts := Options{Schedule: r.s, LogFile: o.file, Logf: func(format string, args ...any) {
+				mu.Lock()
+				defer mu.Unlock()
+				fmt.Fprintf(&o.log, format+"\n", args...)
+			}}
+			if r.s.HA {
+				opts.ZooKeeper = func() ZKProxy {
+					mu.Lock()
+					defer mu.Unlock()
+					return zkProxy{zk.Proxy(t)}
+				}
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				results[i] = runOne(t, s, zk)
-			})
+				o.res, o.err = Run(context.Background(), opts)
+			}()
 		}
+		wg.Wait()
 	})
+	results := make([]Result, len(runs))
+	for i, r := range runs {
+		o := outs[i]
+		results[i] = o.res
+		t.Run(r.name, func(t *testing.T) {
+			if o.err != nil {
+				t.Fatalf("%v\n%s", o.err, o.log.String())
+			}
+			if len(o.res.Violations) == 0 {
+				if !*keepLogs {
+					os.Remove(o.file)
+				}
+				return
+			}
+			var b strings.Builder
+			for _, v := range o.res.Violations {
+				fmt.Fprintf(&b, "  %s\n", v)
+			}
+			t.Errorf("%d violation(s):\n%s\nreplay: go test ./test/chaos -run 'TestChaos$' -schedule FILE (the schedule below), or -seed %d -phase %s -ha=%t\nschedule:\n%s\nrun log:\n%s\nframework log tail:\n%s\nwhole log: %s",
+				len(o.res.Violations), b.String(), r.s.Seed, r.s.Phase, r.s.HA, r.s, o.log.String(), o.res.Log, o.file)
+		})
+	}
 	if !t.Failed() {
 		checkGoroutines(t, before)
 	}
-	t.Log("\n" + Table(results))
-}
-
-// runOne runs one schedule and reports its violations with the schedule
-// and where the framework's whole log is.
-func runOne(t *testing.T, s Schedule, zk *zktest.Server) Result {
-	logFile := filepath.Join(os.TempDir(), fmt.Sprintf("quobyte-chaos-seed-%d.log", s.Seed))
-	o := Options{Schedule: s, Logf: t.Logf, LogFile: logFile}
-	if s.HA {
-		var mu sync.Mutex
-		o.ZooKeeper = func() ZKProxy {
-			mu.Lock()
-			defer mu.Unlock()
-			return zkProxy{zk.Proxy(t)}
-		}
-	}
-	res, err := Run(context.Background(), o)
-	if err != nil {
-		t.Fatalf("seed %d: %v\nschedule:\n%s", s.Seed, err, s)
-	}
-	if len(res.Violations) == 0 {
-		if !*keepLogs {
-			os.Remove(logFile)
-		}
-		return res
-	}
-	var b strings.Builder
-	for _, v := range res.Violations {
-		fmt.Fprintf(&b, "  %s\n", v)
-	}
-	t.Errorf("seed %d: %d violation(s):\n%s\nreplay: go test ./test/chaos -run 'TestChaos$' -seed %d -phase %s (-ha)\nschedule:\n%s\nframework log tail:\n%s\nwhole log: %s",
-		s.Seed, len(res.Violations), b.String(), s.Seed, s.Phase, s, res.Log, logFile)
-	return res
+	fmt.Println(Table(results))
 }
 
 // zkProxy adapts zktest's proxy.

@@ -1,13 +1,8 @@
 package chaos
 
-import (
-	"context"
-	"testing"
-)
-
 // regressions are schedules that once broke an invariant, cut down to the
-// faults that matter and written out, each with what was wrong. They run
-// with the CI seeds.
+// faults that matter and written out, each with what was wrong. TestChaos
+// runs them with the CI seeds.
 var regressions = []struct {
 	name, schedule string
 }{
@@ -60,26 +55,4 @@ ha false
 9.187s remove-marker host=host4 service=METADATA_DEVICE arg=meta
 `,
 	},
-}
-
-func TestChaos_Regressions(t *testing.T) {
-	if *schedFlag != "" || *seedFlag != 0 || *seedsFlag > 0 {
-		t.Skip("a replay or a table run")
-	}
-	for _, rg := range regressions {
-		t.Run(rg.name, func(t *testing.T) {
-			t.Parallel()
-			s, err := ParseSchedule(rg.schedule)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := Run(context.Background(), Options{Schedule: s, Logf: t.Logf})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range res.Violations {
-				t.Errorf("%v", v)
-			}
-		})
-	}
 }

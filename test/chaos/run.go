@@ -261,6 +261,7 @@ func (r *run) execute(ctx context.Context) error {
 	if !sleepUntil(ctx, phase.Add(r.sched.Phase)) {
 		return ctx.Err()
 	}
+	r.logf("seed %d: faults stop at %s", r.sched.Seed, time.Now().UTC().Format("15:04:05.000"))
 	if err := r.endFaults(); err != nil {
 		return err
 	}
@@ -525,12 +526,17 @@ func (r *run) awaitConverged(ctx context.Context, bound time.Duration, operator 
 	start := time.Now()
 	deadline := start.Add(bound)
 	var since, retried time.Time
+	lastWhy := start
 	for time.Now().Before(deadline) {
 		if !sleepUntil(ctx, time.Now().Add(50*time.Millisecond)) {
 			return 0, false
 		}
 		now := time.Now()
 		ok, why := r.converged()
+		if !ok && now.Sub(lastWhy) >= 10*time.Second {
+			lastWhy = now
+			r.logf("  %s: not converged yet: %s; %s", now.UTC().Format("15:04:05.000"), why, r.stateOfKills())
+		}
 		if !ok && operator && strings.Contains(why, "upgrade paused") && now.Sub(retried) > healthyDeadline+healthGrace {
 			retried = now
 			r.res.Retries++
@@ -550,6 +556,28 @@ func (r *run) awaitConverged(ctx context.Context, bound time.Duration, operator 
 		}
 	}
 	return 0, false
+}
+
+// stateOfKills describes the tasks being killed, as their hosts and the
+// master see them.
+func (r *run) stateOfKills() string {
+	master := map[string]string{}
+	for _, fw := range r.sim.State().Frameworks {
+		for _, t := range fw.Tasks {
+			master[t.ID] = t.State
+		}
+	}
+	r.w.mu.Lock()
+	defer r.w.mu.Unlock()
+	now := r.w.now()
+	var out []string
+	for _, t := range r.w.tasks {
+		if !t.killed.IsZero() && now.Sub(t.killed) < time.Minute || t.live(now) && !t.killed.IsZero() {
+			out = append(out, fmt.Sprintf("%s (master: %s)", t.describe(now), master[t.id]))
+		}
+	}
+	sort.Strings(out)
+	return "killed lately: " + strings.Join(out, "; ")
 }
 
 // why says what keeps the cluster from converging.

@@ -390,8 +390,13 @@ func (g *genModel) draw(kind FaultKind, t, phase time.Duration) []Fault {
 		return []Fault{f}
 	case DropStream:
 		return []Fault{f}
-	case DropUpdates, DupUpdates, DropKills:
+	case DropUpdates, DupUpdates:
 		f.N = 1 + g.r.IntN(4)
+		return []Fault{f}
+	case DropKills:
+		// Kills are few: n lost in a row are likely one task's retries,
+		// each KillRetryInterval (10 s) after the last.
+		f.N = 1 + g.r.IntN(2)
 		return []Fault{f}
 	case DelayUpdates:
 		f.N = 1 + g.r.IntN(4)
