@@ -256,7 +256,9 @@ func (p *planner) computeProbes() {
 	}
 	hash := proberConfigHash(p.c)
 	for _, av := range p.ix.agents {
-		if !av.reachable() || !av.eligible {
+		// An agent not yet described is asked too: its prober's report
+		// names its host.
+		if !av.agent.Reachable || (av.described && !av.eligible) {
 			continue
 		}
 		t := pickBest(withConfig(av.live[idxProber], hash), hash)

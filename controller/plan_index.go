@@ -70,6 +70,12 @@ type agentView struct {
 	// eligible is true when the agent matches the cluster placement (host
 	// globs and attributes). A service's own Hosts narrow it further.
 	eligible bool
+	// described is true once we know what the placement needs of the
+	// agent: its hostname (from an offer or its prober's report) and its
+	// attributes (from an offer) when the placement names some. A
+	// framework that restarted knows its agents first from
+	// reconciliation, by their IDs alone.
+	described bool
 	// live are our non-terminal tasks by kind index, sorted by task ID.
 	live [numKinds][]*snapshot.Task
 	// replaced is, per kind, the most recently updated terminal task we
@@ -107,7 +113,12 @@ func (av *agentView) host() string {
 	return av.agent.ID
 }
 
-func (av *agentView) reachable() bool { return av.agent.Reachable }
+// reachable reports whether the planner may decide on av: Mesos can reach
+// it and we can tell whether the placement allows it (described). An agent
+// not yet described is unknown, as an unreachable one is: nothing is
+// launched there and nothing killed (its tasks are not "outside the
+// placement"); an offer or a prober's report describes it soon.
+func (av *agentView) reachable() bool { return av.agent.Reachable && av.described }
 
 // index is the planner's view of a snapshot: its agents with their tasks
 // by kind, and which agents the placement allows. Step keeps the index of
@@ -177,6 +188,7 @@ func indexFor(c *spec.Cluster, s *snapshot.Snapshot, prev *index) *index {
 func (av *agentView) fill(p spec.Placement, a *snapshot.Agent, tasks, backing []*snapshot.Task) []*snapshot.Task {
 	av.agent, av.tasks = a, tasks
 	av.eligible = placementAllows(p, a)
+	av.described = a.Hostname != "" && (len(p.Attributes) == 0 || a.LastOffer != nil)
 	if a.Probe != nil {
 		for _, d := range a.Probe.Report.Devices {
 			for _, t := range d.Types {

@@ -261,7 +261,7 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) []slot {
 // and the rollout took the next host down. After the timeout the host is
 // given up, as an instance of a kind that runs anywhere is.
 func (p *planner) lostSlot(k spec.Kind, svc *spec.Service, av *agentView) bool {
-	if !k.DeviceBound() || av.reachable() || !av.eligible || !av.hasDevice(k.DeviceType()) ||
+	if !k.DeviceBound() || av.agent.Reachable || !av.eligible || !av.hasDevice(k.DeviceType()) ||
 		!hostMatches(svc.Hosts, av.agent.Hostname) || p.now.Sub(av.agent.UnreachableSince) >= p.c.Placement.UnreachableTimeout {
 		return false
 	}
