@@ -8,7 +8,7 @@ TEST_TIMEOUT ?= 20m
 # staticcheck: installed by scripts/install-deps.sh (make deps) into GOPATH/bin.
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: help check deps build images test test-short lint rules bench fuzz run clean
+.PHONY: help check deps build images test test-short lint rules bench fuzz chaos run clean
 
 help:
 	@echo "make check   install what the tests need, then lint and run every test (CI runs this)"
@@ -18,6 +18,7 @@ help:
 	@echo "make rules   check the Prometheus alerting rules and run their unit tests (promtool)"
 	@echo "make bench   benchmarks"
 	@echo "make fuzz    run each fuzz target for FUZZTIME (default 20s)"
+	@echo "make chaos   seeded fault schedules 1..SEEDS (default 20) over the whole system, and the table (test/chaos)"
 	@echo "make images  build the framework image and the stand-in server image (needs a Docker engine)"
 	@echo "make run     a local simulated cluster with the framework on it (RUNTIME=docker: in containers)"
 
@@ -77,6 +78,15 @@ fuzz:
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s $$pkg || exit 1; \
 	  done; \
 	done
+
+# The chaos runner (test/chaos): seeds 1..SEEDS, CHAOS_RUNS at a time (each
+# takes about a minute and little CPU), then the table: faults injected by
+# kind, invariant checks made, violations, slowest convergence. `make test`
+# runs a fixed set of seeds.
+SEEDS      ?= 20
+CHAOS_RUNS ?= 6
+chaos:
+	$(GO) test -race -count=1 -timeout 0 -run '^TestChaos$$' ./test/chaos -v -seeds $(SEEDS) -runs $(CHAOS_RUNS)
 
 RUNTIME ?= command
 run:

@@ -354,7 +354,9 @@ func (p *planner) computeProbes() {
 	hash := proberConfigHash(p.c)
 	current := p.ix.configID(hash)
 	for _, av := range p.ix.agents {
-		if !av.reachable() || !av.eligible {
+		// An agent not yet described is asked too: its prober's report
+		// names its host.
+		if !av.agent.Reachable || (av.described && !av.eligible) {
 			continue
 		}
 		if f := av.factsOf(idxProber); f.config != 0 && f.config == current && av.probed && p.now.Sub(av.probedAt) <= 3*interval {

@@ -75,6 +75,12 @@ type agentView struct {
 	// order, rather than from 10,000 agents spread over the heap.
 	up, probed bool
 	probedAt   time.Time
+	// described is true once we know what the placement needs of the
+	// agent: its hostname (from an offer or its prober's report) and its
+	// attributes (from an offer) when the placement names some. A
+	// framework that restarted knows its agents first from
+	// reconciliation, by their IDs alone.
+	described bool
 	// live are our non-terminal tasks by kind index, sorted by task ID.
 	live [numKinds][]*snapshot.Task
 	// replaced is, per kind, the most recently updated terminal task we
@@ -169,7 +175,12 @@ func (av *agentView) host() string {
 	return av.agent.ID
 }
 
-func (av *agentView) reachable() bool { return av.up }
+// reachable reports whether the planner may decide on av: Mesos can reach
+// it and we can tell whether the placement allows it (described). An agent
+// not yet described is unknown, as an unreachable one is: nothing is
+// launched there and nothing killed (its tasks are not "outside the
+// placement"); an offer or a prober's report describes it soon.
+func (av *agentView) reachable() bool { return av.up && av.described }
 
 // index is the planner's view of a snapshot: its agents with their tasks
 // by kind, and which agents the placement allows. Step keeps the index of
@@ -297,6 +308,7 @@ func (av *agentView) fill(p spec.Placement, a *snapshot.Agent, tasks, backing []
 	av.agent, av.tasks = a, tasks
 	av.eligible = placementAllows(p, a)
 	av.up, av.probed = a.Reachable, a.Probe != nil
+	av.described = a.Hostname != "" && (len(p.Attributes) == 0 || a.LastOffer != nil)
 	if a.Probe != nil {
 		av.probedAt = a.Probe.ReceivedAt
 		for _, d := range a.Probe.Report.Devices {

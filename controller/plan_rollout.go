@@ -12,7 +12,9 @@ import (
 // under way. Each plan looks at the slots of a kind and counts
 //
 //   - down: slots not available (missing, starting, unhealthy, being
-//     killed, or unknown), and
+//     killed, or unknown; an agent lost a moment ago keeps its slots,
+//     down, until its host is back or the unreachable timeout has
+//     passed: lostSlot), and
 //   - in flight: down slots that are not merely old-and-unhealthy — the
 //     replacements under way, including new tasks not yet healthy for
 //     MinHealthyTime.
@@ -267,7 +269,7 @@ func (p *planner) classifyRollout(k spec.Kind, svc *spec.Service, slots []slot) 
 		case s.task == nil:
 			ro.noteDown(s)
 			ro.inFlight++
-			if s.av != nil {
+			if s.av != nil && !s.unknown {
 				if why := p.replacementFailed(k, svc, s.av, time.Time{}); why != "" {
 					ro.paused = append(ro.paused, pausedSlot{s, reasonUpgradePaused(k, s.av.host(), why)})
 				}

@@ -302,3 +302,65 @@ func containsKind(ks []spec.Kind, k spec.Kind) bool {
 	}
 	return false
 }
+
+// Found by the chaos runs (seed 15): a metadata rollout killed node3's
+// old task; its agent was then wiped (a new agent ID on the same host) and
+// took the replacement with it. The old agent, now unreachable with no
+// live task, was no slot any more, the new one had not reported yet, so
+// nothing was down and the next metadata was killed: two metadata services
+// down by our kills with max_parallel 1. An agent lost within the
+// unreachable timeout, whose devices call for the kind, counts as a down
+// slot until its host is back under a new agent (which has its own slot)
+// or the timeout has passed (the host is given up).
+func TestPlan_Upgrade_LostAgentKeepsItsSlotDown(t *testing.T) {
+	newMetadata := func() *spec.Cluster { return withNewConfig(testCluster(), "2", spec.Metadata) }
+	lost := func(since time.Duration) func(c *spec.Cluster, w *world) {
+		return func(c *spec.Cluster, w *world) {
+			w.agent("node1", spec.DirDevice, spec.MetadataDevice, spec.DataDevice)
+			w.agent("node2", spec.DirDevice, spec.MetadataDevice, spec.DataDevice)
+			w.agent("node3", spec.MetadataDevice, spec.DataDevice)
+			converged(testCluster(), w, "node1", "node1", "node2", "node3")
+			old := taskOf(t, w, spec.Metadata, "node3")
+			old.State, old.KillSent = snapshot.Killed, w.now.Add(-time.Second)
+			w.task("metadata", "metadata2", w.agents["a-node3"], snapshot.Running)
+			for _, tk := range w.tasks { // lost with the agent
+				if tk.AgentID == "a-node3" && !tk.State.Terminal() {
+					tk.State, tk.Reason = snapshot.Lost, "REASON_AGENT_REMOVED"
+				}
+			}
+			a := w.agents["a-node3"]
+			a.Reachable, a.UnreachableSince = false, w.now.Add(-since)
+		}
+	}
+	runPlanCases(t, []planCase{
+		{
+			name:   "lost a moment ago: the next waits",
+			spec:   newMetadata,
+			world:  lost(time.Second),
+			filter: []string{"kill", "blocked metadata"},
+			want:   []string{"blocked metadata -: upgrade of metadata waits: 1 down, at most 1 at a time"},
+		},
+		{
+			name: "the host back under a new agent: its own slot counts",
+			spec: newMetadata,
+			world: func(c *spec.Cluster, w *world) {
+				lost(time.Second)(c, w)
+				// Wiped: a new agent ID on the same host.
+				b := w.agent("node3b", spec.MetadataDevice, spec.DataDevice)
+				b.Hostname = "node3"
+			},
+			filter: []string{"kill", "launch metadata", "blocked metadata"},
+			want: []string{
+				"launch metadata on node3 config metadata2: METADATA_DEVICE on node3 has no metadata service",
+				"blocked metadata -: upgrade of metadata waits: 1 down, at most 1 at a time",
+			},
+		},
+		{
+			name:   "lost for the unreachable timeout: given up, the next goes",
+			spec:   newMetadata,
+			world:  lost(10 * time.Minute),
+			filter: []string{"kill"},
+			want:   []string{"kill quobyte.metadata.metadata1.s0003 on node1 (replace): replaced by config metadata2"},
+		},
+	})
+}

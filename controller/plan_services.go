@@ -198,8 +198,11 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) ([]slot, m
 		switch want := p.wantOnAgent(k, svc, av); want {
 		case wantYes:
 		case wantUnknown:
-			if len(tasks) > 0 {
+			switch {
+			case len(tasks) > 0:
 				slots = append(slots, slot{av: av, task: pickBest(tasks, svc.ConfigHash), unknown: true})
+			case p.lostSlot(k, svc, av):
+				slots = append(slots, slot{av: av, unknown: true})
 			}
 			continue
 		case wantNoOutside:
@@ -284,6 +287,28 @@ func (m missingSlots) with(agents []*agentView, slots []slot) []slot {
 		}
 	}
 	return append(out, slots...)
+}
+
+// lostSlot reports whether av, an agent we cannot see with no live task of
+// kind k, still counts as a slot of k (down) for the rolling upgrade: its
+// last report called for k there, it was lost less than the unreachable
+// timeout ago, and its host has not come back under another agent (an
+// agent restarted with a wiped work directory registers under a new ID,
+// and that agent's slot counts instead). A replacement lost with its agent
+// leaves the service down: without this its slot vanished with the agent
+// and the rollout took the next host down. After the timeout the host is
+// given up, as an instance of a kind that runs anywhere is.
+func (p *planner) lostSlot(k spec.Kind, svc *spec.Service, av *agentView) bool {
+	if !k.DeviceBound() || av.agent.Reachable || !av.eligible || !av.hasDevice(k.DeviceType()) ||
+		!hostMatches(svc.Hosts, av.agent.Hostname) || p.now.Sub(av.agent.UnreachableSince) >= p.c.Placement.UnreachableTimeout {
+		return false
+	}
+	for _, o := range p.ix.agents { // rare: only agents lost a moment ago get here
+		if o != av && o.agent.Hostname == av.agent.Hostname && o.reachable() && o.agent.Probe != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // quiet reports whether a slot of a per-agent kind asks nothing of the

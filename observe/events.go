@@ -303,11 +303,18 @@ func (o *Observer) foldUpdate(st *mesos.TaskStatus) {
 	}
 
 	if agentID != "" {
-		switch state {
-		case snapshot.Unreachable:
+		switch {
+		case state == snapshot.Unreachable:
 			// The agent is partitioned: its tasks are unknown, not gone.
 			o.setReachable(agentID, false)
-		case snapshot.Staging, snapshot.Starting, snapshot.Running, snapshot.Killing:
+		case fromMaster && agentGone(state, st.GetReason()):
+			// The master no longer knows the agent (removed, or marked
+			// gone). Its FAILURE event reaches only a framework connected
+			// at that moment; these answers (reconciliation's after a
+			// resubscription) are all a framework that was away learns.
+			// Placing a task there would wait for its offer forever.
+			o.setReachable(agentID, false)
+		case state == snapshot.Staging || state == snapshot.Starting || state == snapshot.Running || state == snapshot.Killing:
 			if !reconciliation {
 				o.setReachable(agentID, true) // it talks to the master again
 			} else if o.agents[agentID] == nil {
@@ -319,6 +326,20 @@ func (o *Observer) foldUpdate(st *mesos.TaskStatus) {
 	if id.Kind == taskid.ProberKind && state == snapshot.Running && len(st.GetData()) > 0 && agentID != "" {
 		o.foldProbe(agentID, tid, st.GetData(), now)
 	}
+}
+
+// agentGone reports whether a master's update says the task's agent is gone
+// for the master: TASK_UNKNOWN (Mesos' answer for a task on an agent it
+// does not know, reconciliation's sixth case), TASK_GONE_BY_OPERATOR, or
+// TASK_LOST because the agent was removed.
+func agentGone(state snapshot.TaskState, reason mesos.TaskStatus_Reason) bool {
+	switch state {
+	case snapshot.Unknown, snapshot.GoneByOperator:
+		return true
+	case snapshot.Lost:
+		return reason == mesos.REASON_AGENT_REMOVED || reason == mesos.REASON_AGENT_REMOVED_BY_OPERATOR
+	}
+	return false
 }
 
 // foldReachability keeps Task.UnreachableSince: from the master's

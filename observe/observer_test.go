@@ -397,6 +397,42 @@ func TestHandleEvent_AgentUnreachableAndBack(t *testing.T) {
 	}
 }
 
+// Found by the chaos runs (test/chaos, seed 4): an agent removed while the
+// framework was resubscribing. Its FAILURE event went to nobody; after the
+// resubscription the master answered the reconciliation of its tasks with
+// TASK_UNKNOWN, yet the agent stayed reachable, and the webconsole was
+// placed on it, waiting for an offer that never came. Whatever says the
+// master no longer knows an agent makes it unreachable.
+func TestHandleEvent_AgentGoneForTheMaster(t *testing.T) {
+	ctx := context.Background()
+	lostRemoved := func(s *mesos.TaskStatus) {
+		fromMaster(s)
+		s.Reason = mesos.REASON_AGENT_REMOVED.Enum()
+	}
+	for name, ev := range map[string]*scheduler.Event{
+		"reconciliation UNKNOWN": update(dataTask, "agent-1", mesos.TASK_UNKNOWN, 2, reconciliation),
+		"GONE_BY_OPERATOR":       update(dataTask, "agent-1", mesos.TASK_GONE_BY_OPERATOR, 2, fromMaster),
+		"LOST, agent removed":    update(dataTask, "agent-1", mesos.TASK_LOST, 2, lostRemoved),
+	} {
+		t.Run(name, func(t *testing.T) {
+			o, _, _ := newObserver(t)
+			o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_RUNNING, 1))
+			o.HandleEvent(ctx, ev)
+			if o.Latest().Agent("agent-1").Reachable {
+				t.Fatal("agent still reachable when the master says it is gone")
+			}
+		})
+	}
+	// A task's own end says nothing about its agent.
+	o, _, _ := newObserver(t)
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_RUNNING, 1))
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_LOST, 2))
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_GONE, 3, reconciliation))
+	if !o.Latest().Agent("agent-1").Reachable {
+		t.Fatal("an ordinary LOST or GONE marked the agent unreachable")
+	}
+}
+
 func TestRecordLaunchAndKill(t *testing.T) {
 	o, clk, _ := newObserver(t)
 	if err := o.RecordLaunch("not-ours", "agent-1"); err == nil {

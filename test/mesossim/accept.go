@@ -20,6 +20,7 @@ func (m *master) accept(fw *framework, call *scheduler.Call_Accept) {
 		offerErr = "No offers specified"
 	}
 	seen := map[string]bool{}
+	var missing []string
 	for _, id := range call.OfferIDs {
 		o := m.offers[id.Value]
 		switch {
@@ -27,6 +28,7 @@ func (m *master) accept(fw *framework, call *scheduler.Call_Accept) {
 			offerErr = "Duplicate offer " + id.Value + " in offer list"
 		case o == nil:
 			offerErr = "Offer " + id.Value + " is no longer valid"
+			missing = append(missing, id.Value)
 		case o.fw != fw:
 			offerErr = "Offer " + id.Value + " has invalid framework"
 		case len(offers) > 0 && o.agent != offers[0].agent:
@@ -40,8 +42,10 @@ func (m *master) accept(fw *framework, call *scheduler.Call_Accept) {
 	// Valid offers are used up either way.
 	for _, o := range offers {
 		m.removeOffer(o, false)
+		m.rejects.offerUsed(o.id)
 	}
 	if offerErr != "" {
+		m.rejects.acceptRefused(offerErr, missing)
 		for _, op := range call.Operations {
 			for _, ti := range operationTasks(op) {
 				m.deliver(fw, m.masterUpdate(fw, ti.TaskID.Value, ti.AgentID.Value, mesos.TASK_DROPPED,
@@ -161,6 +165,7 @@ func validateExecutor(fw *framework, a *agent, exec mesos.ExecutorInfo) string {
 func (m *master) launch(fw *framework, a *agent, available pool, ti mesos.TaskInfo, groupExec *mesos.ExecutorInfo) bool {
 	taskRes, execRes, msg := m.validateTask(fw, a, available, ti, groupExec)
 	if msg != "" {
+		m.rejects.note(Rejection{Call: "ACCEPT", Message: "TASK_ERROR: " + msg, Invalid: true})
 		m.deliver(fw, m.masterUpdate(fw, ti.TaskID.Value, ti.AgentID.Value, mesos.TASK_ERROR, mesos.REASON_TASK_INVALID, msg))
 		return false
 	}
@@ -196,6 +201,7 @@ func (m *master) launchGroup(fw *framework, a *agent, available pool, exec mesos
 		failed = "Task group must not be empty"
 	}
 	if failed != "" {
+		m.rejects.note(Rejection{Call: "ACCEPT", Message: "TASK_ERROR: " + failed, Invalid: true})
 		for _, ti := range tasks {
 			m.deliver(fw, m.masterUpdate(fw, ti.TaskID.Value, ti.AgentID.Value, mesos.TASK_ERROR, mesos.REASON_TASK_GROUP_INVALID, failed))
 		}
@@ -250,6 +256,7 @@ func (m *master) decline(fw *framework, call *scheduler.Call_Decline) {
 			continue // Mesos ignores offers it no longer knows
 		}
 		m.removeOffer(o, false)
+		m.rejects.offerUsed(o.id)
 		m.refuse(fw, o.agent.id, call.Filters, o.res)
 	}
 }

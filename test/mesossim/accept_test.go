@@ -206,3 +206,26 @@ func TestFreedResourcesComeInAFurtherOffer(t *testing.T) {
 		t.Fatalf("further offer %s on %s with %v cpus, want a new offer of the freed 1 cpu", more.ID.Value, more.AgentID.Value, scalarOf(more, "cpus"))
 	}
 }
+
+// Found by the chaos runs: a framework that subscribes again is offered
+// every agent afresh. Mesos' allocator drops a framework's offer filters
+// when it deactivates it (a disconnect: HierarchicalAllocatorProcess::
+// deactivateFramework); the simulation kept them, so an agent declined
+// for an hour before a framework restart was never offered to the new
+// instance, which never learned its hostname.
+func TestFiltersDroppedWhenTheFrameworkDisconnects(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	info := withFailoverTimeout(partitionAwareInfo("refilter"), time.Minute)
+	f := subscribeRaw(t, c, info)
+	o := f.offer()
+	f.call(&scheduler.Call{Type: scheduler.Call_DECLINE, Decline: &scheduler.Call_Decline{
+		OfferIDs: []mesos.OfferID{o.ID}, Filters: &mesos.Filters{RefuseSeconds: ptrTo(3600.0)},
+	}})
+	f.quiet(200*time.Millisecond, isType(scheduler.Event_OFFERS), "offer of a declined agent")
+	c.DropStreams()
+	info.ID = &mesos.FrameworkID{Value: f.id}
+	g := subscribeRaw(t, c, info)
+	if got := scalarOf(g.offer(), "cpus"); got != 8 {
+		t.Fatalf("offer after resubscribing has %v cpus, want 8", got)
+	}
+}

@@ -71,6 +71,7 @@ func (c *Cluster) registerAdmin(mux *http.ServeMux) {
 		return map[string]string{"agent_id": id}, err
 	})
 	c.admin(mux, "failover-master", func(adminRequest) (any, error) { c.FailoverMaster(); return nil, nil })
+	c.admin(mux, "drop-streams", func(adminRequest) (any, error) { return map[string]int{"streams": c.DropStreams()}, nil })
 	c.admin(mux, "drop-updates", func(r adminRequest) (any, error) { c.DropUpdates(r.Count); return nil, nil })
 	c.admin(mux, "drop-kills", func(r adminRequest) (any, error) { c.DropKills(r.Count); return nil, nil })
 	c.admin(mux, "duplicate-updates", func(r adminRequest) (any, error) { c.DuplicateUpdates(r.Count); return nil, nil })

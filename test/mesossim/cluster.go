@@ -125,8 +125,8 @@ func (c *Cluster) agentWorkDir(hostname string) string {
 
 func (c *Cluster) handler(index int) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(schedulerPath, c.calls.wrap(index, schedulerHandler{m: c.m, index: index}))
-	mux.Handle(masterPrefix+schedulerPath, c.calls.wrap(index, schedulerHandler{m: c.m, index: index}))
+	mux.Handle(schedulerPath, c.calls.wrap(index, c.m.rejects.wrap(schedulerHandler{m: c.m, index: index})))
+	mux.Handle(masterPrefix+schedulerPath, c.calls.wrap(index, c.m.rejects.wrap(schedulerHandler{m: c.m, index: index})))
 	mux.HandleFunc("GET /debug/calls", c.calls.serve)
 	mux.HandleFunc("/state", c.serveState(index))
 	mux.HandleFunc("/master/state", c.serveState(index))

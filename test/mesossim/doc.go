@@ -26,10 +26,12 @@
 //     agent removal giving TASK_LOST); docs/mesos-sim.md lists the choices.
 //   - Faults (killing a task's process; adding, removing, marking gone,
 //     partitioning (noticed after the ping timeouts), healing and restarting
-//     agents (with checkpointed state, or wiped); master failover; losing
-//     kills; dropping, delaying and duplicating status updates; device
-//     markers) are Cluster methods and POST /admin/... endpoints;
-//     docs/mesos-sim.md lists them.
+//     agents (with checkpointed state, or wiped); master failover; breaking
+//     the event streams; losing kills; dropping, delaying and duplicating
+//     status updates; device markers) are Cluster methods and POST
+//     /admin/... endpoints; docs/mesos-sim.md lists them.
+//   - The master counts the calls it refuses (Cluster.Rejections), invalid
+//     ones apart from those refused for their timing.
 //   - Time stamps come from Config.Now and identifiers from Config.Rand, so
 //     tests can make both deterministic. Timers (allocation, heartbeats,
 //     retries) run on the wall clock.

@@ -76,15 +76,17 @@ func (c *Cluster) FailoverMaster() {
 	m.log.Info("master failed over", "leader", m.addrs[m.leader], "master_id", m.masterID)
 }
 
-// DropUpdates drops the next n status updates on their way to frameworks.
-// Updates with a uuid are resent after the retry interval, as Mesos does.
+// DropUpdates drops the next n agent status updates (those with a uuid) on
+// their way to frameworks; they are resent after the retry interval, as a
+// Mesos agent resends them. (The master's own updates travel on the
+// subscription's connection and are lost only with it: DropStreams.)
 func (c *Cluster) DropUpdates(n int) {
 	c.m.mu.Lock()
 	defer c.m.unlock()
 	c.m.faults.drop += n
 }
 
-// DelayUpdates delays the next n status updates by d.
+// DelayUpdates delays the next n agent status updates by d.
 func (c *Cluster) DelayUpdates(n int, d time.Duration) {
 	c.m.mu.Lock()
 	defer c.m.unlock()
@@ -101,7 +103,7 @@ func (c *Cluster) DropKills(n int) {
 	c.m.faults.dropKills += n
 }
 
-// DuplicateUpdates delivers the next n status updates twice.
+// DuplicateUpdates delivers the next n agent status updates twice.
 func (c *Cluster) DuplicateUpdates(n int) {
 	c.m.mu.Lock()
 	defer c.m.unlock()

@@ -234,14 +234,21 @@ func TestUpdateFaults(t *testing.T) {
 	if !bytes.Equal(dup.UUID, running.UUID) {
 		t.Fatal("duplicate has another uuid")
 	}
+	f.ack(running)
+	// The master's own updates are never dropped, delayed or duplicated:
+	// they travel on the stream, lost only with it. A reconciliation
+	// answer passes the faults by; the agent's next update takes them.
+	c.DropUpdates(1)
 	c.DelayUpdates(1, 200*time.Millisecond)
-	sent = time.Now()
 	f.reconcile(reconcileTask("t1", ""))
 	f.wait(updateFor("t1", mesos.TASK_RUNNING))
-	if time.Since(sent) < 200*time.Millisecond {
-		t.Fatal("delayed update arrived early")
+	sent = time.Now()
+	f.call(&scheduler.Call{Type: scheduler.Call_KILL, Kill: &scheduler.Call_Kill{TaskID: mesos.TaskID{Value: "t1"}}})
+	f.wait(updateFor("t1", mesos.TASK_KILLED)) // dropped, then delayed when resent
+	if time.Since(sent) < 500*time.Millisecond {
+		t.Fatal("dropped and delayed update arrived before the retry interval and the delay")
 	}
-	if got := c.State().Faults; got != (FaultCounts{Dropped: 1, Delayed: 1, Duplicated: 1}) {
+	if got := c.State().Faults; got != (FaultCounts{Dropped: 2, Delayed: 1, Duplicated: 1}) {
 		t.Fatalf("fault counts %+v", got)
 	}
 }

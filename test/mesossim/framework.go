@@ -141,6 +141,10 @@ func (m *master) disconnected(fw *framework, s *stream) {
 func (m *master) disconnectLocked(fw *framework) {
 	fw.stream = nil
 	m.rescindAll(fw, false)
+	// The allocator deactivates the framework, which drops its offer
+	// filters (HierarchicalAllocatorProcess::deactivateFramework): after
+	// it subscribes again, every agent is offered to it afresh.
+	fw.filters = map[string]offerFilter{}
 	timeout := time.Duration(fw.info.GetFailoverTimeout() * float64(time.Second))
 	m.log.Info("framework disconnected", "framework", fw.id, "failover_timeout", timeout)
 	if fw.failoverTimer != nil {

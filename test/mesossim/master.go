@@ -34,6 +34,7 @@ type master struct {
 	agentOrder []*agent              // registration order, for deterministic allocation
 	offers     map[string]*offer
 	faults     updateFaults
+	rejects    rejectionLog  // calls refused (rejections.go)
 	timers     []*time.Timer // pending agent reregistrations, stopped by Close
 
 	nextFramework, nextOffer, nextAgent, allocCycle int

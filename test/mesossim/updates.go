@@ -128,7 +128,12 @@ func (m *master) resendPendingHead(fw *framework, taskID string) {
 	q[0].backoff = backoff
 }
 
-// deliver sends an UPDATE event, through the injected faults.
+// deliver sends an UPDATE event, through the injected faults. The faults
+// hit only an agent's updates (those with a uuid): they stand for what can
+// befall an update between the agent and the master, whence the agent
+// resends it. The master's own updates travel on the subscription's
+// connection like every event, in order, and are lost only with it (the
+// scheduler then subscribes again and reconciles).
 func (m *master) deliver(fw *framework, st mesos.TaskStatus) {
 	if fw.stream == nil {
 		return
@@ -136,6 +141,7 @@ func (m *master) deliver(fw *framework, st mesos.TaskStatus) {
 	ev := &scheduler.Event{Type: scheduler.Event_UPDATE, Update: &scheduler.Event_Update{Status: st}}
 	f := &m.faults
 	switch {
+	case len(st.UUID) == 0:
 	case f.drop > 0:
 		f.drop--
 		f.dropped++
