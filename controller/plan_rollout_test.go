@@ -338,7 +338,7 @@ func TestPlan_Upgrade_LostAgentKeepsItsSlotDown(t *testing.T) {
 			spec:   newMetadata,
 			world:  lost(time.Second),
 			filter: []string{"kill", "blocked metadata"},
-			want:   []string{"blocked metadata -: upgrade of metadata waits: 1 down, at most 1 at a time"},
+			want:   []string{"blocked metadata -: upgrade of metadata waits: 1 down (node3), at most 1 at a time"},
 		},
 		{
 			name: "the host back under a new agent: its own slot counts",
@@ -352,7 +352,7 @@ func TestPlan_Upgrade_LostAgentKeepsItsSlotDown(t *testing.T) {
 			filter: []string{"kill", "launch metadata", "blocked metadata"},
 			want: []string{
 				"launch metadata on node3 config metadata2: METADATA_DEVICE on node3 has no metadata service",
-				"blocked metadata -: upgrade of metadata waits: 1 down, at most 1 at a time",
+				"blocked metadata -: upgrade of metadata waits: 1 down (node3), at most 1 at a time",
 			},
 		},
 		{
@@ -360,7 +360,7 @@ func TestPlan_Upgrade_LostAgentKeepsItsSlotDown(t *testing.T) {
 			spec:   newMetadata,
 			world:  lost(10 * time.Minute),
 			filter: []string{"kill"},
-			want:   []string{"kill quobyte.metadata.metadata1.s0003 on node1 (replace): replaced by config metadata2"},
+			want:   []string{"kill quobyte.metadata.metadata1.s0003 on node1 (replace): config metadata1 -> metadata2"},
 		},
 	})
 }
