@@ -68,6 +68,9 @@ type planner struct {
 	// relaunched is set, by kind index, when this plan launches a task
 	// that completes a replacement.
 	relaunched [numKinds]bool
+	// hostsBack are the hostnames of reachable, probed agents, made when
+	// an agent we cannot see asks for them (superseded).
+	hostsBack map[string]bool
 }
 
 // actionList collects a plan's actions in chunks (each as big as all

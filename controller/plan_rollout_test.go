@@ -362,5 +362,30 @@ func TestPlan_Upgrade_LostAgentKeepsItsSlotDown(t *testing.T) {
 			filter: []string{"kill"},
 			want:   []string{"kill quobyte.metadata.metadata1.s0003 on node1 (replace): config metadata1 -> metadata2"},
 		},
+		{
+			// Chaos seed 25: the end of the lost agent's task never
+			// reached us (it went with a dropped stream; reconciliation
+			// answers TASK_UNKNOWN, not terminal). Its host is back under
+			// a new agent that runs the new config: the old agent counts
+			// for nothing, and the rollout goes on. Before, its slot
+			// stayed unknown and the rollout waited for it for good.
+			name: "the host back under a new agent, the lost task's end never heard: the next goes",
+			spec: newMetadata,
+			world: func(c *spec.Cluster, w *world) {
+				lost(time.Second)(c, w)
+				for _, tk := range w.tasks {
+					if tk.AgentID == "a-node3" && tk.Config == "metadata2" {
+						tk.State, tk.Reason = snapshot.Unknown, "REASON_RECONCILIATION"
+					}
+				}
+				b := w.agent("node3b", spec.MetadataDevice, spec.DataDevice)
+				b.Hostname = "node3"
+				w.task("metadata", "metadata2", b, snapshot.Running)
+				w.service(c, spec.Data, b)
+				w.prober(c, b)
+			},
+			filter: []string{"kill", "launch metadata", "blocked metadata"},
+			want:   []string{"kill quobyte.metadata.metadata1.s0003 on node1 (replace): config metadata1 -> metadata2"},
+		},
 	})
 }

@@ -199,6 +199,9 @@ func (p *planner) computePerAgentKind(k spec.Kind, svc *spec.Service) ([]slot, m
 		case wantYes:
 		case wantUnknown:
 			switch {
+			case p.superseded(av):
+				// Its host is back under another agent: what this one
+				// ran is gone, whatever we last heard of it.
 			case len(tasks) > 0:
 				slots = append(slots, slot{av: av, task: pickBest(tasks, svc.ConfigHash), unknown: true})
 			case p.lostSlot(k, svc, av):
@@ -291,24 +294,38 @@ func (m missingSlots) with(agents []*agentView, slots []slot) []slot {
 
 // lostSlot reports whether av, an agent we cannot see with no live task of
 // kind k, still counts as a slot of k (down) for the rolling upgrade: its
-// last report called for k there, it was lost less than the unreachable
-// timeout ago, and its host has not come back under another agent (an
-// agent restarted with a wiped work directory registers under a new ID,
-// and that agent's slot counts instead). A replacement lost with its agent
-// leaves the service down: without this its slot vanished with the agent
-// and the rollout took the next host down. After the timeout the host is
-// given up, as an instance of a kind that runs anywhere is.
+// last report called for k there, and it was lost less than the
+// unreachable timeout ago (the caller has checked that its host has not
+// come back under another agent: superseded). A replacement lost with its
+// agent leaves the service down: without this its slot vanished with the
+// agent and the rollout took the next host down. After the timeout the
+// host is given up, as an instance of a kind that runs anywhere is.
 func (p *planner) lostSlot(k spec.Kind, svc *spec.Service, av *agentView) bool {
-	if !k.DeviceBound() || av.agent.Reachable || !av.eligible || !av.hasDevice(k.DeviceType()) ||
-		!hostMatches(svc.Hosts, av.agent.Hostname) || p.now.Sub(av.agent.UnreachableSince) >= p.c.Placement.UnreachableTimeout {
+	return k.DeviceBound() && !av.agent.Reachable && av.eligible && av.hasDevice(k.DeviceType()) &&
+		hostMatches(svc.Hosts, av.agent.Hostname) && p.now.Sub(av.agent.UnreachableSince) < p.c.Placement.UnreachableTimeout
+}
+
+// superseded reports whether av is an agent we cannot see whose host is
+// back under another agent ID, reachable and probed: an agent restarted
+// with a wiped work directory registers anew, and Mesos removes the old
+// one ("a new agent registered at the same address") with its tasks. The
+// old agent's tasks may still look alive to us (their end was lost with
+// a dropped stream, and reconciliation answers TASK_UNKNOWN, which is not
+// terminal), but they count for nothing: otherwise the host's slot stayed
+// unknown and the rolling upgrade waited for it for good (chaos seed 25).
+func (p *planner) superseded(av *agentView) bool {
+	if av.agent.Reachable || av.agent.Hostname == "" {
 		return false
 	}
-	for _, o := range p.ix.agents { // rare: only agents lost a moment ago get here
-		if o != av && o.agent.Hostname == av.agent.Hostname && o.reachable() && o.agent.Probe != nil {
-			return false
+	if p.hostsBack == nil { // rare: only agents we cannot see get here
+		p.hostsBack = map[string]bool{}
+		for _, o := range p.ix.agents {
+			if o.reachable() && o.probed {
+				p.hostsBack[o.agent.Hostname] = true
+			}
 		}
 	}
-	return true
+	return p.hostsBack[av.agent.Hostname]
 }
 
 // quiet reports whether a slot of a per-agent kind asks nothing of the

@@ -233,6 +233,11 @@ func stateOf(s mesos.TaskState) (snapshot.TaskState, bool) {
 // foldUpdate applies one status update. Caller holds o.mu.
 func (o *Observer) foldUpdate(st *mesos.TaskStatus) {
 	tid := st.TaskID.Value
+	if tid == recoveryProbeTaskID {
+		// Any answer means the master has every agent back.
+		o.rec.answered(tid, o.cfg.Now(), true)
+		return
+	}
 	id, ok := taskid.Parse(tid)
 	if !ok {
 		o.log.Debug("ignoring update of a task that is not ours", "task", tid)

@@ -101,6 +101,7 @@ type Observer struct {
 	gen                         uint64
 	dirty                       bool
 	rec                         reconcileState
+	reconciledOnce              bool // a reconciliation round ended: tasks are known
 
 	// latest is the last snapshot built; a new one is built by Latest when
 	// dirty (see publish).

@@ -515,6 +515,12 @@ func subscribed(n int) mesosconn.Status {
 	return mesosconn.Status{State: snapshot.Subscribed, FrameworkID: "fw-1", Master: "http://m:5050", Subscriptions: n}
 }
 
+// answerRecoveryProbe answers the agentless question of a first
+// reconciliation as a master with every agent back does.
+func answerRecoveryProbe(ctx context.Context, o *Observer) {
+	o.HandleEvent(ctx, update(recoveryProbeTaskID, "", mesos.TASK_UNKNOWN, 0, reconciliation))
+}
+
 func reconciledTasks(c *scheduler.Call) map[string]string {
 	m := map[string]string{}
 	for _, t := range c.GetReconcile().GetTasks() {
@@ -544,14 +550,18 @@ func TestReconcile_ExplicitUntilAllAnswerThenImplicit(t *testing.T) {
 	if c == nil || c.GetType() != scheduler.Call_RECONCILE {
 		t.Fatalf("first step = %v, want explicit RECONCILE", c)
 	}
-	if got := reconciledTasks(c); len(got) != 2 || got["quobyte.data.c.1"] != "a1" || got["quobyte.metadata.c.2"] != "a2" {
+	// The known tasks by agent; the first round of an observer also asks
+	// whether every agent is back (no agent ID).
+	if got := reconciledTasks(c); len(got) != 3 || got["quobyte.data.c.1"] != "a1" || got["quobyte.metadata.c.2"] != "a2" || got[recoveryProbeTaskID] != "" {
 		t.Fatalf("reconciled %v", got)
 	}
 	if c := step(); c != nil {
 		t.Fatalf("retry before its delay: %v", c)
 	}
-	// One answers; the other stays silent and is asked again with backoff.
+	// One answers, and so does the master about its agents; the other
+	// stays silent and is asked again with backoff.
 	o.HandleEvent(ctx, update("quobyte.data.c.1", "a1", mesos.TASK_RUNNING, 0, reconciliation))
+	answerRecoveryProbe(ctx, o)
 	clk.Advance(2 * time.Second)
 	c = step()
 	if got := reconciledTasks(c); len(got) != 1 || got["quobyte.metadata.c.2"] != "a2" {
@@ -599,16 +609,41 @@ func TestReconcile_ExplicitUntilAllAnswerThenImplicit(t *testing.T) {
 }
 
 // After a restart the framework knows no tasks: implicit reconciliation
-// rebuilds them from their IDs alone.
-func TestReconcile_RestartRebuildsTasksFromImplicit(t *testing.T) {
+// rebuilds them from their IDs alone, once the master has every agent back
+// (it answers the agentless question only then; before, implicit
+// reconciliation would leave out the tasks of agents still to reregister
+// after a master failover, and they would be launched again).
+func TestReconcile_RestartWaitsForEveryAgentThenRebuildsTasksFromImplicit(t *testing.T) {
 	o, clk, _ := newObserver(t)
 	ctx := context.Background()
 	o.HandleStatus(subscribed(1))
-	o.mu.Lock()
-	c, _ := o.reconcileStep()
-	o.mu.Unlock()
-	if c == nil || len(c.GetReconcile().GetTasks()) != 0 {
-		t.Fatalf("want implicit reconciliation at once, got %v", c)
+	step := func() *scheduler.Call {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		c, _ := o.reconcileStep()
+		return c
+	}
+	c := step()
+	if got := reconciledTasks(c); len(got) != 1 || got[recoveryProbeTaskID] != "" || c.GetReconcile().GetTasks()[0].AgentID != nil {
+		t.Fatalf("first call %v, want the agentless question alone", c)
+	}
+	// The master drops it while agents are to reregister: asked again.
+	clk.Advance(2 * time.Second)
+	if got := reconciledTasks(step()); len(got) != 1 {
+		t.Fatalf("retry %v", got)
+	}
+	if o.Latest().Subscription.Reconciled {
+		t.Fatal("reconciled before the master has every agent")
+	}
+	answerRecoveryProbe(ctx, o)
+	c = step()
+	if c == nil || c.GetType() != scheduler.Call_RECONCILE || len(c.GetReconcile().GetTasks()) != 0 {
+		t.Fatalf("want implicit reconciliation once answered, got %v", c)
+	}
+	for _, tk := range o.Latest().Tasks {
+		if tk.ID == recoveryProbeTaskID {
+			t.Fatal("the question became a task")
+		}
 	}
 	for _, id := range []string{"quobyte.registry.h1.x", "quobyte.data.h2.y", "quobyte.prober.h3.z"} {
 		o.HandleEvent(ctx, update(id, "agent-1", mesos.TASK_RUNNING, 0, reconciliation))
@@ -685,6 +720,8 @@ func TestReconcile_SettlingIgnoresOrdinaryUpdatesAndIsBounded(t *testing.T) {
 		o.publish()
 	}
 	o.HandleStatus(subscribed(1))
+	step() // the agentless question
+	answerRecoveryProbe(ctx, o)
 	step() // implicit sent
 	for i := 0; i < 4; i++ {
 		clk.Advance(time.Second)

@@ -46,6 +46,22 @@ func (r *reconcileState) answered(taskID string, now time.Time, reconciliation b
 	}
 }
 
+// recoveryProbeTaskID names no task. Asked about without an agent ID, the
+// Mesos master answers TASK_UNKNOWN only when no agent is still to
+// reregister after a master failover ("we err on the side of caution and
+// do not reply if there are *any* recovered agents", master.cpp's explicit
+// reconciliation, case 2); until then it drops the question. Implicit
+// reconciliation leaves out the tasks of those agents, and a reregistering
+// agent's running tasks are not reported to the framework at all. An
+// observer that starts empty (a restarted framework, a standby taking
+// over) asks this first, so that its implicit reconciliation comes after
+// every agent is back and sees every task: otherwise it would launch
+// services that already run (chaos seed 37: an api beyond its count after
+// a framework restart during a master failover; a second data service on
+// a host would be worse). An observer that ran before knows its tasks and
+// asks about them by agent instead.
+const recoveryProbeTaskID = "quobyte-mesos.agents-reregistered"
+
 // startRound begins reconciliation after a (re)subscribe. Caller holds o.mu.
 func (o *Observer) startRound(now time.Time) {
 	o.sub.Reconciled = false
@@ -55,8 +71,12 @@ func (o *Observer) startRound(now time.Time) {
 			pending[id] = t.AgentID
 		}
 	}
+	known := len(pending)
+	if !o.reconciledOnce {
+		pending[recoveryProbeTaskID] = ""
+	}
 	o.rec = reconcileState{phase: phaseExplicit, pending: pending, next: now, delay: o.cfg.ReconcileInitial}
-	o.log.Info("reconciling after subscribe", "known_tasks", len(pending))
+	o.log.Info("reconciling after subscribe", "known_tasks", known, "first", !o.reconciledOnce)
 }
 
 // reconcileStep advances reconciliation by what is due at the clock's now
@@ -98,7 +118,7 @@ func (o *Observer) reconcileStep() (call *scheduler.Call, wakeAt time.Time) {
 			return nil, quiet
 		}
 		r.phase, r.next = phaseDone, now.Add(o.cfg.ImplicitEvery)
-		o.sub.Reconciled = true
+		o.sub.Reconciled, o.reconciledOnce = true, true
 		o.dirty = true
 		o.log.Info("reconciled", "tasks", len(o.tasks))
 		return nil, r.next

@@ -235,6 +235,24 @@ func (m *Master) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+	if call.GetType() == scheduler.Call_RECONCILE {
+		go m.answerUnknown(call.GetReconcile().GetTasks())
+	}
+}
+
+// answerUnknown answers the tasks of an explicit reconciliation named
+// without an agent as a Mesos master with no agent to wait for does: the
+// fake master knows no task, so TASK_UNKNOWN (master.cpp's case 6).
+func (m *Master) answerUnknown(tasks []scheduler.Call_Reconcile_Task) {
+	for _, t := range tasks {
+		if t.AgentID != nil {
+			continue
+		}
+		state, source, reason := mesos.TASK_UNKNOWN, mesos.SOURCE_MASTER, mesos.REASON_RECONCILIATION
+		m.Send(&scheduler.Event{Type: scheduler.Event_UPDATE, Update: &scheduler.Event_Update{Status: mesos.TaskStatus{
+			TaskID: t.TaskID, State: &state, Source: &source, Reason: &reason,
+		}}})
+	}
 }
 
 func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *scheduler.Call) {
