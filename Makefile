@@ -81,12 +81,14 @@ fuzz:
 
 # The chaos runner (test/chaos): seeds 1..SEEDS, CHAOS_RUNS at a time (each
 # takes about a minute and little CPU), then the table: faults injected by
-# kind, invariant checks made, violations, slowest convergence. `make test`
-# runs a fixed set of seeds.
-SEEDS      ?= 20
-CHAOS_RUNS ?= 6
+# kind, invariant checks made, violations, slowest convergence.
+# CHAOS_FLAGS=-ha: two framework instances electing a leader in ZooKeeper.
+# `make test` runs a fixed set of seeds.
+SEEDS       ?= 20
+CHAOS_RUNS  ?= 6
+CHAOS_FLAGS ?=
 chaos:
-	$(GO) test -race -count=1 -timeout 0 -run '^TestChaos$$' ./test/chaos -v -seeds $(SEEDS) -runs $(CHAOS_RUNS)
+	$(GO) test -race -count=1 -timeout 0 -run '^TestChaos$$' ./test/chaos -v -seeds $(SEEDS) -runs $(CHAOS_RUNS) $(CHAOS_FLAGS)
 
 RUNTIME ?= command
 run:

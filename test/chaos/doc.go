@@ -102,9 +102,10 @@
 //
 // # Running it
 //
-// `make test` runs TestChaos (seeds 1-3) and TestChaos_HA (seed 1, two
-// instances, ZooKeeper) in parallel, about three minutes; `make chaos
-// SEEDS=N` runs seeds 1..N and prints the table (faults by kind, checks by
-// invariant, violations, slowest convergence). The README records the
-// largest run.
+// `make test` runs TestChaos: seeds 1-3, seed 1 with two instances and
+// ZooKeeper, and the regressions, all at once (about 80 s under -race);
+// `make chaos SEEDS=N` runs seeds 1..N (CHAOS_RUNS at a time; add
+// CHAOS_FLAGS=-ha for two instances) and prints the table (faults by
+// kind, checks by invariant, violations, slowest convergence). The README
+// records the largest run.
 package chaos
