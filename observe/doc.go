@@ -51,5 +51,9 @@
 //     non-terminal task, repeated with backoff until each has answered;
 //     then implicit reconciliation; Subscription.Reconciled turns true once
 //     the answers to it have settled. Implicit reconciliation also runs
-//     periodically.
+//     periodically. An observer that knows no past (a restarted framework,
+//     a standby that takes over) also asks, in its first round, about a
+//     task ID without an agent: the master answers that only once no agent
+//     is still to reregister after a failover, and until then an implicit
+//     answer would leave their tasks out (recoveryProbeTaskID).
 package observe

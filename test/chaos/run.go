@@ -271,7 +271,9 @@ func (r *run) execute(ctx context.Context) error {
 		return nil
 	}
 	r.res.Settle = settle
-	r.logf("seed %d: converged %.1f allocation intervals after the faults stopped", r.sched.Seed, r.res.SettleIntervals())
+	// (Not r.res.SettleIntervals(): copying r.res would read what the
+	// monitor is writing.)
+	r.logf("seed %d: converged %.1f allocation intervals after the faults stopped", r.sched.Seed, Intervals(settle, AllocationInterval))
 	return nil
 }
 
