@@ -341,7 +341,9 @@ func (r *run) writeSpecs() error {
 	for _, in := range r.instances {
 		m := r.model
 		if in.proxy != nil {
-			m.HAZooKeeper = in.proxy.URL("/chaos")
+			// A path of the run's own: runs share one ZooKeeper server,
+			// and instances sharing a path elect one leader among them.
+			m.HAZooKeeper = in.proxy.URL("/chaos/" + filepath.Base(r.dir))
 		}
 		if err := os.WriteFile(in.specPath, []byte(m.text()), 0o644); err != nil {
 			return fmt.Errorf("chaos: writing the spec: %w", err)
