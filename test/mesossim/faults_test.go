@@ -253,6 +253,28 @@ func TestUpdateFaults(t *testing.T) {
 	}
 }
 
+// An agent's update held up on its way is dropped when the agent is
+// removed before it arrives: the master does not forward updates from an
+// agent it removed, so no framework hears from an agent after its FAILURE
+// (chaos HA seed 11: a late TASK_RUNNING made a wiped agent look reachable
+// again, and launches waited for its offers for good).
+func TestDelayedUpdateOfARemovedAgentIsDropped(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	f := subscribeRaw(t, c, partitionAwareInfo("late"))
+	o := f.offer()
+	c.DelayUpdates(1, 300*time.Millisecond)
+	f.launch(o, 0, commandTask("t1", o, 1, 64)) // TASK_STARTING is held up
+	time.Sleep(50 * time.Millisecond)
+	if err := c.RemoveAgent(o.AgentID.Value); err != nil {
+		t.Fatal(err)
+	}
+	f.wait(func(ev *scheduler.Event) bool { return ev.GetType() == scheduler.Event_FAILURE })
+	f.quiet(600*time.Millisecond, func(ev *scheduler.Event) bool {
+		st := ev.GetUpdate().GetStatus()
+		return ev.GetType() == scheduler.Event_UPDATE && st.GetState() != mesos.TASK_LOST && st.GetState() != mesos.TASK_GONE_BY_OPERATOR
+	}, "an update from the removed agent after its FAILURE")
+}
+
 func TestKillTaskFailsTheTask(t *testing.T) {
 	c := startCluster(t, fastConfig(1))
 	f := subscribeRaw(t, c, partitionAwareInfo("crash"))

@@ -149,8 +149,20 @@ func (m *master) deliver(fw *framework, st mesos.TaskStatus) {
 	case f.delay > 0:
 		f.delay--
 		f.delayed++
-		s := fw.stream
-		time.AfterFunc(f.delayFor, func() { s.send(ev) })
+		s, agentID := fw.stream, st.GetAgentID().GetValue()
+		time.AfterFunc(f.delayFor, func() {
+			// The update reaches the master late. If its agent is no
+			// longer registered by then, the master drops it, as Mesos'
+			// master ignores an update from an agent it removed (or
+			// cannot hear); a live agent resends it. So no framework
+			// hears from an agent after the FAILURE of its removal.
+			m.mu.Lock()
+			defer m.unlock()
+			if a := m.agents[agentID]; m.closed || a == nil || a.state != agentActive || fw.stream != s {
+				return
+			}
+			s.send(ev)
+		})
 		return
 	case f.duplicate > 0:
 		f.duplicate--
