@@ -395,8 +395,18 @@ func (c *checker) killCalled(taskID string, tc time.Time) {
 			}
 		}
 	}
-	if t.service() && tc.Sub(t.launched) >= healthyDeadline-lag && !t.servingThroughout(from, tc) {
-		return // not healthy by its deadline: a failed replacement
+	if t.service() && tc.Sub(t.launched) >= healthyDeadline-lag {
+		if !t.servingThroughout(from, tc) {
+			return // not healthy by its deadline: a failed replacement
+		}
+		if h.out || h.backAt.After(t.launched) {
+			// Its host was out of the master's sight since the launch:
+			// the agent held the task's health updates, and the
+			// framework judged the deadline on what it could see (seed
+			// 36: healthy, its updates held by a partition until after
+			// the deadline).
+			return
+		}
 	}
 	after := ""
 	for _, e := range c.events {

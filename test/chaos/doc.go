@@ -62,9 +62,10 @@
 //     simulated master counts them, mesossim.Cluster.Rejections);
 //   - needless-kill: no KILL of a task wanted as it is throughout the
 //     last lag (its config, host and device what every spec in force then
-//     wanted, no duplicate, not past its healthy deadline unhealthy): a
-//     framework restart, master failover or leader change kills nothing by
-//     itself;
+//     wanted, no duplicate, not past its healthy deadline unhealthy, nor
+//     past it after its host was out of the master's sight, which held its
+//     health updates back): a framework restart, master failover or leader
+//     change kills nothing by itself;
 //   - one-acts: no call from a framework instance after another one
 //     subscribed;
 //   - framework-kept: the master never removes the framework;

@@ -131,6 +131,8 @@ type ghost struct {
 	// restarting); outSince when that began.
 	out      bool
 	outSince time.Time
+	// backAt is when the master could see the agent again, last.
+	backAt time.Time
 }
 
 type deviceChange struct {

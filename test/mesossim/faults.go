@@ -103,6 +103,15 @@ func (c *Cluster) DropKills(n int) {
 	c.m.faults.dropKills += n
 }
 
+// ClearFaults forgets the message faults not yet spent (updates to drop,
+// delay or duplicate, kills to lose): from now on every message arrives.
+func (c *Cluster) ClearFaults() {
+	c.m.mu.Lock()
+	defer c.m.unlock()
+	f := &c.m.faults
+	f.drop, f.delay, f.duplicate, f.dropKills = 0, 0, 0, 0
+}
+
 // DuplicateUpdates delivers the next n agent status updates twice.
 func (c *Cluster) DuplicateUpdates(n int) {
 	c.m.mu.Lock()
