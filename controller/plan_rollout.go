@@ -98,11 +98,22 @@ func (p *planner) kindSettled(slots []slot, svc *spec.Service) bool {
 }
 
 // pastDeadline reports whether a new-config task has had HealthyDeadline
-// since its launch and is still not available.
+// since its launch, or since its agent was back in sight when it was lost
+// for a while after the launch, and is still not available. An agent out of
+// sight holds its tasks' health updates back: a replacement that turned
+// healthy meanwhile is not failed for what we could not hear (chaos seed
+// 36: a partition during a rollout reverted a healthy registry).
 func (p *planner) pastDeadline(s slot, svc *spec.Service) bool {
 	d := p.c.Upgrade.HealthyDeadline
 	t := s.task
-	return d > 0 && !s.unknown && !t.LaunchedAt.IsZero() && !p.available(s, svc) && p.now.Sub(t.LaunchedAt) >= d
+	if d <= 0 || s.unknown || t.LaunchedAt.IsZero() || p.available(s, svc) {
+		return false
+	}
+	from := t.LaunchedAt
+	if s.av != nil && s.av.agent.BackSince.After(from) {
+		from = s.av.agent.BackSince
+	}
+	return p.now.Sub(from) >= d
 }
 
 // settledRun reports whether a task that ended had settled before: it ran

@@ -94,6 +94,41 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			want: []string{"change registry: 2 to replace (1 at a time): config registry1 -> registry2", "blocked registry node1: upgrade paused: registry on node1 not healthy after 5m0s"},
 		},
 		{
+			// Chaos seed 36: its agent was out of sight for a while after
+			// the launch, holding the task's health updates back; the
+			// deadline counts from when it was back.
+			name: "successor not healthy within healthy_deadline, but its agent back only lately: it waits",
+			spec: newRegistry,
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+				old := taskOf(t, w, spec.Registry, "node1")
+				old.State, old.KillSent = snapshot.Killed, w.now
+				n := w.task("registry", "registry2", w.agents["a-node1"], snapshot.Running)
+				no := false
+				n.Healthy, n.HealthySince = &no, time.Time{}
+				n.LaunchedAt = w.now.Add(-5 * time.Minute)
+				w.agents["a-node1"].BackSince = w.now.Add(-time.Minute)
+			},
+			filter: []string{"blocked", "kill"},
+			want:   []string{"blocked registry node1: upgrade of registry waits for registry on node1 to be healthy for 1m0s"},
+		},
+		{
+			name: "successor not healthy within healthy_deadline of its agent's return: paused",
+			spec: newRegistry,
+			world: func(c *spec.Cluster, w *world) {
+				threeRegistries(testCluster(), w)
+				old := taskOf(t, w, spec.Registry, "node1")
+				old.State, old.KillSent = snapshot.Killed, w.now
+				n := w.task("registry", "registry2", w.agents["a-node1"], snapshot.Running)
+				no := false
+				n.Healthy, n.HealthySince = &no, time.Time{}
+				n.LaunchedAt = w.now.Add(-10 * time.Minute)
+				w.agents["a-node1"].BackSince = w.now.Add(-5 * time.Minute)
+			},
+			filter: []string{"blocked"},
+			want:   []string{"blocked registry node1: upgrade paused: registry on node1 not healthy after 5m0s"},
+		},
+		{
 			name: "spec fixed (new hash): the rollout resumes with the unhealthy one",
 			spec: func() *spec.Cluster { return withNewConfig(testCluster(), "3", spec.Registry) },
 			world: func(c *spec.Cluster, w *world) {

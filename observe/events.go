@@ -102,10 +102,14 @@ func (o *Observer) setReachable(id string, v bool) {
 		return
 	}
 	a := o.agentCopy(id)
+	back := v && !a.UnreachableSince.IsZero()
 	a.Reachable = v
 	a.UnreachableSince = time.Time{}
 	if !v {
 		a.UnreachableSince = o.cfg.Now()
+	}
+	if back {
+		a.BackSince = o.cfg.Now()
 	}
 	o.putAgent(a)
 }
@@ -119,6 +123,9 @@ func (o *Observer) foldOffer(of *mesos.Offer) {
 	a := o.agentCopy(id)
 	a.Hostname = of.GetHostname()
 	a.Attributes = attributes(of.GetAttributes())
+	if !a.UnreachableSince.IsZero() {
+		a.BackSince = o.cfg.Now()
+	}
 	a.Reachable, a.UnreachableSince = true, time.Time{}
 	if u := of.GetURL(); u != nil && u.Address.GetIP() != "" {
 		a.IP = u.Address.GetIP()

@@ -825,9 +825,23 @@ func TestHandleEvent_AgentUnreachableSince(t *testing.T) {
 	if a := o.Latest().Agent("agent-1"); a.Reachable || !a.UnreachableSince.Equal(at) {
 		t.Fatalf("agent = %+v, want unreachable since %s", a, at)
 	}
+	if a := o.Latest().Agent("agent-1"); !a.BackSince.IsZero() {
+		t.Fatalf("back since %s while never back", a.BackSince)
+	}
 	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_RUNNING, 2))
-	if a := o.Latest().Agent("agent-1"); !a.Reachable || !a.UnreachableSince.IsZero() {
-		t.Fatalf("agent back = %+v", a)
+	if a := o.Latest().Agent("agent-1"); !a.Reachable || !a.UnreachableSince.IsZero() || !a.BackSince.Equal(clk.Now()) {
+		t.Fatalf("agent back = %+v, want back since %s", a, clk.Now())
+	}
+	// Back by an offer too; an agent that stays reachable keeps the time.
+	o.HandleEvent(ctx, &scheduler.Event{Type: scheduler.Event_FAILURE, Failure: &scheduler.Event_Failure{AgentID: &mesos.AgentID{Value: "agent-1"}}})
+	clk.Advance(time.Minute)
+	o.HandleEvent(ctx, &scheduler.Event{Type: scheduler.Event_OFFERS, Offers: &scheduler.Event_Offers{Offers: []mesos.Offer{
+		{ID: mesos.OfferID{Value: "o1"}, AgentID: mesos.AgentID{Value: "agent-1"}, Hostname: "host-1"}}}})
+	back := clk.Now()
+	clk.Advance(time.Minute)
+	o.HandleEvent(ctx, update(dataTask, "agent-1", mesos.TASK_RUNNING, 3))
+	if a := o.Latest().Agent("agent-1"); !a.BackSince.Equal(back) {
+		t.Fatalf("back since %s, want %s", a.BackSince, back)
 	}
 }
 

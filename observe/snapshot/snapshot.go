@@ -76,6 +76,10 @@ type Agent struct {
 	// UnreachableSince is when the agent was first seen unreachable (zero
 	// while reachable).
 	UnreachableSince time.Time
+	// BackSince is when the agent was last seen reachable again after it
+	// was unreachable (zero if it never was, as far as we saw): what it held
+	// back meanwhile (its tasks' health) reaches us only from then on.
+	BackSince time.Time
 	// IP is the agent's address as Mesos reports it in offers
 	// (Offer.url.address.ip: the agent's --ip); "" until an offer says.
 	IP string
