@@ -415,6 +415,25 @@ func TestDroppedKillMustBeRetried(t *testing.T) {
 	}
 }
 
+// ClearFaults ends the message faults not yet spent: the chaos runner ends
+// its fault phase with it (seed 77: kills lost after the phase held a
+// rollout back).
+func TestClearFaultsEndsUnspentFaults(t *testing.T) {
+	c := startCluster(t, fastConfig(1))
+	f := subscribeRaw(t, c, partitionAwareInfo("clear"))
+	f.runTask(f.offer(), "t1")
+	c.DropKills(3)
+	c.DropUpdates(3)
+	c.DuplicateUpdates(3)
+	c.DelayUpdates(3, time.Hour)
+	c.ClearFaults()
+	f.call(&scheduler.Call{Type: scheduler.Call_KILL, Kill: &scheduler.Call_Kill{TaskID: mesos.TaskID{Value: "t1"}}})
+	f.wait(updateFor("t1", mesos.TASK_KILLED))
+	if got := c.State().Faults; got != (FaultCounts{}) {
+		t.Fatalf("faults spent after ClearFaults: %+v", got)
+	}
+}
+
 // A healed cut and a new one: the master counts missed pings from the new
 // cut, not from the first.
 func TestRepeatedPartitionCountsFromTheLastCut(t *testing.T) {
