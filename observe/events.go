@@ -102,16 +102,24 @@ func (o *Observer) setReachable(id string, v bool) {
 		return
 	}
 	a := o.agentCopy(id)
-	back := v && !a.UnreachableSince.IsZero()
-	a.Reachable = v
-	a.UnreachableSince = time.Time{}
-	if !v {
-		a.UnreachableSince = o.cfg.Now()
-	}
-	if back {
-		a.BackSince = o.cfg.Now()
-	}
+	o.markReachable(a, v)
 	o.putAgent(a)
+}
+
+// markReachable records on a, a copy about to be put, whether the agent is
+// reachable now: since when it is lost (UnreachableSince), and, for a lost
+// agent that is back, since when it is back (BackSince).
+func (o *Observer) markReachable(a *snapshot.Agent, v bool) {
+	switch now := o.cfg.Now(); {
+	case v && !a.Reachable:
+		a.BackSince = now
+	case !v && a.Reachable:
+		a.UnreachableSince = now
+	}
+	a.Reachable = v
+	if v {
+		a.UnreachableSince = time.Time{}
+	}
 }
 
 func (o *Observer) foldOffer(of *mesos.Offer) {
@@ -123,10 +131,7 @@ func (o *Observer) foldOffer(of *mesos.Offer) {
 	a := o.agentCopy(id)
 	a.Hostname = of.GetHostname()
 	a.Attributes = attributes(of.GetAttributes())
-	if !a.UnreachableSince.IsZero() {
-		a.BackSince = o.cfg.Now()
-	}
-	a.Reachable, a.UnreachableSince = true, time.Time{}
+	o.markReachable(a, true)
 	if u := of.GetURL(); u != nil && u.Address.GetIP() != "" {
 		a.IP = u.Address.GetIP()
 	}
