@@ -29,6 +29,21 @@ func taskOf(t *testing.T, w *world, kind spec.Kind, host string) *snapshot.Task 
 
 func TestPlan_Upgrade_Steps(t *testing.T) {
 	newRegistry := func() *spec.Cluster { return withNewConfig(testCluster(), "2", spec.Registry) }
+	// successor: node1's registry killed and gone, its successor of
+	// config registry2 running (healthy, as the world makes it).
+	successor := func(w *world) *snapshot.Task {
+		threeRegistries(testCluster(), w)
+		old := taskOf(t, w, spec.Registry, "node1")
+		old.State, old.KillSent = snapshot.Killed, w.now
+		return w.task("registry", "registry2", w.agents["a-node1"], snapshot.Running)
+	}
+	// unhealthySuccessor: the successor never healthy, launched ago.
+	unhealthySuccessor := func(w *world, ago time.Duration) {
+		n := successor(w)
+		no := false
+		n.Healthy, n.HealthySince = &no, time.Time{}
+		n.LaunchedAt = w.now.Add(-ago)
+	}
 	runPlanCases(t, []planCase{
 		{
 			name: "first step: one registry killed, the others wait",
@@ -58,10 +73,7 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			name: "successor healthy for less than min_healthy_time: the next waits",
 			spec: newRegistry,
 			world: func(c *spec.Cluster, w *world) {
-				threeRegistries(testCluster(), w)
-				old := taskOf(t, w, spec.Registry, "node1")
-				old.State, old.KillSent = snapshot.Killed, w.now
-				n := w.task("registry", "registry2", w.agents["a-node1"], snapshot.Running)
+				n := successor(w)
 				n.HealthySince = w.now.Add(-59 * time.Second)
 			},
 			want: []string{"change registry: 2 to replace (1 at a time): config registry1 -> registry2", "blocked registry node1: upgrade of registry waits for registry on node1 to be healthy for 1m0s"},
@@ -70,10 +82,7 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			name: "successor healthy for min_healthy_time: the next goes",
 			spec: newRegistry,
 			world: func(c *spec.Cluster, w *world) {
-				threeRegistries(testCluster(), w)
-				old := taskOf(t, w, spec.Registry, "node1")
-				old.State, old.KillSent = snapshot.Killed, w.now
-				n := w.task("registry", "registry2", w.agents["a-node1"], snapshot.Running)
+				n := successor(w)
 				n.HealthySince = w.now.Add(-time.Minute)
 			},
 			filter: []string{"kill"},
@@ -83,13 +92,7 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			name: "successor not healthy within healthy_deadline: paused, nothing else touched",
 			spec: newRegistry,
 			world: func(c *spec.Cluster, w *world) {
-				threeRegistries(testCluster(), w)
-				old := taskOf(t, w, spec.Registry, "node1")
-				old.State, old.KillSent = snapshot.Killed, w.now
-				n := w.task("registry", "registry2", w.agents["a-node1"], snapshot.Running)
-				no := false
-				n.Healthy, n.HealthySince = &no, time.Time{}
-				n.LaunchedAt = w.now.Add(-5 * time.Minute)
+				unhealthySuccessor(w, 5*time.Minute)
 			},
 			want: []string{"change registry: 2 to replace (1 at a time): config registry1 -> registry2", "blocked registry node1: upgrade paused: registry on node1 not healthy after 5m0s"},
 		},
@@ -100,13 +103,7 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			name: "successor not healthy within healthy_deadline, but its agent back only lately: it waits",
 			spec: newRegistry,
 			world: func(c *spec.Cluster, w *world) {
-				threeRegistries(testCluster(), w)
-				old := taskOf(t, w, spec.Registry, "node1")
-				old.State, old.KillSent = snapshot.Killed, w.now
-				n := w.task("registry", "registry2", w.agents["a-node1"], snapshot.Running)
-				no := false
-				n.Healthy, n.HealthySince = &no, time.Time{}
-				n.LaunchedAt = w.now.Add(-5 * time.Minute)
+				unhealthySuccessor(w, 5*time.Minute)
 				w.agents["a-node1"].BackSince = w.now.Add(-time.Minute)
 			},
 			filter: []string{"blocked", "kill"},
@@ -116,13 +113,7 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			name: "successor not healthy within healthy_deadline of its agent's return: paused",
 			spec: newRegistry,
 			world: func(c *spec.Cluster, w *world) {
-				threeRegistries(testCluster(), w)
-				old := taskOf(t, w, spec.Registry, "node1")
-				old.State, old.KillSent = snapshot.Killed, w.now
-				n := w.task("registry", "registry2", w.agents["a-node1"], snapshot.Running)
-				no := false
-				n.Healthy, n.HealthySince = &no, time.Time{}
-				n.LaunchedAt = w.now.Add(-10 * time.Minute)
+				unhealthySuccessor(w, 10*time.Minute)
 				w.agents["a-node1"].BackSince = w.now.Add(-5 * time.Minute)
 			},
 			filter: []string{"blocked"},
@@ -132,13 +123,7 @@ func TestPlan_Upgrade_Steps(t *testing.T) {
 			name: "spec fixed (new hash): the rollout resumes with the unhealthy one",
 			spec: func() *spec.Cluster { return withNewConfig(testCluster(), "3", spec.Registry) },
 			world: func(c *spec.Cluster, w *world) {
-				threeRegistries(testCluster(), w)
-				old := taskOf(t, w, spec.Registry, "node1")
-				old.State, old.KillSent = snapshot.Killed, w.now
-				n := w.task("registry", "registry2", w.agents["a-node1"], snapshot.Running)
-				no := false
-				n.Healthy, n.HealthySince = &no, time.Time{}
-				n.LaunchedAt = w.now.Add(-5 * time.Minute)
+				unhealthySuccessor(w, 5*time.Minute)
 			},
 			filter: []string{"kill"},
 			want:   []string{"kill quobyte.registry.registry2.s0015 on node1 (replace): config registry2 -> registry3"},
