@@ -21,7 +21,7 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 	byOffer := map[string][]pending{}
 	var order []string
 	for _, as := range assigned {
-		act := as.Action
+		act := *as.Action
 		kind := act.Kind
 		id, err := taskid.New(kind, act.ConfigHash, r.a.cfg.NewSuffix())
 		if err != nil {
@@ -76,7 +76,7 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 		used[offerID] = true
 		r.gone = append(r.gone, offerID)
 		for _, p := range byOffer[offerID] {
-			act, tid := p.as.Action, p.task.TaskID.Value
+			act, tid := *p.as.Action, p.task.TaskID.Value
 			if err != nil {
 				r.a.log.Warn("launch failed", "task_id", tid, "kind", act.Kind, "host", p.as.Hostname, "reason", act.Reason(), "error", err)
 				r.fail(act, fmt.Errorf("launch %s (task %s) on %s: %w", act.Kind, tid, p.as.Hostname, err))

@@ -14,12 +14,14 @@ import (
 // assignment is a launch action with the offer it goes to and the exact
 // resources its task (and, for the prober, its executor) takes from it.
 type assignment struct {
-	Action   controller.Action
+	// Action points into the actions given to match.
+	Action   *controller.Action
 	OfferID  string
 	AgentID  string
 	Hostname string
 	// Task is what the task takes; Executor what the prober's executor
 	// takes (nil for services, which run under Mesos' own executors).
+	// Those of one match share allocations (arena).
 	Task     []mesos.Resource
 	Executor []mesos.Resource
 }
@@ -40,23 +42,50 @@ type matchResult struct {
 	Unmatched []Unmatched
 }
 
+// offersByAgent lists the offers of each agent by offer ID, as indexes
+// into the offers: first by agent ID, then each one's next (-1: none). A
+// fresh cluster has an offer from each of thousands of agents: a list of
+// its own for each cost an allocation per agent.
+type offersByAgent struct {
+	first map[string]int32
+	next  []int32
+}
+
+func newOffersByAgent(offers []mesos.Offer) offersByAgent {
+	by := offersByAgent{first: make(map[string]int32, len(offers)), next: make([]int32, len(offers))}
+	for i := range offers {
+		id := offers[i].AgentID.Value
+		at, ok := by.first[id]
+		if !ok || offers[i].ID.Value < offers[at].ID.Value {
+			by.first[id], by.next[i] = int32(i), -1
+			if ok {
+				by.next[i] = at
+			}
+			continue
+		}
+		for by.next[at] >= 0 && offers[by.next[at]].ID.Value < offers[i].ID.Value {
+			at = by.next[at]
+		}
+		by.next[i], by.next[at] = by.next[at], int32(i)
+	}
+	return by
+}
+
 // match assigns launch actions (Launch, LaunchProber; others are ignored) to
 // offers from their agent. Actions are served in order, so the plan's order
 // is its priority; each takes the first offer (by offer ID) that fits its
 // cpus, mem, disk and every fixed port, and what it takes is subtracted, so
-// several tasks share an offer without double booking. match is pure.
+// several tasks share an offer without double booking. match is pure; its
+// result points into actions and offers.
 func match(actions []controller.Action, offers []mesos.Offer) matchResult {
-	byAgent := make(map[string][]int, len(offers))
-	pools := make([]*pool, len(offers))
-	for i := range offers {
-		pools[i] = newPool(&offers[i])
-		id := offers[i].AgentID.Value
-		byAgent[id] = append(byAgent[id], i)
-	}
-	for _, idx := range byAgent {
-		if len(idx) > 1 {
-			slices.SortFunc(idx, func(a, b int) int { return strings.Compare(offers[a].ID.Value, offers[b].ID.Value) })
+	byAgent := newOffersByAgent(offers)
+	var ar arena
+	pools := make([]pool, len(offers)) // made when first asked for
+	poolOf := func(i int32) *pool {
+		if pools[i].a == nil {
+			pools[i] = newPool(&offers[i], &ar)
 		}
+		return &pools[i]
 	}
 
 	n := 0
@@ -66,46 +95,49 @@ func match(actions []controller.Action, offers []mesos.Offer) matchResult {
 		}
 	}
 	res := matchResult{Assigned: make([]assignment, 0, n)}
-	for _, a := range actions {
+	for ai := range actions {
+		a := &actions[ai]
 		if a.Type != controller.Launch && a.Type != controller.LaunchProber {
 			continue
 		}
 		task, exec := demandOf(a)
-		demands := []need{task}
-		if exec != nil {
-			demands = append(demands, *exec)
-		}
-		cands := byAgent[a.AgentID]
-		if a.AgentID == "" || len(cands) == 0 {
-			res.Unmatched = append(res.Unmatched, Unmatched{Action: a, NoOffer: true,
-				Reason: fmt.Sprintf("no offer from %s held yet (asks for %s)", hostOf(a), formatNeed(task, exec))})
+		first, ok := byAgent.first[a.AgentID]
+		if a.AgentID == "" || !ok {
+			res.Unmatched = append(res.Unmatched, Unmatched{Action: *a, NoOffer: true,
+				Reason: fmt.Sprintf("no offer from %s held yet (asks for %s)", hostOf(*a), formatNeed(task, exec))})
 			continue
 		}
 		var why string
 		assigned := false
-		for _, oi := range cands {
-			o := &offers[oi]
+		for oi := first; oi >= 0; oi = byAgent.next[oi] {
+			o, p := &offers[oi], poolOf(oi)
 			if a.Type == controller.LaunchProber && hasExecutor(o, proberExecutorID(a.ConfigHash)) {
 				// The executor of an earlier prober is still up: Mesos would
 				// run the new task in it, and its ExecutorInfo (the
 				// framework URL, resources) need not equal ours any more.
-				why = fmt.Sprintf("prober executor %s still runs on %s", proberExecutorID(a.ConfigHash), hostOf(a))
+				why = fmt.Sprintf("prober executor %s still runs on %s", proberExecutorID(a.ConfigHash), hostOf(*a))
 				continue
 			}
-			short, missing := pools[oi].fit(demands...)
+			var short string
+			var missing int
+			if exec != nil {
+				short, missing = p.fit(task, *exec)
+			} else {
+				short, missing = p.fit(task)
+			}
 			if short != "" {
-				why = reasonNoFit(a, task, exec, pools[oi], missing)
+				why = reasonNoFit(*a, task, exec, p, missing)
 				continue
 			}
 			var execRes, taskRes []mesos.Resource
 			if exec != nil {
-				execRes, short = pools[oi].take(*exec)
+				execRes, short = p.take(*exec)
 			}
 			if short == "" {
-				taskRes, short = pools[oi].take(task)
+				taskRes, short = p.take(task)
 			}
 			if short != "" { // fit said it would: a bug, not a full offer
-				why = fmt.Sprintf("offer %s lost %s while matching %s on %s", o.ID.Value, short, a.Kind, hostOf(a))
+				why = fmt.Sprintf("offer %s lost %s while matching %s on %s", o.ID.Value, short, a.Kind, hostOf(*a))
 				continue
 			}
 			res.Assigned = append(res.Assigned, assignment{
@@ -116,7 +148,7 @@ func match(actions []controller.Action, offers []mesos.Offer) matchResult {
 			break
 		}
 		if !assigned {
-			res.Unmatched = append(res.Unmatched, Unmatched{Action: a, Reason: why})
+			res.Unmatched = append(res.Unmatched, Unmatched{Action: *a, Reason: why})
 		}
 	}
 	return res
@@ -125,7 +157,7 @@ func match(actions []controller.Action, offers []mesos.Offer) matchResult {
 // demandOf is what a launch asks of an offer: the action's resources and
 // ports for a service; for the prober the action's resources split between
 // its executor and its task.
-func demandOf(a controller.Action) (task need, exec *need) {
+func demandOf(a *controller.Action) (task need, exec *need) {
 	if a.Type == controller.LaunchProber {
 		e, t := splitProberResources(a.Resources)
 		en := needOf(e, nil)

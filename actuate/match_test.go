@@ -259,3 +259,81 @@ func TestSplitProberResources(t *testing.T) {
 		}
 	}
 }
+
+// An agent's offers are tried by offer ID, whatever order they come in.
+func TestMatch_OffersOfAnAgentByID(t *testing.T) {
+	one := spec.Resources{CPUs: 1, Mem: 100}
+	small := func(id, agent string) mesos.Offer {
+		return offer(id, agent, "node-"+agent, scalar("cpus", 1), scalar("mem", 100))
+	}
+	var acts []controller.Action
+	for range 4 {
+		acts = append(acts, launch("a1", "node-a1", spec.API, one))
+	}
+	got := match(acts, []mesos.Offer{small("o3", "a1"), small("o1", "a1"), small("x", "a2"), small("o4", "a1"), small("o2", "a1")})
+	var offers []string
+	for _, a := range got.Assigned {
+		offers = append(offers, a.OfferID)
+	}
+	if want := []string{"o1", "o2", "o3", "o4"}; !reflect.DeepEqual(offers, want) {
+		t.Errorf("assigned offers = %v, want %v", offers, want)
+	}
+}
+
+// Ports booked one by one from inside the offered ranges (unsorted and
+// overlapping as offered) split them more often than a pool has room
+// for; each task gets its own resources, and the offers are not changed.
+func TestMatch_ManyPortsOwnResourcesOffersUnchanged(t *testing.T) {
+	makeOffers := func() []mesos.Offer {
+		return []mesos.Offer{
+			offer("o1", "a1", "node1", scalar("cpus", 16), scalar("mem", 16000), scalar("disk", 100),
+				ports([2]uint64{8000, 9000}, [2]uint64{7000, 8000}, [2]uint64{7500, 7600})),
+			bigOffer("o2", "a2", "node2"),
+		}
+	}
+	offers := makeOffers()
+	var acts []controller.Action
+	for i := range 12 {
+		acts = append(acts, launch("a1", "node1", spec.API, spec.Resources{CPUs: 1, Mem: 1000}, 7010+20*i, 8990-20*i))
+	}
+	acts = append(acts, launch("a2", "node2", spec.Data, spec.Resources{CPUs: 1, Mem: 1000}, 7863))
+	got := match(acts, offers)
+	if len(got.Assigned) != len(acts) {
+		t.Fatalf("assigned %d of %d: %+v", len(got.Assigned), len(acts), got.Unmatched)
+	}
+	for i, as := range got.Assigned {
+		want := []uint64{uint64(acts[i].Ports[0])}
+		if len(acts[i].Ports) > 1 {
+			want = append(want, uint64(acts[i].Ports[1]))
+		}
+		if p := portsOf(as.Task); !reflect.DeepEqual(p, want) {
+			t.Errorf("task %d: ports %v, want %v", i, p, want)
+		}
+		if as.Action != &acts[i] {
+			t.Errorf("task %d: assigned action %p, want the given one %p", i, as.Action, &acts[i])
+		}
+	}
+	// No task's resources reach into another's: appending to one leaves
+	// the next as it was, and no value is shared.
+	next := append([]mesos.Resource(nil), got.Assigned[1].Task...)
+	_ = append(got.Assigned[0].Task, scalar("cpus", 99))
+	if !reflect.DeepEqual(got.Assigned[1].Task, next) {
+		t.Errorf("appending to task 0's resources changed task 1's: %v", got.Assigned[1].Task)
+	}
+	values := map[any]bool{}
+	for _, as := range got.Assigned {
+		for _, r := range as.Task {
+			v := any(r.Scalar)
+			if r.Ranges != nil {
+				v = r.Ranges
+			}
+			if values[v] {
+				t.Errorf("value %v of %s handed out twice", v, r.Name)
+			}
+			values[v] = true
+		}
+	}
+	if !reflect.DeepEqual(offers, makeOffers()) {
+		t.Errorf("offers changed: %v", offers)
+	}
+}

@@ -1,6 +1,7 @@
 package actuate
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strconv"
@@ -20,24 +21,89 @@ const (
 // integers, so that subtracting 0.1 ten times from 1 leaves exactly 0.
 const milli = 1000
 
-func toMilli(v float64) int64                   { return int64(math.Round(v * milli)) }
-func fromMilli(m int64) float64                 { return float64(m) / milli }
-func fmtMilli(m int64) string                   { return strconv.FormatFloat(fromMilli(m), 'g', -1, 64) }
-func scalarValue(v float64) *mesos.Value_Scalar { return &mesos.Value_Scalar{Value: v} }
+func toMilli(v float64) int64   { return int64(math.Round(v * milli)) }
+func fromMilli(m int64) float64 { return float64(m) / milli }
+func fmtMilli(m int64) string   { return strconv.FormatFloat(fromMilli(m), 'g', -1, 64) }
+
+// slab hands out slices of T carved from shared chunks, each twice as big
+// as the one before, up to slabMax Ts: a match of 15,000 launches then
+// makes a few dozen allocations instead of eight per launch, and what a
+// chunk holds beyond what is used is at most one chunk. The slices it
+// hands out have no room beyond their length, so an append to one copies
+// it rather than writing over its neighbour.
+type slab[T any] struct {
+	free []T
+	size int // of the last chunk
+}
+
+const slabMax = 4096
+
+// room returns an empty slice with room for n Ts at the slab's free
+// position; keep then takes what was appended to it.
+func (s *slab[T]) room(n int) []T {
+	if n > len(s.free) {
+		s.size = min(max(2*s.size, 16), slabMax)
+		s.free = make([]T, max(n, s.size))
+	}
+	return s.free[:0:n]
+}
+
+// keep takes used, a slice room returned with what was appended to it
+// within its room, from the slab and returns it.
+func (s *slab[T]) keep(used []T) []T {
+	s.free = s.free[len(used):]
+	return used[:len(used):len(used)]
+}
+
+// alloc returns n zero Ts.
+func (s *slab[T]) alloc(n int) []T {
+	out := s.room(n)[:n]
+	clear(out) // (a room not kept may have been written)
+	return s.keep(out)
+}
+
+// arena holds what one match hands out: its pools' entries and the
+// resources its tasks take, with their values. Every task's resources
+// are its own (no two share an element), but they share allocations: all
+// are used together, by the ACCEPTs of one apply.
+type arena struct {
+	entries   slab[entry]
+	resources slab[mesos.Resource]
+	scalars   slab[mesos.Value_Scalar]
+	rangeSets slab[mesos.Value_Ranges]
+	ranges    slab[mesos.Value_Range]
+}
+
+func (a *arena) scalar(m int64) *mesos.Value_Scalar {
+	v := &a.scalars.alloc(1)[0]
+	v.Value = fromMilli(m)
+	return v
+}
 
 // entry is one usable resource of an offer with what is left of it. tmpl
-// keeps the offered resource's identity (role, reservations, allocation
-// info), which every resource we hand to a task must repeat exactly.
+// is the offered resource: its identity (role, reservations, allocation
+// info) is what every resource we hand to a task must repeat exactly.
 type entry struct {
-	tmpl     mesos.Resource
+	tmpl     *mesos.Resource
 	milli    int64        // scalar left
 	ranges   mesos.Ranges // ranges left
 	reserved bool
 }
 
+// appendOut appends the resource e hands to a task to out and returns it
+// there: tmpl's identity, without its value (the caller sets the part
+// taken).
+func (e *entry) appendOut(out []mesos.Resource) ([]mesos.Resource, *mesos.Resource) {
+	out = append(out, *e.tmpl)
+	r := &out[len(out)-1]
+	r.Scalar, r.Ranges = nil, nil
+	return out, r
+}
+
 // pool is what is left of one offer while tasks are assigned to it.
 type pool struct {
 	entries []entry
+	a       *arena // where the pool's entries and what is taken live
 }
 
 // usable reports whether the matcher may hand r to a Quobyte task. Revocable
@@ -57,25 +123,32 @@ func usable(r *mesos.Resource) bool {
 	return false
 }
 
-// newPool collects the usable resources of o. Reserved resources come first:
-// they are set aside for our role, so using them keeps the unreserved ones
-// free for other frameworks.
-func newPool(o *mesos.Offer) *pool {
-	p := &pool{entries: make([]entry, 0, len(o.Resources))}
+// portsRoom is how many more port ranges than offered a pool makes room
+// for: a port booked from inside a range splits it in two, and a few
+// services book a few ports each.
+const portsRoom = 4
+
+// newPool collects the usable resources of o, which must outlive the pool
+// and not change. Reserved resources come first: they are set aside for
+// our role, so using them keeps the unreserved ones free for other
+// frameworks.
+func newPool(o *mesos.Offer, a *arena) pool {
+	p := pool{entries: a.entries.room(len(o.Resources)), a: a}
 	for i := range o.Resources {
 		r := &o.Resources[i]
 		if !usable(r) {
 			continue
 		}
-		e := entry{tmpl: *r, reserved: !r.IsUnreserved()}
-		e.tmpl.Scalar, e.tmpl.Ranges = nil, nil
+		e := entry{tmpl: r, reserved: !r.IsUnreserved()}
 		if r.Name == resPorts {
-			e.ranges = mesos.Ranges(r.Ranges.Range).Clone().Sort().Squash()
+			rs := a.ranges.alloc(len(r.Ranges.Range) + portsRoom)[:0]
+			e.ranges = squashRanges(sortRanges(append(rs, r.Ranges.Range...)))
 		} else {
 			e.milli = toMilli(r.Scalar.Value)
 		}
 		p.entries = append(p.entries, e)
 	}
+	p.entries = a.entries.keep(p.entries)
 	slices.SortStableFunc(p.entries, func(a, b entry) int { // reserved first
 		switch {
 		case a.reserved == b.reserved:
@@ -86,6 +159,36 @@ func newPool(o *mesos.Offer) *pool {
 		return 1
 	})
 	return p
+}
+
+// sortRanges sorts rs in place as mesos.Ranges.Sort does (by begin, then
+// end), without boxing it in a sort.Interface.
+func sortRanges(rs []mesos.Value_Range) []mesos.Value_Range {
+	slices.SortFunc(rs, func(a, b mesos.Value_Range) int {
+		if c := cmp.Compare(a.Begin, b.Begin); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.End, b.End)
+	})
+	return rs
+}
+
+// squashRanges merges overlapping and adjoining sorted ranges in place, as
+// mesos.Ranges.Squash does into a new slice.
+func squashRanges(rs []mesos.Value_Range) []mesos.Value_Range {
+	if len(rs) < 2 {
+		return rs
+	}
+	out := rs[:1]
+	for _, r := range rs[1:] { // (out never passes the range read)
+		switch last := &out[len(out)-1]; {
+		case 1+last.End < r.Begin: // neither overlapping nor adjoining
+			out = append(out, r)
+		case last.End <= r.End:
+			last.End = r.End
+		}
+	}
+	return out
 }
 
 // scalar sums what is left of the named scalar resource.
@@ -150,8 +253,9 @@ func (p *pool) takeScalar(out []mesos.Resource, name string, m int64) (_ []mesos
 		n := min(m, e.milli)
 		e.milli -= n
 		m -= n
-		out = append(out, e.tmpl)
-		out[len(out)-1].Scalar = scalarValue(fromMilli(n))
+		var r *mesos.Resource
+		out, r = e.appendOut(out)
+		r.Scalar = p.a.scalar(n)
 	}
 	return out, m <= 0
 }
@@ -181,15 +285,17 @@ func (p *pool) takePorts(out []mesos.Resource, ports []int) (_ []mesos.Resource,
 				mine = append(mine, uint64(port))
 			}
 		}
-		out = append(out, p.entries[i].tmpl)
-		out[len(out)-1].Ranges = &mesos.Value_Ranges{Range: portRanges(mine)}
+		var r *mesos.Resource
+		out, r = p.entries[i].appendOut(out)
+		r.Ranges = &p.a.rangeSets.alloc(1)[0]
+		r.Ranges.Range = p.portRanges(mine)
 	}
 	return out, 0
 }
 
 // portRanges turns distinct ports into sorted ranges, neighbours joined
-// (what Ranges.Sort().Squash() gives, in one allocation).
-func portRanges(ports []uint64) []mesos.Value_Range {
+// (what Ranges.Sort().Squash() gives), in p's arena.
+func (p *pool) portRanges(ports []uint64) []mesos.Value_Range {
 	slices.Sort(ports)
 	n := 1
 	for k := 1; k < len(ports); k++ {
@@ -197,7 +303,7 @@ func portRanges(ports []uint64) []mesos.Value_Range {
 			n++
 		}
 	}
-	rs := make([]mesos.Value_Range, 0, n)
+	rs := p.a.ranges.room(n)
 	for k, port := range ports {
 		if k > 0 && port == ports[k-1]+1 {
 			rs[len(rs)-1].End = port
@@ -205,7 +311,7 @@ func portRanges(ports []uint64) []mesos.Value_Range {
 		}
 		rs = append(rs, mesos.Value_Range{Begin: port, End: port})
 	}
-	return rs
+	return p.a.ranges.keep(rs)
 }
 
 // need is what one task or executor asks of an offer, scalars in milli units.
@@ -251,7 +357,7 @@ func (n need) scalars() [3]namedScalar {
 // take removes n from p and returns the resources it took. Call it only
 // for what fit accepted: on failure p is left half-taken.
 func (p *pool) take(n need) (out []mesos.Resource, short string) {
-	out = make([]mesos.Resource, 0, 4) // cpus, mem, disk, ports
+	out = p.a.resources.room(len(p.entries)) // (each entry gives at most one)
 	for _, s := range n.scalars() {
 		if s.m <= 0 {
 			continue
@@ -267,5 +373,5 @@ func (p *pool) take(n need) (out []mesos.Resource, short string) {
 			return nil, resPorts
 		}
 	}
-	return out, ""
+	return p.a.resources.keep(out), ""
 }
