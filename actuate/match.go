@@ -3,6 +3,7 @@ package actuate
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -88,23 +89,38 @@ func match(actions []controller.Action, offers []mesos.Offer) matchResult {
 		return &pools[i]
 	}
 
-	n := 0
-	for _, a := range actions {
-		if a.Type == controller.Launch || a.Type == controller.LaunchProber {
-			n++
+	// Each launch's first offer (-1: none, and for other actions), counted
+	// first, so that the result is made at its size: while a fresh
+	// cluster's offers come in, most of its launches have none.
+	firsts := make([]int32, len(actions))
+	n, noOffer := 0, 0
+	for ai, a := range actions {
+		firsts[ai] = -1
+		if a.Type != controller.Launch && a.Type != controller.LaunchProber {
+			continue
+		}
+		n++
+		if at, ok := byAgent.first[a.AgentID]; ok && a.AgentID != "" {
+			firsts[ai] = at
+		} else {
+			noOffer++
 		}
 	}
-	res := matchResult{Assigned: make([]assignment, 0, n)}
+	res := matchResult{Assigned: make([]assignment, 0, n-noOffer)}
+	if noOffer > 0 {
+		res.Unmatched = make([]Unmatched, 0, noOffer) // (and more if too small an offer leaves some)
+	}
+	var texts needTexts
 	for ai := range actions {
 		a := &actions[ai]
 		if a.Type != controller.Launch && a.Type != controller.LaunchProber {
 			continue
 		}
 		task, exec := demandOf(a)
-		first, ok := byAgent.first[a.AgentID]
-		if a.AgentID == "" || !ok {
+		first := firsts[ai]
+		if first < 0 {
 			res.Unmatched = append(res.Unmatched, Unmatched{Action: *a, NoOffer: true,
-				Reason: fmt.Sprintf("no offer from %s held yet (asks for %s)", hostOf(*a), formatNeed(task, exec))})
+				Reason: "no offer from " + hostOf(*a) + " held yet (asks for " + texts.of(task, exec) + ")"})
 			continue
 		}
 		var why string
@@ -126,7 +142,7 @@ func match(actions []controller.Action, offers []mesos.Offer) matchResult {
 				short, missing = p.fit(task)
 			}
 			if short != "" {
-				why = reasonNoFit(*a, task, exec, p, missing)
+				why = reasonNoFit(*a, texts.of(task, exec), p, missing)
 				continue
 			}
 			var execRes, taskRes []mesos.Resource
@@ -212,9 +228,9 @@ func hostOf(a controller.Action) string {
 // reasonNoFit says what a launch asks and what the offer has left, e.g.
 // "no offer from node4 with cpus=4 mem=4096 ports=7863,7873 (offer has:
 // cpus=2 mem=8192 disk=1000, without port 7863)".
-func reasonNoFit(a controller.Action, task need, exec *need, left *pool, missingPort int) string {
+func reasonNoFit(a controller.Action, asks string, left *pool, missingPort int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "no offer from %s with %s (offer has: %s", hostOf(a), formatNeed(task, exec),
+	fmt.Fprintf(&b, "no offer from %s with %s (offer has: %s", hostOf(a), asks,
 		formatScalars(left.scalar(resCPUs), left.scalar(resMem), left.scalar(resDisk)))
 	if missingPort != 0 {
 		fmt.Fprintf(&b, ", without port %d", missingPort)
@@ -223,19 +239,52 @@ func reasonNoFit(a controller.Action, task need, exec *need, left *pool, missing
 	return b.String()
 }
 
+// needTexts remembers formatNeed's text by need: the launches of a kind
+// ask the same, and while a fresh cluster's offers come in, tens of
+// thousands of launches wait and each says what it asks.
+type needTexts []needText
+
+type needText struct {
+	n    need
+	text string
+}
+
+// maxNeedTexts bounds needTexts: there are about as many needs as kinds.
+const maxNeedTexts = 16
+
+// of returns formatNeed(task, exec).
+func (c *needTexts) of(task need, exec *need) string {
+	t := totalNeed(task, exec)
+	for _, e := range *c {
+		if e.n.cpus == t.cpus && e.n.mem == t.mem && e.n.disk == t.disk && slices.Equal(e.n.ports, t.ports) {
+			return e.text
+		}
+	}
+	text := formatNeed(task, exec)
+	if len(*c) < maxNeedTexts {
+		*c = append(*c, needText{t, text})
+	}
+	return text
+}
+
+// totalNeed is what a launch asks for, its executor's share included.
+func totalNeed(task need, exec *need) need {
+	if exec != nil {
+		task.cpus += exec.cpus
+		task.mem += exec.mem
+		task.disk += exec.disk
+	}
+	return task
+}
+
 // formatNeed writes the total a launch asks for (executor included).
 func formatNeed(task need, exec *need) string {
-	t := task
-	if exec != nil {
-		t.cpus += exec.cpus
-		t.mem += exec.mem
-		t.disk += exec.disk
-	}
+	t := totalNeed(task, exec)
 	s := formatScalars(t.cpus, t.mem, t.disk)
 	if len(t.ports) > 0 {
 		ps := make([]string, len(t.ports))
 		for i, p := range t.ports {
-			ps[i] = fmt.Sprint(p)
+			ps[i] = strconv.Itoa(p)
 		}
 		s += " ports=" + strings.Join(ps, ",")
 	}

@@ -337,3 +337,35 @@ func TestMatch_ManyPortsOwnResourcesOffersUnchanged(t *testing.T) {
 		t.Errorf("offers changed: %v", offers)
 	}
 }
+
+// Launches waiting for their agents' first offers each say what they ask,
+// the same as any other launch asking the same.
+func TestMatch_NoOfferReasons(t *testing.T) {
+	c := dockerCluster(t)
+	data := spec.Resources{CPUs: 2, Mem: 4096, Disk: 64}
+	acts := []controller.Action{
+		launch("a1", "node1", spec.Data, data, 7863, 7873),
+		launch("a2", "node2", spec.Metadata, data, 7862, 7872),
+		launch("a3", "node3", spec.Data, data, 7863, 7873),
+		launch("a4", "node4", spec.Data, data),
+		launchProber("a5", "node5", c),
+		launch("a6", "node6", spec.Data, spec.Resources{CPUs: 1, Mem: 4096, Disk: 64}, 7863, 7873),
+	}
+	got := match(acts, []mesos.Offer{bigOffer("o9", "a9", "node9")})
+	want := []string{
+		"no offer from node1 held yet (asks for cpus=2 mem=4096 disk=64 ports=7863,7873)",
+		"no offer from node2 held yet (asks for cpus=2 mem=4096 disk=64 ports=7862,7872)",
+		"no offer from node3 held yet (asks for cpus=2 mem=4096 disk=64 ports=7863,7873)",
+		"no offer from node4 held yet (asks for cpus=2 mem=4096 disk=64)",
+		"no offer from node5 held yet (asks for " + formatScalars(toMilli(c.Prober.Resources.CPUs), toMilli(c.Prober.Resources.Mem), toMilli(c.Prober.Resources.Disk)) + ")",
+		"no offer from node6 held yet (asks for cpus=1 mem=4096 disk=64 ports=7863,7873)",
+	}
+	if len(got.Unmatched) != len(want) {
+		t.Fatalf("unmatched %d, want %d", len(got.Unmatched), len(want))
+	}
+	for i, u := range got.Unmatched {
+		if u.Reason != want[i] || !u.NoOffer || u.Action.AgentID != acts[i].AgentID {
+			t.Errorf("unmatched %d = %q (no offer %v, agent %s), want %q", i, u.Reason, u.NoOffer, u.Action.AgentID, want[i])
+		}
+	}
+}
