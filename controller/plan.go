@@ -71,6 +71,9 @@ type planner struct {
 	// hostsBack are the hostnames of reachable, probed agents, made when
 	// an agent we cannot see asks for them (superseded).
 	hostsBack map[string]bool
+	// regHosts is registryHosts, made when first asked for.
+	regHosts     []string
+	regHostsDone bool
 }
 
 // actionList collects a plan's actions in chunks (each as big as all
@@ -359,7 +362,7 @@ func (p *planner) computeProbes() {
 	for _, av := range p.ix.agents {
 		// An agent not yet described is asked too: its prober's report
 		// names its host.
-		if !av.agent.Reachable || (av.described && !av.eligible) {
+		if !av.up || (av.described && !av.eligible) {
 			continue
 		}
 		if f := av.factsOf(idxProber); f.config != 0 && f.config == current && av.probed && p.now.Sub(av.probedAt) <= 3*interval {

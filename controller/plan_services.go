@@ -518,14 +518,21 @@ func (p *planner) placeAnywhere(k spec.Kind, svc *spec.Service, placed, missing 
 	most := missing + wanted + maxPassedOver // (picks: placed, or passed over below)
 	top := make([]candidate, 0, most)
 	for j, av := range p.ix.agents {
-		if !av.reachable() || !av.eligible || len(av.live[i]) > 0 || !hostMatches(svc.Hosts, av.agent.Hostname) {
+		if !av.reachable() || !av.eligible || len(av.live[i]) > 0 || (len(svc.Hosts) > 0 && !hostMatches(svc.Hosts, av.agent.Hostname)) {
 			continue
 		}
 		load := av.load
 		if p.launched != nil {
 			load += int(p.launched[j])
 		}
-		c := candidate{av, j, offerRank(av, svc.Resources, ports) + 4*failed[av.agent.ID], load}
+		c := candidate{av: av, at: j, load: load}
+		if len(top) == most && top[most-1].fit == 0 && !lessLoaded(av, top[most-1].av, load, top[most-1].load) {
+			continue // (the common case, told without reading the agent's offer)
+		}
+		c.fit = offerRank(av, svc.Resources, ports)
+		if failed != nil {
+			c.fit += 4 * failed[av.agent.ID]
+		}
 		if len(top) == most && !better(c, top[most-1]) {
 			continue
 		}
@@ -609,8 +616,8 @@ func lessLoaded(a, b *agentView, la, lb int) bool {
 	if la != lb {
 		return la < lb
 	}
-	if a.agent.Hostname != b.agent.Hostname {
-		return a.agent.Hostname < b.agent.Hostname
+	if c := strings.Compare(a.agent.Hostname, b.agent.Hostname); c != 0 { // (one pass over both)
+		return c < 0
 	}
 	return a.agent.ID < b.agent.ID
 }

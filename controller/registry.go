@@ -21,11 +21,14 @@ func (p *planner) registryAddrs() string {
 		return ""
 	}
 	port := strconv.Itoa(svc.Ports[spec.PortRPC])
-	hosts := p.registryHosts()
-	for i, h := range hosts {
-		hosts[i] = net.JoinHostPort(h, port)
+	var b strings.Builder
+	for i, h := range p.registryHosts() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(net.JoinHostPort(h, port))
 	}
-	return strings.Join(hosts, ",")
+	return b.String()
 }
 
 // registryHosts lists, sorted, the addresses (see address) of the hosts
@@ -37,29 +40,34 @@ func (p *planner) registryAddrs() string {
 // (they retry until one answers), and keeps the list stable while
 // registries restart. Registries never move, so a host is right even while
 // its agent is unreachable.
+//
+// The list is made once per plan (callers must not modify it), from the
+// views: an agent is read only when it may be listed.
 func (p *planner) registryHosts() []string {
-	c, ix := p.c, p.ix
-	svc := c.Service(spec.Registry)
+	if p.regHostsDone {
+		return p.regHosts
+	}
+	svc := p.c.Service(spec.Registry)
 	if svc == nil {
 		return nil
 	}
 	var hosts []string
-	for _, av := range ix.agents {
-		h := av.agent.Hostname
-		if h == "" {
+	for _, av := range p.ix.agents {
+		running := false // a registry task alive and not being killed
+		for _, t := range av.live[idxRegistry] {
+			running = running || (t.State != snapshot.Killing && t.KillSent.IsZero())
+		}
+		wanted := svc.Enabled && av.reachable() && av.eligible && av.hasDevice(spec.DirDevice)
+		if (!running && !wanted) || av.agent.Hostname == "" {
 			continue
 		}
-		want := svc.Enabled && av.reachable() && av.eligible && av.hasDevice(spec.DirDevice) &&
-			hostMatches(svc.Hosts, h)
-		for _, t := range av.live[idxRegistry] {
-			want = want || (t.State != snapshot.Killing && t.KillSent.IsZero())
-		}
-		if want {
+		if running || hostMatches(svc.Hosts, av.agent.Hostname) {
 			hosts = append(hosts, p.address(av))
 		}
 	}
 	sort.Strings(hosts)
-	return slices.Compact(hosts) // agents may share a hostname
+	p.regHosts, p.regHostsDone = slices.Compact(hosts), true // agents may share a hostname
+	return p.regHosts
 }
 
 // address is how services reach av: its hostname, or with quobyte.address
