@@ -67,7 +67,7 @@ func BenchmarkApply_5000Accepts_FrameworkSide(b *testing.B) {
 	var cpu, mcpu time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		act := New(Config{Caller: conn.Caller(), FrameworkHTTPBase: "http://fw:7888"})
+		act := New(Config{Caller: conn.Caller(), FrameworkHTTPBase: "http://fw:7888", CallConcurrency: 64})
 		act.HandleOffers(offers)
 		c0, m0 := processCPU(), masterCPU()
 		b.StartTimer()
