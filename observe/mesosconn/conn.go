@@ -155,9 +155,11 @@ func newHTTPClient(tc *tls.Config) *http.Client {
 			TLSClientConfig:       tc,
 			TLSHandshakeTimeout:   5 * time.Second,
 			ResponseHeaderTimeout: 15 * time.Second,
-			// The actuator has up to 8 calls in flight at once
-			// (actuate.Config.CallConcurrency): keep their connections
-			// alive between plans rather than dial anew.
+			// SUBSCRIBE, and every call where a proxy stands between us
+			// and the master (no pipelining then): bound the connections
+			// that the actuator's many calls in flight would open, and
+			// keep them alive between plans.
+			MaxConnsPerHost:     16,
 			MaxIdleConnsPerHost: 16,
 			IdleConnTimeout:     90 * time.Second,
 		},
