@@ -139,8 +139,12 @@ func (p *pipeline) Call(ctx context.Context, call *scheduler.Call) (mesos.Respon
 		// The answer may still come, but nothing would wait for it, and
 		// the calls behind it on this connection would wait as long: close
 		// the connection, as net/http does with a cancelled request.
-		c.fail(fmt.Errorf("a call on this connection was abandoned: %w", ctx.Err()))
-		<-w.done
+		select {
+		case <-w.done: // it came after all
+		default:
+			c.fail(fmt.Errorf("a call on this connection was abandoned: %w", ctx.Err()))
+			<-w.done
+		}
 	}
 	if w.err != nil {
 		return nil, w.err
