@@ -50,8 +50,8 @@ const (
 	writeTimeout = 15 * time.Second
 )
 
-// errPipeClosed fails the calls still waiting when the subscription ends.
-var errPipeClosed = errors.New("subscription ended before the master answered")
+// errPipeClosed breaks a connection of an ended subscription once it is idle.
+var errPipeClosed = errors.New("subscription ended")
 
 // pipeline sends the calls of one subscription. Create with newPipeline;
 // close when the subscription ends.
@@ -215,7 +215,9 @@ func (p *pipeline) dial(ctx context.Context) (net.Conn, error) {
 	return tc, nil
 }
 
-// close fails every call still waiting and refuses new ones.
+// close refuses new calls. The calls already sent get their answers (a
+// master may end the stream of a framework it tore down before it answers
+// the TEARDOWN); each connection closes once it has no call waiting.
 func (p *pipeline) close() {
 	p.mu.Lock()
 	p.closed = true
@@ -224,7 +226,7 @@ func (p *pipeline) close() {
 	p.mu.Unlock()
 	for _, c := range conns {
 		if c != nil {
-			c.fail(errPipeClosed)
+			c.closeWhenIdle()
 		}
 	}
 }
@@ -244,6 +246,8 @@ type pipeConn struct {
 	waiting []*waiter // in request order
 	err     error     // set once broken
 	broken  chan struct{}
+	// draining: close once no call waits (the subscription ended).
+	draining bool
 }
 
 type waiter struct {
@@ -340,6 +344,9 @@ func (c *pipeConn) read(br *bufio.Reader) {
 		w := c.waiting[0]
 		c.waiting[0] = nil
 		c.waiting = c.waiting[1:]
+		if c.draining && len(c.waiting) == 0 {
+			c.failLocked(errPipeClosed) // (w is no longer among those it fails)
+		}
 		c.mu.Unlock()
 		w.status, w.body = res.StatusCode, body
 		close(w.done)
@@ -347,6 +354,15 @@ func (c *pipeConn) read(br *bufio.Reader) {
 			c.fail(fmt.Errorf("%s closed the connection", c.nc.RemoteAddr()))
 			return
 		}
+	}
+}
+
+func (c *pipeConn) closeWhenIdle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.draining = true
+	if len(c.waiting) == 0 {
+		c.failLocked(errPipeClosed)
 	}
 }
 
