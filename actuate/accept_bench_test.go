@@ -22,6 +22,7 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 
+	"github.com/quobyte/quobyte-mesos/controller"
 	"github.com/quobyte/quobyte-mesos/observe/fwid"
 	"github.com/quobyte/quobyte-mesos/observe/mesosconn"
 	"github.com/quobyte/quobyte-mesos/observe/snapshot"
@@ -30,14 +31,26 @@ import (
 // BenchmarkApply_5000Accepts_FrameworkSide measures what 5,000 ACCEPTs (a
 // plan of 5,000 data launches, one per agent, applied to 5,000 held
 // offers) cost the framework alone: the calls go through the framework's
-// own call path (mesosconn.Conn's Caller: mesos-go's httpsched and httpcli,
-// the pinned HTTP client) to a master in another process that does as
+// own call path (mesosconn.Conn's Caller: pipelined HTTP/1.1 over a few
+// kept-alive connections) to a master in another process that does as
 // little as an HTTP server can (TestMinimalMasterProcess: no decoding, 202
-// to every call). cpu-ms/op is the benchmark process's CPU time (every thread:
-// matching, TaskInfos, encoding, HTTP, GC) per Apply; master-cpu-ms/op is
-// the master process's.
+// to every call). With rtt_1ms the master answers what arrived together
+// 1 ms after it read it, as a master across a network would be seen.
+// cpu-ms/op is the benchmark process's CPU time (every thread: matching,
+// TaskInfos, encoding, HTTP, GC) per Apply; master-cpu-ms/op is the master
+// process's; ns/op is the Apply's wall time.
 func BenchmarkApply_5000Accepts_FrameworkSide(b *testing.B) {
-	master, masterCPU := startMinimalMaster(b)
+	for _, rtt := range []time.Duration{0, time.Millisecond} {
+		name := "loopback"
+		if rtt > 0 {
+			name = fmt.Sprintf("rtt_%s", rtt)
+		}
+		b.Run(name, func(b *testing.B) { benchmarkFrameworkSide(b, rtt) })
+	}
+}
+
+func benchmarkFrameworkSide(b *testing.B, rtt time.Duration) {
+	master, masterCPU := startMinimalMaster(b, rtt)
 	dir := b.TempDir()
 	conn, err := mesosconn.New(mesosconn.Config{
 		Masters:   []string{master},
@@ -90,7 +103,7 @@ func BenchmarkApply_5000Accepts_FrameworkSide(b *testing.B) {
 // this process's CPU time per 5,000: what any call path built on net/http
 // costs here before it encodes or decides anything.
 func BenchmarkHTTP_5000Posts_Floor(b *testing.B) {
-	master, masterCPU := startMinimalMaster(b)
+	master, masterCPU := startMinimalMaster(b, 0)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	body := bytes.Repeat([]byte{'x'}, 700)
 	post := func() error {
@@ -164,16 +177,18 @@ func processCPU() time.Duration {
 }
 
 // minimalMasterEnv makes the test binary serve as the minimal master
-// (TestMinimalMasterProcess) when it is run by startMinimalMaster.
+// (TestMinimalMasterProcess) when it is run by startMinimalMaster; its value
+// is the delay of the master's answers (a time.Duration).
 const minimalMasterEnv = "QUOBYTE_BENCH_MINIMAL_MASTER"
 
 // startMinimalMaster runs this test binary as a minimal master in a
 // process of its own, until the benchmark ends. It returns the master's
-// URL and a function that reads the master process's CPU time.
-func startMinimalMaster(b *testing.B) (url string, cpu func() time.Duration) {
+// URL and a function that reads the master process's CPU time. The master
+// answers what it read rtt later.
+func startMinimalMaster(b *testing.B, rtt time.Duration) (url string, cpu func() time.Duration) {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMinimalMasterProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), minimalMasterEnv+"=1")
+	cmd.Env = append(os.Environ(), minimalMasterEnv+"="+rtt.String())
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -222,6 +237,10 @@ func TestMinimalMasterProcess(t *testing.T) {
 	if os.Getenv(minimalMasterEnv) == "" {
 		t.Skip("run by BenchmarkApply_5000Accepts_FrameworkSide only")
 	}
+	rtt, err := time.ParseDuration(os.Getenv(minimalMasterEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +260,7 @@ func TestMinimalMasterProcess(t *testing.T) {
 		if err != nil {
 			return
 		}
-		go serveMinimal(c, subscribed)
+		go serveMinimal(c, subscribed, rtt)
 	}
 }
 
@@ -262,10 +281,13 @@ func subscribedFrame() ([]byte, error) {
 // serveMinimal answers the HTTP/1.1 requests of one connection: a request
 // without Mesos-Stream-Id (SUBSCRIBE) with the event stream, every other
 // with 202 Accepted, unread. Answers to pipelined requests go out
-// together.
-func serveMinimal(c net.Conn, subscribed []byte) {
+// together, rtt after the read that brought the requests: as if they had
+// crossed a network (the requests sent meanwhile wait in the socket, as
+// they would on the wire).
+func serveMinimal(c net.Conn, subscribed []byte, rtt time.Duration) {
 	defer c.Close()
-	r, w := bufio.NewReaderSize(c, 64<<10), bufio.NewWriter(c)
+	tc := &timedConn{Conn: c}
+	r, w := bufio.NewReaderSize(tc, 64<<10), bufio.NewWriter(c)
 	for {
 		if _, err := r.ReadSlice('\n'); err != nil { // the request line
 			return
@@ -301,8 +323,39 @@ func serveMinimal(c net.Conn, subscribed []byte) {
 			return
 		}
 		w.WriteString("HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
-		if r.Buffered() == 0 && w.Flush() != nil {
-			return
+		if r.Buffered() == 0 {
+			time.Sleep(time.Until(tc.read.Add(rtt)))
+			if w.Flush() != nil {
+				return
+			}
 		}
 	}
+}
+
+// timedConn notes when its last read returned.
+type timedConn struct {
+	net.Conn
+	read time.Time
+}
+
+func (c *timedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read = time.Now()
+	return n, err
+}
+
+// dataLaunches returns n offers, one per agent, and a plan that launches a
+// data service on each agent.
+func dataLaunches(b *testing.B, n int) ([]mesos.Offer, *controller.Result) {
+	c := dockerCluster(b)
+	var offers []mesos.Offer
+	var acts []controller.Action
+	for i := range n {
+		agent, host := fmt.Sprintf("a%d", i), fmt.Sprintf("node%d", i)
+		offers = append(offers, bigOffer("o"+agent, agent, host))
+		a := dataAction(agent, host)
+		a.ConfigHash = c.Service("data").ConfigHash
+		acts = append(acts, a)
+	}
+	return offers, &controller.Result{Generation: 1, SpecHash: c.Hash, Spec: c, RegistryAddrs: "node0:7861", Actions: acts}
 }

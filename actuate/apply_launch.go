@@ -20,6 +20,7 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 	}
 	byOffer := map[string][]pending{}
 	var order []string
+	var tasks taskBuilder
 	for _, as := range assigned {
 		act := *as.Action
 		kind := act.Kind
@@ -35,7 +36,7 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 			r.fail(act, fmt.Errorf("launch %s on %s: no spec of this plan has config %s for it", kind, hostOf(act), act.ConfigHash))
 			continue
 		}
-		ti, err := buildTaskInfo(c, act, taskParams{
+		ti, err := tasks.build(c, act, taskParams{
 			AgentID: as.AgentID, TaskID: id.String(),
 			Resources: as.Task, ExecutorResources: as.Executor,
 			RegistryAddrs:     r.plan.RegistryAddrs,

@@ -59,6 +59,20 @@ func buildTaskInfo(c *spec.Cluster, a controller.Action, p taskParams) (mesos.Ta
 }
 
 func buildServiceTask(c *spec.Cluster, a controller.Action, p taskParams) (mesos.TaskInfo, error) {
+	t, err := serviceTemplate(c, a, p.RegistryAddrs)
+	if err != nil {
+		return mesos.TaskInfo{}, err
+	}
+	t.TaskID = mesos.TaskID{Value: p.TaskID}
+	t.AgentID = mesos.AgentID{Value: p.AgentID}
+	t.Resources = p.Resources
+	return t, nil
+}
+
+// serviceTemplate is a service's TaskInfo without what is the task's own
+// (task ID, agent ID, resources): what every launch of the same kind,
+// config and memory shares. Only a registry's depends on its host.
+func serviceTemplate(c *spec.Cluster, a controller.Action, registryAddrs string) (mesos.TaskInfo, error) {
 	kind, ok := spec.ParseKind(a.Kind)
 	if !ok {
 		return mesos.TaskInfo{}, fmt.Errorf("task info on %s: unknown service kind %q", hostOf(a), a.Kind)
@@ -75,7 +89,7 @@ func buildServiceTask(c *spec.Cluster, a controller.Action, p taskParams) (mesos
 	if self == "" {
 		self = a.Hostname
 	}
-	cmd := &mesos.CommandInfo{Environment: mesosEnv(serviceEnv(c, svc, self, mem, p.RegistryAddrs))}
+	cmd := &mesos.CommandInfo{Environment: mesosEnv(serviceEnv(c, svc, self, mem, registryAddrs))}
 	var container *mesos.ContainerInfo
 	switch c.Quobyte.Runtime {
 	case spec.Docker:
@@ -99,15 +113,57 @@ func buildServiceTask(c *spec.Cluster, a controller.Action, p taskParams) (mesos
 	}
 	t := mesos.TaskInfo{
 		Name:        taskNamePrefix + string(kind),
-		TaskID:      mesos.TaskID{Value: p.TaskID},
-		AgentID:     mesos.AgentID{Value: p.AgentID},
-		Resources:   p.Resources,
 		Command:     cmd,
 		Container:   container,
 		HealthCheck: healthCheck(svc),
 		KillPolicy:  &mesos.KillPolicy{GracePeriod: durationInfo(svc.KillGrace)},
 		Labels:      labels(c, a.Kind, a.ConfigHash),
 	}
+	return t, nil
+}
+
+// taskBuilder builds the TaskInfos of one Apply. Launches of the same kind,
+// config and memory share everything but their IDs and resources: it
+// builds that part once (serviceTemplate) and shares it among their
+// TaskInfos, which are only encoded, never changed. At 5,000 data launches
+// building each environment, health check and label set anew was a fifth
+// of the framework's CPU time for the Apply (BenchmarkApply_5000Accepts_FrameworkSide).
+type taskBuilder struct {
+	templates map[templateKey]mesos.TaskInfo
+}
+
+type templateKey struct {
+	spec       *spec.Cluster
+	kind       string
+	configHash string
+	mem        float64
+	self       string // a registry's address, which its environment names
+	registries string
+}
+
+// build is buildTaskInfo, with service templates shared.
+func (b *taskBuilder) build(c *spec.Cluster, a controller.Action, p taskParams) (mesos.TaskInfo, error) {
+	if a.Type != controller.Launch || p.AgentID == "" || p.TaskID == "" {
+		return buildTaskInfo(c, a, p)
+	}
+	k := templateKey{spec: c, kind: a.Kind, configHash: a.ConfigHash, mem: a.Resources.Mem, registries: p.RegistryAddrs}
+	if a.Kind == string(spec.Registry) {
+		k.self = a.Address + "/" + a.Hostname
+	}
+	t, ok := b.templates[k]
+	if !ok {
+		var err error
+		if t, err = serviceTemplate(c, a, p.RegistryAddrs); err != nil {
+			return mesos.TaskInfo{}, err
+		}
+		if b.templates == nil {
+			b.templates = map[templateKey]mesos.TaskInfo{}
+		}
+		b.templates[k] = t
+	}
+	t.TaskID = mesos.TaskID{Value: p.TaskID}
+	t.AgentID = mesos.AgentID{Value: p.AgentID}
+	t.Resources = p.Resources
 	return t, nil
 }
 

@@ -1,6 +1,7 @@
 package actuate
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -336,5 +337,47 @@ version = "3.14"`, `service "client" {
 	}
 	if env := envOf(t, ti.Command); env["QUOBYTE_SERVICE"] != "client" || env["QUOBYTE_REGISTRY"] != "node1:7861" {
 		t.Errorf("env = %v", env)
+	}
+}
+
+// The shared templates must not change a TaskInfo: every launch built by
+// taskBuilder equals buildTaskInfo's, whatever came before it (a registry's
+// own address in its environment, memory, kind).
+func TestTaskBuilder_SameAsBuildTaskInfo(t *testing.T) {
+	c := dockerCluster(t)
+	var acts []controller.Action
+	for i, host := range []string{"node1", "node2", "node1", "node3"} {
+		for _, kind := range []spec.Kind{spec.Registry, spec.Data, spec.Metadata, spec.API} {
+			res := c.Service(kind).Resources
+			if i == 2 {
+				res.Mem *= 2 // a resized task: its heap differs
+			}
+			a := launch("agent-"+host, host, kind, res)
+			a.ConfigHash = c.Service(kind).ConfigHash
+			if i == 3 {
+				a.Address = "10.0.0.3"
+			}
+			acts = append(acts, a)
+		}
+	}
+	acts = append(acts, launchProber("agent-node1", "node1", c))
+	var b taskBuilder
+	for i, a := range acts {
+		p := taskParams{AgentID: a.AgentID, TaskID: fmt.Sprintf("t%d", i), Resources: []mesos.Resource{scalar("cpus", float64(i))},
+			ExecutorResources: []mesos.Resource{scalar("cpus", 0.09)}, RegistryAddrs: "node1:7861", FrameworkHTTPBase: "http://fw:7888"}
+		want, err := buildTaskInfo(c, a, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := b.build(c, a, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("launch %d (%s on %s): taskBuilder's TaskInfo differs from buildTaskInfo's:\n%v\n%v", i, a.Kind, a.Hostname, got, want)
+		}
+	}
+	if len(b.templates) >= len(acts)-1 {
+		t.Errorf("%d templates for %d service launches: nothing shared", len(b.templates), len(acts)-1)
 	}
 }

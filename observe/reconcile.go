@@ -240,10 +240,11 @@ func (o *Observer) send(ctx context.Context, call *scheduler.Call) {
 // retry interval, and convergence took 13.7 allocation intervals. The
 // queue now holds a burst of every task's update, and several senders
 // overlap the calls' round trips (acks of different tasks need no order;
-// a task has one unacknowledged update at a time).
+// a task has one unacknowledged update at a time). The Caller pipelines
+// them (mesosconn): the more are in flight, the more share one write.
 const (
 	ackQueue   = 16384
-	ackSenders = 8
+	ackSenders = 64
 )
 
 // runAcks sends queued acknowledgements; ackSenders of them run. A failed

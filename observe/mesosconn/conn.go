@@ -79,6 +79,7 @@ type Conn struct {
 	cfg    Config
 	secret string
 	http   *http.Client
+	tls    *tls.Config // for https masters
 	log    hclog.Logger
 	now    func() time.Time
 
@@ -98,9 +99,20 @@ type Conn struct {
 
 // session is one live subscription.
 type session struct {
+	// pipe sends its calls; nil where a proxy stands between us and the
+	// master, and calls then go through mesos-go's caller.
+	pipe        *pipeline
 	caller      calls.Caller
 	frameworkID string
 	cancel      context.CancelFunc
+}
+
+// call sends a call other than SUBSCRIBE on the subscription.
+func (s *session) call(ctx context.Context, call *scheduler.Call) (mesos.Response, error) {
+	if s.pipe != nil {
+		return s.pipe.Call(ctx, call)
+	}
+	return s.caller.Call(ctx, call)
 }
 
 // New checks cfg and reads the secret and CA files.
@@ -123,6 +135,7 @@ func New(cfg Config) (*Conn, error) {
 		cfg:           cfg,
 		secret:        secret,
 		http:          newHTTPClient(tc),
+		tls:           tc,
 		log:           cfg.Logger.Named("mesos"),
 		now:           time.Now,
 		status:        Status{State: snapshot.Disconnected, Since: time.Now()},
@@ -142,9 +155,11 @@ func newHTTPClient(tc *tls.Config) *http.Client {
 			TLSClientConfig:       tc,
 			TLSHandshakeTimeout:   5 * time.Second,
 			ResponseHeaderTimeout: 15 * time.Second,
-			// The actuator has up to 8 calls in flight at once
-			// (actuate.Config.CallConcurrency): keep their connections
-			// alive between plans rather than dial anew.
+			// SUBSCRIBE, and every call where a proxy stands between us
+			// and the master (no pipelining then): bound the connections
+			// that the actuator's many calls in flight would open, and
+			// keep them alive between plans.
+			MaxConnsPerHost:     16,
 			MaxIdleConnsPerHost: 16,
 			IdleConnTimeout:     90 * time.Second,
 		},
@@ -194,7 +209,7 @@ func (c *Conn) call(ctx context.Context, call *scheduler.Call) (mesos.Response, 
 		// answer arrives.
 		c.setTornDown(true)
 	}
-	resp, err := s.caller.Call(ctx, call)
+	resp, err := s.call(ctx, call)
 	if err != nil {
 		if teardown {
 			c.setTornDown(false)
@@ -481,8 +496,12 @@ func (c *Conn) subscribeOnce(ctx context.Context, master string, h Handler) (las
 				return lasted, err
 			}
 			// Rule 3: only now may calls go out under this subscription.
+			pipe := c.newPipeline(doer, mu.Path, cancel)
+			if pipe != nil {
+				defer pipe.close()
+			}
 			c.mu.Lock()
-			c.session = &session{caller: caller, frameworkID: newID, cancel: cancel}
+			c.session = &session{pipe: pipe, caller: caller, frameworkID: newID, cancel: cancel}
 			c.mu.Unlock()
 			subscribedAt = c.now()
 			c.log.Info("subscribed", "master", doer.leader(), "framework_id", newID, "heartbeat", heartbeat)
@@ -515,6 +534,32 @@ func (c *Conn) subscribeOnce(ctx context.Context, master string, h Handler) (las
 		}
 		h.HandleEvent(ctx, &ev)
 	}
+}
+
+// newPipeline returns the pipelined call path to the leader doer is pinned
+// to, or nil where an HTTP proxy is configured for it (pipelining through a
+// proxy is not to be relied on; net/http speaks to proxies).
+func (c *Conn) newPipeline(doer *pinnedDoer, path string, lost func()) *pipeline {
+	leader, err := url.Parse(doer.leader())
+	if err != nil {
+		return nil
+	}
+	if proxy, err := http.ProxyFromEnvironment(&http.Request{URL: leader}); err != nil || proxy != nil {
+		return nil
+	}
+	cfg := pipelineConfig{
+		Host:     leader.Host,
+		Path:     strings.TrimRight(path, "/") + "/api/v1/scheduler",
+		StreamID: doer.stream(),
+		User:     c.cfg.Framework.Principal,
+		Password: c.secret,
+		Fence:    c.cfg.Fence,
+		Lost:     lost,
+	}
+	if leader.Scheme == "https" {
+		cfg.TLS = c.tls
+	}
+	return newPipeline(cfg)
 }
 
 // persist saves id unless the store already holds it. On failure the ID is

@@ -27,12 +27,20 @@ type pinnedDoer struct {
 	password string
 	fence    func() error // nil: no fence
 
-	mu   sync.Mutex
-	base url.URL // scheme and host only
+	mu       sync.Mutex
+	base     url.URL // scheme and host only
+	streamID string  // from the SUBSCRIBE's answer
 }
 
 func newPinnedDoer(client *http.Client, master *url.URL, user, password string, fence func() error) *pinnedDoer {
 	return &pinnedDoer{client: client, user: user, password: password, fence: fence, base: url.URL{Scheme: master.Scheme, Host: master.Host}}
+}
+
+// stream returns the Mesos-Stream-Id of the subscription's answer.
+func (d *pinnedDoer) stream() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.streamID
 }
 
 // leader returns the pinned master's base URL.
@@ -59,6 +67,11 @@ func (d *pinnedDoer) Do(req *http.Request) (*http.Response, error) {
 			}
 		}
 		res, err := d.client.Do(req)
+		if err == nil && subscribe && res.StatusCode == http.StatusOK {
+			d.mu.Lock()
+			d.streamID = res.Header.Get(headerStreamID)
+			d.mu.Unlock()
+		}
 		if err != nil || res.StatusCode != http.StatusTemporaryRedirect || !subscribe || hop >= maxRedirects {
 			return res, err
 		}

@@ -178,7 +178,10 @@ func (m *master) suppress(fw *framework, roles []string) {
 	}
 }
 
-// revive handles REVIVE: filters are cleared and the roles unsuppressed.
+// revive handles REVIVE: filters are cleared, the roles unsuppressed, and
+// an allocation runs at once rather than at the next interval, as Mesos'
+// allocator does (hierarchical.cpp, reviveOffers calls generateOffers,
+// which dispatches an allocation unless one is already pending).
 func (m *master) revive(fw *framework, roles []string) {
 	if len(roles) == 0 {
 		roles = fw.roles
@@ -187,6 +190,10 @@ func (m *master) revive(fw *framework, roles []string) {
 		delete(fw.suppressed, r)
 	}
 	fw.filters = map[string]offerFilter{}
+	select {
+	case m.allocateSoon <- struct{}{}:
+	default: // one is pending already and will see this REVIVE
+	}
 }
 
 // executorMessage forwards an executor's message to its framework as a

@@ -80,6 +80,18 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	ctx, c.cancel = context.WithCancel(ctx)
 	c.loop(ctx, cfg.AllocationInterval, c.m.allocate)
+	c.wg.Add(1)
+	go func() { // the allocations asked for between intervals
+		defer c.wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.m.allocateSoon:
+				c.m.allocate()
+			}
+		}
+	}()
 	c.loop(ctx, retryTick(cfg.StatusUpdateRetryInterval), c.m.retryUnacknowledged)
 	go func() {
 		<-ctx.Done()

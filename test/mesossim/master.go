@@ -36,6 +36,9 @@ type master struct {
 	faults     updateFaults
 	rejects    rejectionLog  // calls refused (rejections.go)
 	timers     []*time.Timer // pending agent reregistrations, stopped by Close
+	// allocateSoon asks for an allocation cycle before the next interval
+	// (capacity 1: requests made while one is pending share it).
+	allocateSoon chan struct{}
 
 	nextFramework, nextOffer, nextAgent, allocCycle int
 }
@@ -137,6 +140,8 @@ func newMaster(cfg Config) *master {
 		removedFws: map[string]*framework{},
 		agents:     map[string]*agent{},
 		offers:     map[string]*offer{},
+
+		allocateSoon: make(chan struct{}, 1),
 	}
 	m.masterID = m.newUUIDString()
 	return m
