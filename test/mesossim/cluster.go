@@ -125,8 +125,9 @@ func (c *Cluster) agentWorkDir(hostname string) string {
 
 func (c *Cluster) handler(index int) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(schedulerPath, c.calls.wrap(index, c.m.rejects.wrap(schedulerHandler{m: c.m, index: index})))
-	mux.Handle(masterPrefix+schedulerPath, c.calls.wrap(index, c.m.rejects.wrap(schedulerHandler{m: c.m, index: index})))
+	api := schedulerHandler{m: c.m, calls: &c.calls, index: index}
+	mux.Handle(schedulerPath, api)
+	mux.Handle(masterPrefix+schedulerPath, api)
 	mux.HandleFunc("GET /debug/calls", c.calls.serve)
 	mux.HandleFunc("/state", c.serveState(index))
 	mux.HandleFunc("/master/state", c.serveState(index))
