@@ -311,7 +311,7 @@ func (m *master) executorExited(a *agent, fwID, execID string, status int) {
 	}
 	key := fwID + "/" + execID
 	if e := a.executors[key]; e != nil {
-		a.used.sub(e.res)
+		a.unuse(e.res)
 		delete(a.executors, key)
 	}
 	fw := m.frameworks[fwID]

@@ -74,12 +74,19 @@ func (s agentState) tasksKnown() bool {
 func (s agentState) retired() bool { return s == agentRemoved || s == agentGoneByOperator }
 
 type agent struct {
-	id        string
-	cfg       AgentConfig
-	state     agentState
-	total     pool
-	used      pool // by tasks and executors
-	offered   pool
+	id      string
+	cfg     AgentConfig
+	state   agentState
+	total   pool
+	used    pool // by tasks and executors
+	offered pool
+	// avail is total - used - offered, kept in step by use, unuse, offer
+	// and unoffer, so that an allocation cycle reads it without
+	// recomputing it for every agent.
+	avail pool
+	// attrs and url are the agent's parts of every offer of it.
+	attrs     []mesos.Attribute
+	url       *mesos.URL
 	rt        Runtime
 	tasks     map[string]*task
 	executors map[string]*executorUse // key: framework ID + "/" + executor ID
@@ -221,7 +228,7 @@ func (m *master) addAgent(cfg AgentConfig, factory RuntimeFactory, workDir strin
 	id := fmt.Sprintf("%s-S%d", m.masterID, m.nextAgent)
 	m.nextAgent++
 	a := &agent{
-		id: id, cfg: cfg, state: agentActive, total: total, used: pool{}, offered: pool{},
+		id: id, cfg: cfg, state: agentActive, total: total, used: pool{}, offered: pool{}, avail: total.clone(),
 		tasks: map[string]*task{}, executors: map[string]*executorUse{}, offers: map[string]*offer{},
 		since: m.cfg.Now(),
 	}
@@ -247,6 +254,7 @@ func (m *master) addAgent(cfg AgentConfig, factory RuntimeFactory, workDir strin
 	}
 	a.rt = rt
 	a.endpoint = rt.Endpoint()
+	a.attrs, a.url = offerAttributes(cfg), offerURL(cfg, a.endpoint)
 	m.agents[id] = a
 	m.agentOrder = append(m.agentOrder, a)
 	return a, nil

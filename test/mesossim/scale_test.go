@@ -70,6 +70,38 @@ func BenchmarkAllocate5000Agents(b *testing.B) {
 	}
 }
 
+// BenchmarkAllocate5000Agents_Refused measures an allocation cycle that
+// offers nothing: the framework has declined the rest of all 5,000 agents
+// for an hour (as it does with what its launches leave). While a framework
+// launches on thousands of agents most cycles are like this one, and each
+// holds the master's lock for its length.
+func BenchmarkAllocate5000Agents_Refused(b *testing.B) {
+	c := startCluster(b, scaleConfig(5000))
+	f := subscribeRaw(b, c, partitionAwareInfo("bench"))
+	offers := drain(f)
+	launchOnEveryAgent(b, c, f, offers, 4)
+	m := c.m
+	m.allocate()
+	<-offers
+	hour := time.Hour.Seconds()
+	m.mu.Lock()
+	fw := m.frameworks[f.id]
+	var ids []mesos.OfferID
+	for id := range fw.offers {
+		ids = append(ids, mesos.OfferID{Value: id})
+	}
+	m.decline(fw, &scheduler.Call_Decline{OfferIDs: ids, Filters: &mesos.Filters{RefuseSeconds: &hour}})
+	m.unlock()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.allocate()
+	}
+	b.StopTimer()
+	if n := len(m.offers); n != 0 {
+		b.Fatalf("cycles made %d offers, want none", n)
+	}
+}
+
 // launchOnEveryAgent allocates once and launches perAgent tasks on every
 // offered agent over HTTP, then waits until every task is RUNNING.
 func launchOnEveryAgent(tb testing.TB, c *Cluster, f *rawFw, offers chan []mesos.Offer, perAgent int) {
