@@ -57,6 +57,18 @@ func (m *master) allocate() {
 	}
 }
 
+// generateOffers asks for an allocation cycle at once, besides the periodic
+// ones, as Mesos' allocator does when a framework subscribes (addFramework,
+// activateFramework) or revives (reviveOffers): its generateOffers
+// dispatches an allocation run, and requests made while one is pending
+// share it.
+func (m *master) generateOffers() {
+	select {
+	case m.allocateNow <- struct{}{}:
+	default:
+	}
+}
+
 // offerAgent appends the offers fw gets on agent a.
 func (m *master) offerAgent(fw *framework, a *agent, offers []mesos.Offer) []mesos.Offer {
 	if !allocatable(a.avail, "") {

@@ -178,7 +178,8 @@ func (m *master) suppress(fw *framework, roles []string) {
 	}
 }
 
-// revive handles REVIVE: filters are cleared and the roles unsuppressed.
+// revive handles REVIVE: filters are cleared, the roles unsuppressed, and
+// an allocation cycle runs at once.
 func (m *master) revive(fw *framework, roles []string) {
 	if len(roles) == 0 {
 		roles = fw.roles
@@ -187,6 +188,7 @@ func (m *master) revive(fw *framework, roles []string) {
 		delete(fw.suppressed, r)
 	}
 	fw.filters = map[string]offerFilter{}
+	m.generateOffers()
 }
 
 // executorMessage forwards an executor's message to its framework as a

@@ -79,8 +79,8 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		}(l)
 	}
 	ctx, c.cancel = context.WithCancel(ctx)
-	c.loop(ctx, cfg.AllocationInterval, c.m.allocate)
-	c.loop(ctx, retryTick(cfg.StatusUpdateRetryInterval), c.m.retryUnacknowledged)
+	c.loop(ctx, cfg.AllocationInterval, c.m.allocateNow, c.m.allocate)
+	c.loop(ctx, retryTick(cfg.StatusUpdateRetryInterval), nil, c.m.retryUnacknowledged)
 	go func() {
 		<-ctx.Done()
 		c.Close()
@@ -102,7 +102,8 @@ func retryTick(retry time.Duration) time.Duration {
 	return t
 }
 
-func (c *Cluster) loop(ctx context.Context, every time.Duration, f func()) {
+// loop runs f every interval, and whenever kick (if not nil) receives.
+func (c *Cluster) loop(ctx context.Context, every time.Duration, kick <-chan struct{}, f func()) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -113,6 +114,8 @@ func (c *Cluster) loop(ctx context.Context, every time.Duration, f func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				f()
+			case <-kick:
 				f()
 			}
 		}

@@ -38,6 +38,10 @@ type master struct {
 	timers     []*time.Timer // pending agent reregistrations, stopped by Close
 
 	nextFramework, nextOffer, nextAgent, allocCycle int
+
+	// allocateNow asks for an allocation cycle besides the periodic ones
+	// (capacity 1: requests made while one is pending share it).
+	allocateNow chan struct{}
 }
 
 type agentState int
@@ -137,13 +141,14 @@ type offer struct {
 
 func newMaster(cfg Config) *master {
 	m := &master{
-		cfg:        cfg,
-		log:        cfg.Logger,
-		rand:       cfg.Rand,
-		frameworks: map[string]*framework{},
-		removedFws: map[string]*framework{},
-		agents:     map[string]*agent{},
-		offers:     map[string]*offer{},
+		cfg:         cfg,
+		log:         cfg.Logger,
+		rand:        cfg.Rand,
+		frameworks:  map[string]*framework{},
+		removedFws:  map[string]*framework{},
+		agents:      map[string]*agent{},
+		offers:      map[string]*offer{},
+		allocateNow: make(chan struct{}, 1),
 	}
 	m.masterID = m.newUUIDString()
 	return m
