@@ -31,7 +31,6 @@ type schedulerHandler struct {
 // incoming is a scheduler API request read and decoded once, for every
 // layer that looks at it: the call log, the handler and the refusal count.
 type incoming struct {
-	body    []byte
 	readErr error
 	// call is nil when the Content-Type is not one of the API's or the body
 	// does not decode; decodeMsg says why not, in the master's words.
@@ -41,9 +40,10 @@ type incoming struct {
 
 func readIncoming(r *http.Request) incoming {
 	var in incoming
-	in.body, in.readErr = readBody(r)
-	if c, ok := requestCodec(r.Header.Get("Content-Type")); ok && in.readErr == nil {
-		in.call, in.decodeMsg = c.decodeCall(in.body)
+	body, err := readBody(r)
+	in.readErr = err
+	if c, ok := requestCodec(r.Header.Get("Content-Type")); ok && err == nil {
+		in.call, in.decodeMsg = c.decodeCall(body)
 	}
 	return in
 }
