@@ -51,10 +51,7 @@ func drain(f *rawFw) (offers chan []mesos.Offer) {
 // 5,000 agents to a framework (offers built, encoded and queued on its stream),
 // with 20,000 tasks running in the cluster.
 func BenchmarkAllocate5000Agents(b *testing.B) {
-	c := startCluster(b, scaleConfig(5000))
-	f := subscribeRaw(b, c, partitionAwareInfo("bench"))
-	offers := drain(f)
-	launchOnEveryAgent(b, c, f, offers, 4)
+	c, _, offers := busyCluster(b)
 	m := c.m
 	var cpu time.Duration
 	b.ResetTimer()
@@ -100,10 +97,7 @@ func processCPU() time.Duration {
 // launches on thousands of agents most cycles are like this one, and each
 // holds the master's lock for its length.
 func BenchmarkAllocate5000Agents_Refused(b *testing.B) {
-	c := startCluster(b, scaleConfig(5000))
-	f := subscribeRaw(b, c, partitionAwareInfo("bench"))
-	offers := drain(f)
-	launchOnEveryAgent(b, c, f, offers, 4)
+	c, f, offers := busyCluster(b)
 	m := c.m
 	m.allocate()
 	<-offers
@@ -176,6 +170,16 @@ func BenchmarkLaunchAndAcknowledge(b *testing.B) {
 	}
 	b.StopTimer()
 	reportCPU(b, processCPU()-c0)
+}
+
+// busyCluster is a cluster of 5,000 agents running 4 tasks each for a
+// framework subscribed over HTTP, whose OFFERS events come on offers.
+func busyCluster(b *testing.B) (*Cluster, *rawFw, chan []mesos.Offer) {
+	c := startCluster(b, scaleConfig(5000))
+	f := subscribeRaw(b, c, partitionAwareInfo("bench"))
+	offers := drain(f)
+	launchOnEveryAgent(b, c, f, offers, 4)
+	return c, f, offers
 }
 
 // launchOnEveryAgent allocates once and launches perAgent tasks on every
