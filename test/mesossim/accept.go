@@ -216,7 +216,7 @@ func (m *master) launchGroup(fw *framework, a *agent, available pool, exec mesos
 // to the agent's runtime.
 func (m *master) startTask(fw *framework, a *agent, available pool, ti mesos.TaskInfo, taskRes, execRes pool) {
 	available.sub(taskRes)
-	a.used.add(taskRes)
+	a.use(taskRes)
 	t := &task{info: ti, fw: fw, agent: a, res: taskRes, launchedAt: time.Now()}
 	if ti.Executor != nil {
 		t.executorID = ti.Executor.ExecutorID.Value
@@ -230,7 +230,7 @@ func (m *master) startTask(fw *framework, a *agent, available pool, ti mesos.Tas
 				execRes = pool{}
 			}
 			available.sub(execRes)
-			a.used.add(execRes)
+			a.use(execRes)
 			e = &executorUse{info: *ti.Executor, res: execRes}
 			a.executors[key] = e
 		}

@@ -229,3 +229,23 @@ func TestFiltersDroppedWhenTheFrameworkDisconnects(t *testing.T) {
 		t.Fatalf("offer after resubscribing has %v cpus, want 8", got)
 	}
 }
+
+// TestSubscribeAndReviveAllocateAtOnce: a SUBSCRIBE and a REVIVE each start
+// an allocation cycle at once, as Mesos' allocator does (addFramework and
+// reviveOffers call generateOffers); DECLINE does not. With an hour between
+// periodic cycles, every offer here comes from one of them.
+func TestSubscribeAndReviveAllocateAtOnce(t *testing.T) {
+	cfg := fastConfig(1)
+	cfg.AllocationInterval = time.Hour
+	c := startCluster(t, cfg)
+	f := subscribeRaw(t, c, partitionAwareInfo("at-once"))
+	o := f.offer()
+	f.call(&scheduler.Call{Type: scheduler.Call_DECLINE, Decline: &scheduler.Call_Decline{
+		OfferIDs: []mesos.OfferID{o.ID}, Filters: &mesos.Filters{RefuseSeconds: ptrTo(0.0)},
+	}})
+	f.quiet(200*time.Millisecond, isType(scheduler.Event_OFFERS), "offer after a DECLINE without a filter")
+	f.call(&scheduler.Call{Type: scheduler.Call_REVIVE})
+	if got := scalarOf(f.offer(), "cpus"); got != 8 {
+		t.Fatalf("offer after REVIVE has %v cpus, want 8", got)
+	}
+}

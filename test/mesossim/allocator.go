@@ -1,7 +1,6 @@
 package mesossim
 
 import (
-	"fmt"
 	"maps"
 	"net"
 	"slices"
@@ -58,99 +57,106 @@ func (m *master) allocate() {
 	}
 }
 
+// generateOffers asks for an allocation cycle at once, besides the periodic
+// ones, as Mesos' allocator does when a framework subscribes (addFramework,
+// activateFramework) or revives (reviveOffers): its generateOffers
+// dispatches an allocation run, and requests made while one is pending
+// share it.
+func (m *master) generateOffers() {
+	select {
+	case m.allocateNow <- struct{}{}:
+	default:
+	}
+}
+
 // offerAgent appends the offers fw gets on agent a.
 func (m *master) offerAgent(fw *framework, a *agent, offers []mesos.Offer) []mesos.Offer {
-	if a.free("cpus") < minCPUs && a.free("mem") < minMem {
-		return offers // nothing worth offering; checked without copying pools
+	if !allocatable(a.avail, "") {
+		return offers // nothing worth offering
 	}
-	var available pool
 	for _, role := range fw.roles {
-		if fw.suppressed[role] {
+		if fw.suppressed[role] || !allocatable(a.avail, role) {
 			continue
 		}
-		if available == nil {
-			available = a.total.clone()
-			available.sub(a.used)
-			available.sub(a.offered)
+		if f, ok := fw.filters[a.id]; ok && f.res.containsRoles(a.avail, role) {
+			continue // refused: nothing new on this agent since the framework declined
 		}
-		res := available.restrict(role)
-		if !allocatable(res) {
-			continue
-		}
-		if f, ok := fw.filters[a.id]; ok {
-			if inside, _ := f.res.contains(res); inside {
-				continue // refused: nothing new on this agent since the framework declined
-			}
-		}
-		available.sub(res)
-		o := &offer{id: fmt.Sprintf("%s-O%d", m.masterID, m.nextOffer), fw: fw, agent: a, role: role, res: res}
+		res := a.avail.restrict(role)
+		a.offer(res)
+		o := &offer{id: m.masterID + "-O" + strconv.Itoa(m.nextOffer), fw: fw, agent: a, role: role, res: res}
 		m.nextOffer++
 		m.offers[o.id] = o
 		fw.offers[o.id] = o
 		a.offers[o.id] = o
-		a.offered.add(res)
 		offers = append(offers, m.offerProto(o))
 	}
 	return offers
 }
 
-// free is how much of a scalar the agent has neither used nor offered, over all roles.
-func (a *agent) free(name string) milli {
-	var sum milli
-	for role, b := range a.total {
-		sum += b.scalars[name]
-		if u := a.used[role]; u != nil {
-			sum -= u.scalars[name]
-		}
-		if o := a.offered[role]; o != nil {
-			sum -= o.scalars[name]
-		}
-	}
-	return sum
-}
+// use, unuse, offer and unoffer move resources between the agent's
+// available ones and those used by tasks and executors or offered.
+func (a *agent) use(p pool)     { a.used.add(p); a.avail.sub(p) }
+func (a *agent) unuse(p pool)   { a.used.sub(p); a.avail.add(p) }
+func (a *agent) offer(p pool)   { a.offered.add(p); a.avail.sub(p) }
+func (a *agent) unoffer(p pool) { a.offered.sub(p); a.avail.add(p) }
 
-func allocatable(p pool) bool {
+// allocatable reports whether what p holds unreserved or reserved to role
+// (all roles when role is "") is worth an offer.
+func allocatable(p pool, role string) bool {
 	var cpus, mem milli
-	for _, b := range p {
-		cpus += b.scalars["cpus"]
-		mem += b.scalars["mem"]
+	for r, b := range p {
+		if role == "" || r == role || r == unreservedRole {
+			cpus += b.scalars["cpus"]
+			mem += b.scalars["mem"]
+		}
 	}
 	return cpus >= minCPUs || mem >= minMem
 }
 
+// offerAttributes are an agent's attributes as offers carry them, by name.
+func offerAttributes(cfg AgentConfig) []mesos.Attribute {
+	attrs := make([]mesos.Attribute, 0, len(cfg.Attributes))
+	for _, k := range slices.Sorted(maps.Keys(cfg.Attributes)) {
+		attrs = append(attrs, mesos.Attribute{Name: k, Type: mesos.TEXT, Text: &mesos.Value_Text{Value: cfg.Attributes[k]}})
+	}
+	return attrs
+}
+
+// offerURL is the agent's URL in its offers: its runtime's own HTTP
+// server when it has one, otherwise the hostname and the Mesos agent's
+// default port. A Mesos master puts the agent's address (its --ip) in the
+// URL too; here that is the simulated host's address, which its tasks get
+// as LIBPROCESS_IP.
+func offerURL(cfg AgentConfig, endpoint string) *mesos.URL {
+	host := cfg.Hostname
+	port := int32(5051)
+	if h, p, err := net.SplitHostPort(endpoint); err == nil {
+		if n, err := strconv.Atoi(p); err == nil {
+			host, port = h, int32(n)
+		}
+	}
+	return &mesos.URL{Scheme: "http", Address: mesos.Address{Hostname: &host, IP: strPtr(cfg.ip()), Port: port}, Path: strPtr("/slave(1)")}
+}
+
+// offerProto renders an offer. Its attributes and URL are the agent's,
+// shared by every offer of it: events are encoded as they are sent and
+// nothing changes them.
 func (m *master) offerProto(o *offer) mesos.Offer {
 	a := o.agent
-	attrs := make([]mesos.Attribute, 0, len(a.cfg.Attributes))
-	for _, k := range slices.Sorted(maps.Keys(a.cfg.Attributes)) {
-		attrs = append(attrs, mesos.Attribute{Name: k, Type: mesos.TEXT, Text: &mesos.Value_Text{Value: a.cfg.Attributes[k]}})
-	}
 	var execIDs []mesos.ExecutorID
 	for _, t := range a.tasks {
 		if t.fw == o.fw && t.executorID != "" && !t.terminal {
 			execIDs = appendUniqueExecutor(execIDs, t.executorID)
 		}
 	}
-	// The agent's URL: its runtime's own HTTP server when it has one, otherwise
-	// the hostname and the Mesos agent's default port.
-	scheme := "http"
-	host := a.cfg.Hostname
-	port := int32(5051)
-	if h, p, err := net.SplitHostPort(a.endpoint); err == nil {
-		if n, err := strconv.Atoi(p); err == nil {
-			host, port = h, int32(n)
-		}
-	}
 	return mesos.Offer{
-		ID:          mesos.OfferID{Value: o.id},
-		FrameworkID: mesos.FrameworkID{Value: o.fw.id},
-		AgentID:     mesos.AgentID{Value: a.id},
-		Hostname:    a.cfg.Hostname,
-		// A Mesos master puts the agent's address (its --ip) in the URL too;
-		// here that is the simulated host's address, which its tasks get
-		// as LIBPROCESS_IP.
-		URL:            &mesos.URL{Scheme: scheme, Address: mesos.Address{Hostname: &host, IP: strPtr(a.cfg.ip()), Port: port}, Path: strPtr("/slave(1)")},
+		ID:             mesos.OfferID{Value: o.id},
+		FrameworkID:    mesos.FrameworkID{Value: o.fw.id},
+		AgentID:        mesos.AgentID{Value: a.id},
+		Hostname:       a.cfg.Hostname,
+		URL:            a.url,
 		Resources:      o.res.toResources(o.role, o.fw.refinement),
-		Attributes:     attrs,
+		Attributes:     a.attrs,
 		ExecutorIDs:    execIDs,
 		AllocationInfo: &mesos.Resource_AllocationInfo{Role: strPtr(o.role)},
 	}
@@ -174,7 +180,7 @@ func (m *master) removeOffer(o *offer, rescind bool) {
 	delete(m.offers, o.id)
 	delete(o.fw.offers, o.id)
 	delete(o.agent.offers, o.id)
-	o.agent.offered.sub(o.res)
+	o.agent.unoffer(o.res)
 	if rescind {
 		m.send(o.fw, &scheduler.Event{Type: scheduler.Event_RESCIND, Rescind: &scheduler.Event_Rescind{OfferID: mesos.OfferID{Value: o.id}}})
 	}

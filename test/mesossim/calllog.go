@@ -3,7 +3,6 @@ package mesossim
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -64,40 +63,34 @@ func (l *callLog) since(after int) []CallRecord {
 	return out
 }
 
-// wrap records each request h serves.
-func (l *callLog) wrap(master int, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(io.LimitReader(r.Body, maxCallBytes))
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		rec := &CallRecord{Time: time.Now(), Master: master, Stream: r.Header.Get(headerStreamID)}
-		if c, ok := requestCodec(r.Header.Get("Content-Type")); ok {
-			if call, msg := c.decodeCall(body); msg == "" {
-				rec.Type = call.GetType().String()
-				rec.FrameworkID = call.GetFrameworkID().GetValue()
-				switch call.GetType() {
-				case scheduler.Call_SUBSCRIBE:
-					fi := call.GetSubscribe().GetFrameworkInfo()
-					rec.WebUIURL, rec.Hostname = fi.GetWebUiURL(), fi.GetHostname()
-				case scheduler.Call_KILL:
-					if k := call.GetKill(); k != nil { // nil: refused later as malformed
-						rec.TaskIDs = []string{k.TaskID.Value}
-					}
-				case scheduler.Call_ACCEPT:
-					rec.TaskIDs = launchedTasks(call.GetAccept())
-				}
+// record logs a request as it arrived; call is nil when it did not decode.
+func (l *callLog) record(master int, r *http.Request, call *scheduler.Call) *CallRecord {
+	rec := &CallRecord{Time: time.Now(), Master: master, Stream: r.Header.Get(headerStreamID)}
+	if call != nil {
+		rec.Type = call.GetType().String()
+		rec.FrameworkID = call.GetFrameworkID().GetValue()
+		switch call.GetType() {
+		case scheduler.Call_SUBSCRIBE:
+			fi := call.GetSubscribe().GetFrameworkInfo()
+			rec.WebUIURL, rec.Hostname = fi.GetWebUiURL(), fi.GetHostname()
+		case scheduler.Call_KILL:
+			if k := call.GetKill(); k != nil { // nil: refused later as malformed
+				rec.TaskIDs = []string{k.TaskID.Value}
 			}
+		case scheduler.Call_ACCEPT:
+			rec.TaskIDs = launchedTasks(call.GetAccept())
 		}
-		l.mu.Lock()
-		l.seq++
-		rec.Seq = l.seq
-		if len(l.records) >= callLogMax {
-			l.records = append(l.records[:0], l.records[len(l.records)/2:]...)
-			l.truncated = true
-		}
-		l.records = append(l.records, rec)
-		l.mu.Unlock()
-		h.ServeHTTP(&recordingWriter{ResponseWriter: w, log: l, rec: rec}, r)
-	})
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seq++
+	rec.Seq = l.seq
+	if len(l.records) >= callLogMax {
+		l.records = append(l.records[:0], l.records[len(l.records)/2:]...)
+		l.truncated = true
+	}
+	l.records = append(l.records, rec)
+	return rec
 }
 
 // launchedTasks lists the IDs of the tasks an ACCEPT launches.
@@ -114,18 +107,20 @@ func launchedTasks(a *scheduler.Call_Accept) []string {
 	return ids
 }
 
-// recordingWriter notes the status (and a SUBSCRIBE's stream ID) when the
-// answer starts.
-type recordingWriter struct {
+// answerWriter notes how a call was answered: the status (and a
+// SUBSCRIBE's stream ID) in its call record when the answer starts, and
+// the start of an error answer's body, for the refusal count.
+type answerWriter struct {
 	http.ResponseWriter
-	log  *callLog
-	rec  *CallRecord
-	done bool
+	log    *callLog
+	rec    *CallRecord
+	status int
+	body   bytes.Buffer
 }
 
-func (w *recordingWriter) WriteHeader(code int) {
-	if !w.done {
-		w.done = true
+func (w *answerWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
 		w.log.mu.Lock()
 		w.rec.Status = code
 		if id := w.Header().Get(headerStreamID); id != "" && w.rec.Stream == "" {
@@ -136,15 +131,18 @@ func (w *recordingWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *recordingWriter) Write(b []byte) (int, error) {
-	if !w.done {
+func (w *answerWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.status >= 400 && w.body.Len() < 4096 {
+		w.body.Write(b)
 	}
 	return w.ResponseWriter.Write(b)
 }
 
 // Flush keeps the SUBSCRIBE stream flowing.
-func (w *recordingWriter) Flush() {
+func (w *answerWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}

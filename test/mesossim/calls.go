@@ -179,9 +179,7 @@ func (m *master) suppress(fw *framework, roles []string) {
 }
 
 // revive handles REVIVE: filters are cleared, the roles unsuppressed, and
-// an allocation runs at once rather than at the next interval, as Mesos'
-// allocator does (hierarchical.cpp, reviveOffers calls generateOffers,
-// which dispatches an allocation unless one is already pending).
+// an allocation cycle runs at once.
 func (m *master) revive(fw *framework, roles []string) {
 	if len(roles) == 0 {
 		roles = fw.roles
@@ -190,10 +188,7 @@ func (m *master) revive(fw *framework, roles []string) {
 		delete(fw.suppressed, r)
 	}
 	fw.filters = map[string]offerFilter{}
-	select {
-	case m.allocateSoon <- struct{}{}:
-	default: // one is pending already and will see this REVIVE
-	}
+	m.generateOffers()
 }
 
 // executorMessage forwards an executor's message to its framework as a
@@ -318,7 +313,7 @@ func (m *master) executorExited(a *agent, fwID, execID string, status int) {
 	}
 	key := fwID + "/" + execID
 	if e := a.executors[key]; e != nil {
-		a.used.sub(e.res)
+		a.unuse(e.res)
 		delete(a.executors, key)
 	}
 	fw := m.frameworks[fwID]

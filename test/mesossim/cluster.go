@@ -79,20 +79,8 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		}(l)
 	}
 	ctx, c.cancel = context.WithCancel(ctx)
-	c.loop(ctx, cfg.AllocationInterval, c.m.allocate)
-	c.wg.Add(1)
-	go func() { // the allocations asked for between intervals
-		defer c.wg.Done()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-c.m.allocateSoon:
-				c.m.allocate()
-			}
-		}
-	}()
-	c.loop(ctx, retryTick(cfg.StatusUpdateRetryInterval), c.m.retryUnacknowledged)
+	c.loop(ctx, cfg.AllocationInterval, c.m.allocateNow, c.m.allocate)
+	c.loop(ctx, retryTick(cfg.StatusUpdateRetryInterval), nil, c.m.retryUnacknowledged)
 	go func() {
 		<-ctx.Done()
 		c.Close()
@@ -114,7 +102,8 @@ func retryTick(retry time.Duration) time.Duration {
 	return t
 }
 
-func (c *Cluster) loop(ctx context.Context, every time.Duration, f func()) {
+// loop runs f every interval, and whenever kick (if not nil) receives.
+func (c *Cluster) loop(ctx context.Context, every time.Duration, kick <-chan struct{}, f func()) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -125,6 +114,8 @@ func (c *Cluster) loop(ctx context.Context, every time.Duration, f func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				f()
+			case <-kick:
 				f()
 			}
 		}
@@ -137,8 +128,9 @@ func (c *Cluster) agentWorkDir(hostname string) string {
 
 func (c *Cluster) handler(index int) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(schedulerPath, c.calls.wrap(index, c.m.rejects.wrap(schedulerHandler{m: c.m, index: index})))
-	mux.Handle(masterPrefix+schedulerPath, c.calls.wrap(index, c.m.rejects.wrap(schedulerHandler{m: c.m, index: index})))
+	api := schedulerHandler{m: c.m, calls: &c.calls, index: index}
+	mux.Handle(schedulerPath, api)
+	mux.Handle(masterPrefix+schedulerPath, api)
 	mux.HandleFunc("GET /debug/calls", c.calls.serve)
 	mux.HandleFunc("/state", c.serveState(index))
 	mux.HandleFunc("/master/state", c.serveState(index))

@@ -110,6 +110,7 @@ func (m *master) subscribe(info mesos.FrameworkInfo, suppressed []string, s *str
 	for taskID := range fw.pending {
 		m.sendPendingHead(fw, taskID)
 	}
+	m.generateOffers()
 	m.log.Info("framework subscribed", "framework", id, "name", info.Name, "stream", s.id)
 	return fw, ""
 }

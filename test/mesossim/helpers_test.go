@@ -45,7 +45,34 @@ func startCluster(t testing.TB, cfg Config) *Cluster {
 		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(c.Close)
+	t.Cleanup(func() { checkAvail(t, c) }) // before Close
 	return c
+}
+
+// checkAvail fails unless every agent's available resources, which the
+// master keeps in step as they are used and offered, are its total less
+// what is used and offered.
+func checkAvail(t testing.TB, c *Cluster) {
+	t.Helper()
+	m := c.m
+	m.mu.Lock()
+	defer m.unlock()
+	for _, a := range m.agentOrder {
+		want := a.total.clone()
+		want.sub(a.used)
+		want.sub(a.offered)
+		if !samePool(a.avail, want) {
+			t.Errorf("agent %s: available %v, want total %v - used %v - offered %v = %v",
+				a.cfg.Hostname, a.avail.scalarTotals(), a.total.scalarTotals(), a.used.scalarTotals(), a.offered.scalarTotals(), want.scalarTotals())
+		}
+	}
+}
+
+// samePool compares pools, ignoring empty buckets and zero scalars.
+func samePool(p, q pool) bool {
+	pq, _ := p.contains(q)
+	qp, _ := q.contains(p)
+	return pq && qp
 }
 
 // rawStream is a SUBSCRIBE response read frame by frame, as the RecordIO doc

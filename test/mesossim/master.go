@@ -36,11 +36,12 @@ type master struct {
 	faults     updateFaults
 	rejects    rejectionLog  // calls refused (rejections.go)
 	timers     []*time.Timer // pending agent reregistrations, stopped by Close
-	// allocateSoon asks for an allocation cycle before the next interval
-	// (capacity 1: requests made while one is pending share it).
-	allocateSoon chan struct{}
 
 	nextFramework, nextOffer, nextAgent, allocCycle int
+
+	// allocateNow asks for an allocation cycle besides the periodic ones
+	// (capacity 1: requests made while one is pending share it).
+	allocateNow chan struct{}
 }
 
 type agentState int
@@ -77,12 +78,19 @@ func (s agentState) tasksKnown() bool {
 func (s agentState) retired() bool { return s == agentRemoved || s == agentGoneByOperator }
 
 type agent struct {
-	id        string
-	cfg       AgentConfig
-	state     agentState
-	total     pool
-	used      pool // by tasks and executors
-	offered   pool
+	id      string
+	cfg     AgentConfig
+	state   agentState
+	total   pool
+	used    pool // by tasks and executors
+	offered pool
+	// avail is total - used - offered, kept in step by use, unuse, offer
+	// and unoffer, so that an allocation cycle reads it without
+	// recomputing it for every agent.
+	avail pool
+	// attrs and url are the agent's parts of every offer of it.
+	attrs     []mesos.Attribute
+	url       *mesos.URL
 	rt        Runtime
 	tasks     map[string]*task
 	executors map[string]*executorUse // key: framework ID + "/" + executor ID
@@ -133,15 +141,14 @@ type offer struct {
 
 func newMaster(cfg Config) *master {
 	m := &master{
-		cfg:        cfg,
-		log:        cfg.Logger,
-		rand:       cfg.Rand,
-		frameworks: map[string]*framework{},
-		removedFws: map[string]*framework{},
-		agents:     map[string]*agent{},
-		offers:     map[string]*offer{},
-
-		allocateSoon: make(chan struct{}, 1),
+		cfg:         cfg,
+		log:         cfg.Logger,
+		rand:        cfg.Rand,
+		frameworks:  map[string]*framework{},
+		removedFws:  map[string]*framework{},
+		agents:      map[string]*agent{},
+		offers:      map[string]*offer{},
+		allocateNow: make(chan struct{}, 1),
 	}
 	m.masterID = m.newUUIDString()
 	return m
@@ -226,7 +233,7 @@ func (m *master) addAgent(cfg AgentConfig, factory RuntimeFactory, workDir strin
 	id := fmt.Sprintf("%s-S%d", m.masterID, m.nextAgent)
 	m.nextAgent++
 	a := &agent{
-		id: id, cfg: cfg, state: agentActive, total: total, used: pool{}, offered: pool{},
+		id: id, cfg: cfg, state: agentActive, total: total, used: pool{}, offered: pool{}, avail: total.clone(),
 		tasks: map[string]*task{}, executors: map[string]*executorUse{}, offers: map[string]*offer{},
 		since: m.cfg.Now(),
 	}
@@ -252,6 +259,7 @@ func (m *master) addAgent(cfg AgentConfig, factory RuntimeFactory, workDir strin
 	}
 	a.rt = rt
 	a.endpoint = rt.Endpoint()
+	a.attrs, a.url = offerAttributes(cfg), offerURL(cfg, a.endpoint)
 	m.agents[id] = a
 	m.agentOrder = append(m.agentOrder, a)
 	return a, nil

@@ -1,12 +1,12 @@
 package mesossim
 
 import (
-	"bytes"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 )
 
 // Rejection is a scheduler call, or a task or offer set inside an ACCEPT,
@@ -110,58 +110,17 @@ func (l *rejectionLog) acceptRefused(offerErr string, missing []string) {
 	l.note(Rejection{Call: "ACCEPT", Message: offerErr, Invalid: invalid})
 }
 
-// wrap records the calls h answers with an error status (a redirect is no
-// refusal). Stale: 403, a stream ID that is no longer the framework's, a
-// framework the master does not know (yet, after a failover).
-func (l *rejectionLog) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(io.LimitReader(r.Body, maxCallBytes))
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		rw := &refusalWriter{ResponseWriter: w}
-		h.ServeHTTP(rw, r)
-		if rw.status < 400 {
-			return
-		}
-		call := ""
-		if c, ok := requestCodec(r.Header.Get("Content-Type")); ok {
-			if decoded, msg := c.decodeCall(body); msg == "" {
-				call = decoded.GetType().String()
-			}
-		}
-		msg := strings.TrimSpace(rw.body.String())
-		stale := rw.status == http.StatusForbidden || strings.Contains(msg, "didn't match the stream ID") ||
-			msg == "Framework cannot be found"
-		l.note(Rejection{Call: call, Status: rw.status, Message: msg, Invalid: !stale})
-	})
-}
-
-// refusalWriter notes the status and keeps the body of an error answer.
-type refusalWriter struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (w *refusalWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
+// refused records a call answered with an error status (a redirect is no
+// refusal); call is nil when it did not decode. Stale: 403, a stream ID
+// that is no longer the framework's, a framework the master does not know
+// (yet, after a failover).
+func (l *rejectionLog) refused(call *scheduler.Call, status int, body string) {
+	name := ""
+	if call != nil {
+		name = call.GetType().String()
 	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *refusalWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	if w.status >= 400 && w.body.Len() < 4096 {
-		w.body.Write(b)
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush keeps the SUBSCRIBE stream flowing.
-func (w *refusalWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
+	msg := strings.TrimSpace(body)
+	stale := status == http.StatusForbidden || strings.Contains(msg, "didn't match the stream ID") ||
+		msg == "Framework cannot be found"
+	l.note(Rejection{Call: name, Status: status, Message: msg, Invalid: !stale})
 }

@@ -2,8 +2,9 @@ package mesossim
 
 import (
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
@@ -85,22 +86,47 @@ func (p pool) sub(o pool) {
 // missing resource otherwise.
 func (p pool) contains(o pool) (bool, string) {
 	for role, ob := range o {
-		b := p[role]
-		for k, v := range ob.scalars {
-			if v == 0 {
-				continue
+		if name, r, ok := p[role].holds(ob); !ok {
+			if name != "" {
+				return false, fmt.Sprintf("%s(%s):%g", name, role, ob.scalars[name].float())
 			}
-			if b == nil || b.scalars[k] < v {
-				return false, fmt.Sprintf("%s(%s):%g", k, role, v.float())
-			}
-		}
-		for _, r := range ob.ports {
-			if b == nil || !containsRange(b.ports, r) {
-				return false, fmt.Sprintf("ports(%s):[%d-%d]", role, r.begin, r.end)
-			}
+			return false, fmt.Sprintf("ports(%s):[%d-%d]", role, r.begin, r.end)
 		}
 	}
 	return true, ""
+}
+
+// containsRoles reports whether what o holds unreserved or reserved to role
+// (what o.restrict(role) returns) fits in p, without copying it.
+func (p pool) containsRoles(o pool, role string) bool {
+	for r, ob := range o {
+		if r != unreservedRole && r != role {
+			continue
+		}
+		if _, _, ok := p[r].holds(ob); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// holds reports whether o fits in b (nil: empty); otherwise it returns the
+// first scalar that does not fit, or ("", the port range) when the ports do not.
+func (b *bucket) holds(o *bucket) (string, portRange, bool) {
+	for k, v := range o.scalars {
+		if v == 0 {
+			continue
+		}
+		if b == nil || b.scalars[k] < v {
+			return k, portRange{}, false
+		}
+	}
+	for _, r := range o.ports {
+		if b == nil || !containsRange(b.ports, r) {
+			return "", r, false
+		}
+	}
+	return "", portRange{}, true
 }
 
 func (p pool) isEmpty() bool {
@@ -192,12 +218,11 @@ func poolFromResources(rs []mesos.Resource) (pool, error) {
 // capability) reserved resources carry a reservations stack; otherwise the
 // pre-refinement form, the role field, is used.
 func (p pool) toResources(allocRole string, refinement bool) []mesos.Resource {
-	roles := make([]string, 0, len(p))
-	for role := range p {
-		roles = append(roles, role)
-	}
-	sort.Strings(roles)
-	var out []mesos.Resource
+	roles := slices.Sorted(maps.Keys(p))
+	out := make([]mesos.Resource, 0, 4*len(roles))
+	// Resources share their strings and allocation info: an offer is
+	// encoded as it is sent, and nothing changes it.
+	alloc := &mesos.Resource_AllocationInfo{Role: &allocRole}
 	for _, role := range roles {
 		b := p[role]
 		names := make([]string, 0, len(b.scalars))
@@ -206,21 +231,21 @@ func (p pool) toResources(allocRole string, refinement bool) []mesos.Resource {
 				names = append(names, k)
 			}
 		}
-		sort.Strings(names)
+		slices.Sort(names)
 		for _, name := range names {
-			r := newResource(name, role, allocRole, refinement)
+			r := newResource(name, &role, alloc, refinement)
 			t := mesos.SCALAR
 			r.Type = &t
 			r.Scalar = &mesos.Value_Scalar{Value: b.scalars[name].float()}
 			out = append(out, r)
 		}
 		if len(b.ports) > 0 {
-			r := newResource("ports", role, allocRole, refinement)
+			r := newResource("ports", &role, alloc, refinement)
 			t := mesos.RANGES
 			r.Type = &t
-			r.Ranges = &mesos.Value_Ranges{}
-			for _, pr := range b.ports {
-				r.Ranges.Range = append(r.Ranges.Range, mesos.Value_Range{Begin: pr.begin, End: pr.end})
+			r.Ranges = &mesos.Value_Ranges{Range: make([]mesos.Value_Range, len(b.ports))}
+			for i, pr := range b.ports {
+				r.Ranges.Range[i] = mesos.Value_Range{Begin: pr.begin, End: pr.end}
 			}
 			out = append(out, r)
 		}
@@ -228,35 +253,40 @@ func (p pool) toResources(allocRole string, refinement bool) []mesos.Resource {
 	return out
 }
 
-func newResource(name, role, allocRole string, refinement bool) mesos.Resource {
-	r := mesos.Resource{Name: name, AllocationInfo: &mesos.Resource_AllocationInfo{Role: strPtr(allocRole)}}
+func newResource(name string, role *string, alloc *mesos.Resource_AllocationInfo, refinement bool) mesos.Resource {
+	r := mesos.Resource{Name: name, AllocationInfo: alloc}
 	if refinement {
-		if role != unreservedRole {
+		if *role != unreservedRole {
 			st := mesos.Resource_ReservationInfo_STATIC
-			r.Reservations = []mesos.Resource_ReservationInfo{{Type: &st, Role: strPtr(role)}}
+			r.Reservations = []mesos.Resource_ReservationInfo{{Type: &st, Role: role}}
 		}
 		return r
 	}
-	r.Role = strPtr(role)
+	r.Role = role
 	return r
 }
 
 func strPtr(s string) *string { return &s }
 
+// addRange merges r into rs (sorted, disjoint, not adjacent) in place.
 func addRange(rs []portRange, r portRange) []portRange {
-	rs = append(rs, r)
-	sort.Slice(rs, func(i, j int) bool { return rs[i].begin < rs[j].begin })
-	out := rs[:0]
-	for _, x := range rs {
-		if n := len(out); n > 0 && x.begin <= out[n-1].end+1 {
-			if x.end > out[n-1].end {
-				out[n-1].end = x.end
-			}
-			continue
-		}
-		out = append(out, x)
+	i := 0 // rs[:i] end before r with a gap
+	for i < len(rs) && rs[i].end < r.begin && r.begin-rs[i].end > 1 {
+		i++
 	}
-	return out
+	j := i // rs[i:j] overlap or touch r
+	for j < len(rs) && (rs[j].begin <= r.end || rs[j].begin-r.end == 1) {
+		r.begin, r.end = min(r.begin, rs[j].begin), max(r.end, rs[j].end)
+		j++
+	}
+	if i == j {
+		rs = append(rs, portRange{})
+		copy(rs[i+1:], rs[i:])
+		rs[i] = r
+		return rs
+	}
+	rs[i] = r
+	return append(rs[:i+1], rs[j:]...)
 }
 
 func removeRange(rs []portRange, r portRange) []portRange {

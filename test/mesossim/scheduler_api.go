@@ -24,10 +24,55 @@ const (
 // schedulerHandler serves /api/v1/scheduler for the master with the given index.
 type schedulerHandler struct {
 	m     *master
+	calls *callLog
 	index int
 }
 
+// incoming is a scheduler API request read and decoded once, for every
+// layer that looks at it: the call log, the handler and the refusal count.
+type incoming struct {
+	readErr error
+	// call is nil when the Content-Type is not one of the API's or the body
+	// does not decode; decodeMsg says why not, in the master's words.
+	call      *scheduler.Call
+	decodeMsg string
+}
+
+func readIncoming(r *http.Request) incoming {
+	var in incoming
+	body, err := readBody(r)
+	in.readErr = err
+	if c, ok := requestCodec(r.Header.Get("Content-Type")); ok && err == nil {
+		in.call, in.decodeMsg = c.decodeCall(body)
+	}
+	return in
+}
+
+// readBody reads the whole body (so that the connection can carry the
+// next request, pipelined or not), into a buffer of its declared length
+// when it has one.
+func readBody(r *http.Request) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 && n <= maxCallBytes {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(io.LimitReader(r.Body, maxCallBytes))
+}
+
+// ServeHTTP records the call, answers it and counts a refusal.
 func (h schedulerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	in := readIncoming(r)
+	aw := &answerWriter{ResponseWriter: w, log: h.calls, rec: h.calls.record(h.index, r, in.call)}
+	h.serve(aw, r, &in)
+	if aw.status >= 400 {
+		h.m.rejects.refused(in.call, aw.status, aw.body.String())
+	}
+}
+
+func (h schedulerHandler) serve(w http.ResponseWriter, r *http.Request, in *incoming) {
 	// The checks come in the Mesos master's order: authentication,
 	// leadership, method, content type, body, validation, Accept.
 	m := h.m
@@ -58,19 +103,17 @@ func (h schedulerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "Expecting 'Content-Type' to be present")
 		return
 	}
-	c, ok := requestCodec(contentType)
-	if !ok {
+	if _, ok := requestCodec(contentType); !ok {
 		httpError(w, http.StatusUnsupportedMediaType, "Expecting 'Content-Type' of application/json or application/x-protobuf")
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxCallBytes))
-	if err != nil {
-		httpError(w, http.StatusBadRequest, "Failed to read request body: "+err.Error())
+	if in.readErr != nil {
+		httpError(w, http.StatusBadRequest, "Failed to read request body: "+in.readErr.Error())
 		return
 	}
-	call, msg := c.decodeCall(body)
-	if msg != "" {
-		httpError(w, http.StatusBadRequest, msg)
+	call := in.call
+	if call == nil {
+		httpError(w, http.StatusBadRequest, in.decodeMsg)
 		return
 	}
 	if msg := validateCall(call); msg != "" {
@@ -188,23 +231,7 @@ func validateCall(c *scheduler.Call) string {
 	if c.FrameworkID == nil || c.FrameworkID.Value == "" {
 		return "Expecting 'framework_id' to be present"
 	}
-	missing := map[scheduler.Call_Type]bool{
-		scheduler.Call_ACCEPT:      c.Accept == nil,
-		scheduler.Call_DECLINE:     c.Decline == nil,
-		scheduler.Call_KILL:        c.Kill == nil,
-		scheduler.Call_SHUTDOWN:    c.Shutdown == nil,
-		scheduler.Call_ACKNOWLEDGE: c.Acknowledge == nil,
-		scheduler.Call_RECONCILE:   c.Reconcile == nil,
-		scheduler.Call_MESSAGE:     c.Message == nil,
-
-		scheduler.Call_ACCEPT_INVERSE_OFFERS:        c.AcceptInverseOffers == nil,
-		scheduler.Call_DECLINE_INVERSE_OFFERS:       c.DeclineInverseOffers == nil,
-		scheduler.Call_ACKNOWLEDGE_OPERATION_STATUS: c.AcknowledgeOperationStatus == nil,
-		scheduler.Call_RECONCILE_OPERATIONS:         c.ReconcileOperations == nil,
-		scheduler.Call_REQUEST:                      c.Request == nil,
-		scheduler.Call_UPDATE_FRAMEWORK:             c.UpdateFramework == nil,
-	}
-	if missing[c.Type] {
+	if fieldMissing(c) {
 		return fmt.Sprintf("Expecting '%s' to be present", lowerCallName(c.Type))
 	}
 	if c.Type == scheduler.Call_ACKNOWLEDGE && len(c.Acknowledge.UUID) != 16 {
@@ -214,6 +241,39 @@ func validateCall(c *scheduler.Call) string {
 		return "'framework_id' differs from 'update_framework.framework_info.id'"
 	}
 	return ""
+}
+
+// fieldMissing reports whether the call lacks the field its type needs.
+func fieldMissing(c *scheduler.Call) bool {
+	switch c.Type {
+	case scheduler.Call_ACCEPT:
+		return c.Accept == nil
+	case scheduler.Call_DECLINE:
+		return c.Decline == nil
+	case scheduler.Call_KILL:
+		return c.Kill == nil
+	case scheduler.Call_SHUTDOWN:
+		return c.Shutdown == nil
+	case scheduler.Call_ACKNOWLEDGE:
+		return c.Acknowledge == nil
+	case scheduler.Call_RECONCILE:
+		return c.Reconcile == nil
+	case scheduler.Call_MESSAGE:
+		return c.Message == nil
+	case scheduler.Call_ACCEPT_INVERSE_OFFERS:
+		return c.AcceptInverseOffers == nil
+	case scheduler.Call_DECLINE_INVERSE_OFFERS:
+		return c.DeclineInverseOffers == nil
+	case scheduler.Call_ACKNOWLEDGE_OPERATION_STATUS:
+		return c.AcknowledgeOperationStatus == nil
+	case scheduler.Call_RECONCILE_OPERATIONS:
+		return c.ReconcileOperations == nil
+	case scheduler.Call_REQUEST:
+		return c.Request == nil
+	case scheduler.Call_UPDATE_FRAMEWORK:
+		return c.UpdateFramework == nil
+	}
+	return false
 }
 
 func lowerCallName(t scheduler.Call_Type) string {

@@ -77,8 +77,15 @@ func (s *stream) serve(ctx context.Context, w http.ResponseWriter, heartbeat tim
 		frames, closed := s.frames, s.closed
 		s.frames = nil
 		s.mu.Unlock()
+		var prefix []byte
 		for _, f := range frames {
-			if _, err := w.Write(append(append([]byte(strconv.Itoa(len(f))), '\n'), f...)); err != nil {
+			// RecordIO: "<length>\n<bytes>". The response buffers the two writes.
+			prefix = append(strconv.AppendInt(prefix[:0], int64(len(f)), 10), '\n')
+			if _, err := w.Write(prefix); err != nil {
+				s.close()
+				return true
+			}
+			if _, err := w.Write(f); err != nil {
 				s.close()
 				return true
 			}

@@ -94,13 +94,13 @@ func (m *master) releaseTask(t *task) {
 	}
 	t.terminal = true
 	a := t.agent
-	a.used.sub(t.res)
+	a.unuse(t.res)
 	if t.executorID != "" {
 		key := t.fw.id + "/" + t.executorID
 		if e := a.executors[key]; e != nil {
 			e.tasks--
 			if e.tasks <= 0 {
-				a.used.sub(e.res)
+				a.unuse(e.res)
 				delete(a.executors, key)
 			}
 		}
