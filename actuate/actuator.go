@@ -25,6 +25,10 @@ const (
 	// defaultPendingRefuse is the filter on offers from an agent a launch
 	// still waits for: resources freed there come back soon.
 	defaultPendingRefuse = 5 * time.Second
+	// defaultGatedHold: how long after the plan became gated (a new
+	// subscription waiting for its reconciliation) offers are held rather
+	// than declined. See Config.GatedHold.
+	defaultGatedHold = 15 * time.Second
 	// defaultReviveMinInterval spaces REVIVEs (each one makes the master
 	// re-offer every agent to us).
 	defaultReviveMinInterval = time.Second
@@ -75,6 +79,17 @@ type Config struct {
 	// (default 5s).
 	Refuse            time.Duration
 	PendingRefuse     time.Duration
+	// GatedHold: while a plan is gated (a new subscription before its
+	// reconciliation), offers are held, not declined, for this long after
+	// the gate began (default 15s; < 0: never). The first plan after
+	// reconciliation then launches on them at once: declined, they would
+	// come back only after a REVIVE, and the REVIVE that the launches after
+	// the probers' reports need would then wait out ReviveMinInterval
+	// (test/scale: a fresh cluster converged about one allocation interval
+	// later at every size). A gate that lasts longer (a failed-over master
+	// waiting for its agents) declines them with PendingRefuse, as before,
+	// so that other frameworks are not kept from them.
+	GatedHold         time.Duration
 	ReviveMinInterval time.Duration
 	KillRetryInterval time.Duration
 	// CallConcurrency is how many ACCEPT, KILL and MESSAGE calls an Apply
@@ -110,6 +125,8 @@ type offerState struct {
 	suppressed   bool
 	suppressedAt time.Time
 	lastRevive   time.Time
+	// gatedSince: when the plans became gated (zero: not gated).
+	gatedSince time.Time
 }
 
 type heldOffer struct {
@@ -136,6 +153,7 @@ func New(cfg Config) *Actuator {
 	}
 	def(&cfg.Refuse, defaultRefuse)
 	def(&cfg.PendingRefuse, defaultPendingRefuse)
+	def(&cfg.GatedHold, defaultGatedHold)
 	def(&cfg.ReviveMinInterval, defaultReviveMinInterval)
 	def(&cfg.KillRetryInterval, defaultKillRetryInterval)
 	def(&cfg.DiscoveryInterval, defaultDiscoveryInterval)

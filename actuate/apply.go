@@ -94,7 +94,14 @@ func (a *Actuator) apply(ctx context.Context, plan *controller.Result) Report {
 	}
 	r.rep.Unmatched = m.Unmatched
 	used := r.launch(m.Assigned, waiting)
-	r.decline(held, used, waiting, plan.Gated)
+	switch {
+	case !plan.Gated:
+		st.gatedSince = time.Time{}
+	case st.gatedSince.IsZero():
+		st.gatedSince = r.now
+	}
+	hold := plan.Gated && r.now.Sub(st.gatedSince) < a.cfg.GatedHold
+	r.decline(held, used, waiting, plan.Gated, hold)
 
 	switch {
 	case len(launches) > 0 && (st.suppressed || noOffer):

@@ -13,14 +13,15 @@ import (
 // next plan). Offers from agents a launch waits for get the short filter,
 // and so does every offer while the plan is gated (before reconciliation
 // it cannot tell which agents it will want: refusing them for an hour
-// would make every first launch wait for a REVIVE).
-func (r *applyRun) decline(held []heldOffer, used, waiting map[string]bool, gated bool) {
+// would make every first launch wait for a REVIVE). With hold (the start
+// of a gate: Config.GatedHold) nothing is declined.
+func (r *applyRun) decline(held []heldOffer, used, waiting map[string]bool, gated, hold bool) {
 	var long, short []mesos.OfferID
 	for _, h := range held {
 		id := h.offer.ID.Value
 		switch {
 		case used[id]:
-		case !h.seen:
+		case !h.seen, hold:
 			// kept for the next Apply
 		case gated || waiting[h.offer.AgentID.Value]:
 			short = append(short, h.offer.ID)

@@ -503,27 +503,59 @@ func TestApply_RequeueAfterWhileLaunchesWait(t *testing.T) {
 }
 
 // Before reconciliation the plan is gated: it cannot tell which agents it
-// will want, so offers are declined with the short filter (an hour's filter
-// would make every first launch wait for a REVIVE) and never suppressed.
-func TestApply_GatedPlanDeclinesShortAndNeverSuppresses(t *testing.T) {
+// will want. For GatedHold after the gate began offers are held, so that
+// the first launches after reconciliation need no REVIVE; a gate that lasts
+// longer declines them with the short filter (an hour's filter would make
+// every first launch wait for a REVIVE). Offers are never suppressed.
+func TestApply_GatedPlanHoldsThenDeclinesShortAndNeverSuppresses(t *testing.T) {
 	r := newRig(t)
 	r.act.HandleOffers([]mesos.Offer{bigOffer("o1", "a1", "node1")})
 	gated := &controller.Result{Generation: 1, Gated: true, Blocked: []controller.Blocked{{Kind: "*", Reason: "waiting for reconciliation"}}}
-	for i := 0; i < 2; i++ { // the first Apply only sees the offer
+	gated.Spec = r.c
+	apply := func(what string) {
+		t.Helper()
 		r.calls.Reset()
-		gated.Spec = r.c
 		rep := r.act.apply(context.Background(), gated)
 		if err := reportErr(rep); err != nil {
 			t.Fatal(err)
 		}
 		if rep.Suppressed || rep.Revived {
-			t.Fatalf("gated plan %d: suppressed %v revived %v", i, rep.Suppressed, rep.Revived)
+			t.Fatalf("%s: suppressed %v revived %v", what, rep.Suppressed, rep.Revived)
 		}
-		r.advance(time.Second)
 	}
+	apply("the first gated plan (only sees the offer)")
+	r.advance(defaultGatedHold - time.Second)
+	apply("a gated plan within the hold")
+	if d := r.calls.OfType(scheduler.Call_DECLINE); len(d) != 0 {
+		t.Fatalf("declined within the hold: %+v", d)
+	}
+	if r.act.heldOffers() != 1 {
+		t.Fatalf("%d offers held, want 1", r.act.heldOffers())
+	}
+	r.advance(time.Second)
+	apply("a gated plan after the hold")
 	declines := r.calls.OfType(scheduler.Call_DECLINE)
 	if len(declines) != 1 || refuse(t, declines[0].Decline.Filters) != defaultPendingRefuse {
 		t.Fatalf("declines %+v, want one with the short filter", declines)
+	}
+}
+
+// Offers held at the start of a gate carry the first launches after it,
+// without a REVIVE.
+func TestApply_OffersHeldThroughTheGateCarryTheFirstLaunches(t *testing.T) {
+	r := newRig(t)
+	r.act.HandleOffers([]mesos.Offer{bigOffer("o1", "a1", "node1")})
+	gated := &controller.Result{Generation: 1, Gated: true, Spec: r.c}
+	for range 2 {
+		if err := reportErr(r.act.apply(context.Background(), gated)); err != nil {
+			t.Fatal(err)
+		}
+		r.advance(time.Second)
+	}
+	r.calls.Reset()
+	rep, _ := r.apply(launchProber("a1", "node1", r.c))
+	if len(rep.Launched) != 1 || rep.Revived {
+		t.Fatalf("after the gate: launched %d, revived %v; calls %v", len(rep.Launched), rep.Revived, r.types())
 	}
 }
 
