@@ -77,8 +77,8 @@ type Config struct {
 	// Refuse is the filter on declined offers nothing waits for (default
 	// 1h); PendingRefuse the one on offers from agents a launch waits for
 	// (default 5s).
-	Refuse            time.Duration
-	PendingRefuse     time.Duration
+	Refuse        time.Duration
+	PendingRefuse time.Duration
 	// GatedHold: while a plan is gated (a new subscription before its
 	// reconciliation), offers are held, not declined, for this long after
 	// the gate began (default 15s; < 0: never). The first plan after

@@ -47,7 +47,10 @@
 // that agent, whose offers are declined with a short filter
 // (Config.PendingRefuse) so that freed resources come back soon. An
 // offer is declined only once it has been seen by one Apply: it may have
-// arrived after the snapshot the plan was made from. When nothing is to be
+// arrived after the snapshot the plan was made from. While the plan is
+// gated (a new subscription before its reconciliation) offers are held for
+// Config.GatedHold after the gate began, so that the first launches after
+// it need no REVIVE, and declined with the short filter after that. When nothing is to be
 // launched the framework SUPPRESSes offers (but not within
 // ReviveMinInterval of a REVIVE, whose offers are still on their way); when
 // a launch waits for an agent we hold no offer from (or offers are
