@@ -116,11 +116,14 @@ func (m *Metrics) ObserveSnapshot(s *snapshot.Snapshot) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.tasks.Reset()
+	// Counted first, then set: a labelled Inc per task hashes its labels
+	// every time (40,000 tasks took about 6 ms a snapshot).
+	type kindState struct{ kind, state string }
+	current := map[kindState]int{}
 	ended := make(map[string]bool, len(m.ended))
 	for _, t := range s.Tasks {
 		if !t.State.Terminal() {
-			m.tasks.WithLabelValues(t.Kind, string(t.State)).Inc()
+			current[kindState{t.Kind, string(t.State)}]++
 			continue
 		}
 		ended[t.ID] = true
@@ -129,6 +132,10 @@ func (m *Metrics) ObserveSnapshot(s *snapshot.Snapshot) {
 		}
 	}
 	m.ended = ended // forget tasks the snapshot has dropped
+	m.tasks.Reset()
+	for ks, n := range current {
+		m.tasks.WithLabelValues(ks.kind, ks.state).Set(float64(n))
+	}
 	if s.Subscription.State == snapshot.Subscribed {
 		m.subscribed.Set(1)
 	} else {
