@@ -63,10 +63,15 @@ func buildServiceTask(c *spec.Cluster, a controller.Action, p taskParams) (mesos
 	if err != nil {
 		return mesos.TaskInfo{}, err
 	}
+	return p.own(t), nil
+}
+
+// own is template t as the task p describes: its IDs and resources.
+func (p taskParams) own(t mesos.TaskInfo) mesos.TaskInfo {
 	t.TaskID = mesos.TaskID{Value: p.TaskID}
 	t.AgentID = mesos.AgentID{Value: p.AgentID}
 	t.Resources = p.Resources
-	return t, nil
+	return t
 }
 
 // serviceTemplate is a service's TaskInfo without what is the task's own
@@ -161,10 +166,7 @@ func (b *taskBuilder) build(c *spec.Cluster, a controller.Action, p taskParams) 
 		}
 		b.templates[k] = t
 	}
-	t.TaskID = mesos.TaskID{Value: p.TaskID}
-	t.AgentID = mesos.AgentID{Value: p.AgentID}
-	t.Resources = p.Resources
-	return t, nil
+	return p.own(t), nil
 }
 
 // dockerContainer runs the server image with the Docker containerizer: host
