@@ -36,7 +36,7 @@ import (
 // acknowledgements, then pays a write, a read and two goroutine hand-offs
 // per call. Here concurrent callers share the writes (the last writer in
 // line flushes for everyone before it) and the reads (one read takes many
-// answers). See BenchmarkCalls in pipeline_bench_test.go for the figures.
+// answers). Figures: actuate's BenchmarkApply_5000Accepts_FrameworkSide.
 const (
 	// pipeConns is how many connections a subscription's calls share: more
 	// than one, so that a slow answer (a large ACCEPT being checked) does
@@ -303,6 +303,11 @@ func (c *pipeConn) write() {
 		case <-c.broken:
 			return
 		}
+		// Let the callers that are about to append do so first: on a
+		// machine whose cores are busy the writer would otherwise wake for
+		// every call and write them one by one (measured: 5,000 ACCEPTs
+		// took 190 cpu-ms without this yield and 150 with it, before
+		// other savings).
 		runtime.Gosched()
 		c.mu.Lock()
 		buf, c.out = c.out, buf[:0]
