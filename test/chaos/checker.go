@@ -206,11 +206,21 @@ func (c *checker) launched(t *gtask, now time.Time) {
 		}
 		// Counted: instances not being stopped, on an allowed host the
 		// framework has not given up on (out of sight for the unreachable
-		// timeout).
+		// timeout). A host back in sight for less than lag still counts
+		// as given up: the framework learns of its return only when the
+		// agent has reregistered and the master's updates arrived, and a
+		// launch decided before that reaches its host after (seed 1 with
+		// two instances, twice under load: the replacement of an API
+		// whose host was healed 0.1 s before the launch arrived).
 		var live []string
 		for _, o := range w.liveTasks("", t.kind, now) {
 			h := w.hosts[o.host]
-			gaveUp := h.out && now.Sub(h.outSince) >= unreachableTime-lag
+			wasOut := h.out || now.Sub(h.backAt) < lag
+			end := now
+			if !h.out {
+				end = h.backAt
+			}
+			gaveUp := wasOut && !h.outSince.IsZero() && end.Sub(h.outSince) >= unreachableTime-lag
 			if o.killed.IsZero() && h.agentID == o.agentID && !gaveUp && c.allowedThroughout(o, now.Add(-lag), now) {
 				live = append(live, o.id+"@"+o.host)
 			}

@@ -154,9 +154,11 @@ func (r *run) setOut(host string, out bool) {
 	defer r.w.mu.Unlock()
 	h := r.w.hosts[host]
 	if h.out != out {
-		h.out, h.outSince = out, r.w.now()
-		if !out {
-			h.backAt = h.outSince
+		h.out = out
+		if out {
+			h.outSince = r.w.now()
+		} else {
+			h.backAt = r.w.now()
 		}
 	}
 }

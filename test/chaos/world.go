@@ -128,7 +128,7 @@ type ghost struct {
 	// agentID is the host's current agent ("" while it has none: removed).
 	agentID string
 	// out is true while the master cannot see the agent (partitioned,
-	// restarting); outSince when that began.
+	// restarting); outSince when that began (the last time it did).
 	out      bool
 	outSince time.Time
 	// backAt is when the master could see the agent again, last.
