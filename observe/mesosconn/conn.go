@@ -537,15 +537,18 @@ func (c *Conn) subscribeOnce(ctx context.Context, master string, h Handler) (las
 }
 
 // newPipeline returns the pipelined call path to the leader doer is pinned
-// to, or nil where an HTTP proxy is configured for it (pipelining through a
-// proxy is not to be relied on; net/http speaks to proxies).
+// to, or nil where the HTTP client would go through a proxy to it
+// (HTTP_PROXY and friends): pipelining through a proxy is not to be relied
+// on, and net/http speaks to proxies.
 func (c *Conn) newPipeline(doer *pinnedDoer, path string, lost func()) *pipeline {
 	leader, err := url.Parse(doer.leader())
 	if err != nil {
 		return nil
 	}
-	if proxy, err := http.ProxyFromEnvironment(&http.Request{URL: leader}); err != nil || proxy != nil {
-		return nil
+	if t, ok := c.http.Transport.(*http.Transport); ok && t.Proxy != nil {
+		if proxy, err := t.Proxy(&http.Request{URL: leader}); err != nil || proxy != nil {
+			return nil
+		}
 	}
 	cfg := pipelineConfig{
 		Host:     leader.Host,

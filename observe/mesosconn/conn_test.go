@@ -82,7 +82,7 @@ type harness struct {
 	done  chan struct{}
 }
 
-func start(t *testing.T, cfg Config) *harness {
+func start(t *testing.T, cfg Config, before ...func(*Conn)) *harness {
 	t.Helper()
 	if cfg.Store == nil {
 		cfg.Store = fwid.NewFileStore(filepath.Join(t.TempDir(), "framework-id"))
@@ -97,6 +97,9 @@ func start(t *testing.T, cfg Config) *harness {
 	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range before {
+		f(c)
 	}
 	h := &harness{conn: c, rec: &recorder{store: cfg.Store}, store: cfg.Store, done: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())

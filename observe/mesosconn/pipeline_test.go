@@ -8,6 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +21,8 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/apierrors"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+
+	"github.com/quobyte/quobyte-mesos/observe/internal/fakemaster"
 )
 
 // rawMaster is a master at the TCP level: it reads pipelined requests and
@@ -322,3 +327,46 @@ func TestPipeline_AnswerWithBodyDecodes(t *testing.T) {
 }
 
 var _ mesos.Response = emptyResponse{}
+
+// Where a proxy stands between the framework and the master, calls go
+// through it one request per connection (net/http), not pipelined.
+func TestRun_CallsGoThroughAProxyUnpipelined(t *testing.T) {
+	m := fakemaster.Start(t, 0)
+	target, err := url.Parse(m.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proxied atomic.Int32
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.FlushInterval = -1 // the event stream
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proxied.Add(1)
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	proxyURL, err := url.Parse(proxy.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, Config{Masters: []string{m.URL()}}, func(c *Conn) {
+		c.http.Transport.(*http.Transport).Proxy = http.ProxyURL(proxyURL)
+	})
+	h.waitSubscriptions(t, 1)
+	for i := range 3 {
+		if err := decline(t, h.conn.Caller()); err != nil {
+			t.Fatalf("decline %d: %v", i, err)
+		}
+	}
+	h.conn.mu.Lock()
+	pipe := h.conn.session.pipe
+	h.conn.mu.Unlock()
+	if pipe != nil {
+		t.Error("calls pipelined although a proxy is configured")
+	}
+	if n := len(m.Calls()); n != 3 {
+		t.Errorf("master got %d calls, want 3", n)
+	}
+	if n := proxied.Load(); n != 4 { // SUBSCRIBE and three DECLINEs
+		t.Errorf("the proxy carried %d requests, want 4", n)
+	}
+}
