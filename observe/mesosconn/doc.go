@@ -11,7 +11,7 @@
 // kept-alive connections to the pinned leader, each carrying many requests
 // at once, the answers read in request order, as Mesos' libprocess sends
 // them. Concurrent callers share writes and reads, so that 5,000 ACCEPTs
-// cost the framework 75-78 ms of CPU on loopback where net/http alone cost
+// cost the framework 75-120 ms of CPU on loopback where net/http alone cost
 // 180-220 ms (BenchmarkApply_5000Accepts_FrameworkSide and
 // BenchmarkHTTP_5000Posts_Floor in actuate). Where an HTTP proxy is
 // configured for the master, calls go through mesos-go and net/http as

@@ -37,9 +37,9 @@
 //	   200  5.05-5.07 5.31-5.32 0.26         (0.93-1.12)   0.20 intervals   (0.56-0.80)
 //	 1,000  5.13-5.14 5.44-5.45 0.31         (0.90-1.12)   0.20-0.21        (0.34-0.52)
 //	 5,000  5.38-5.53 6.32-6.52 0.94-0.99    (2.3-2.9)     0.23-0.25        (0.47-0.94)
-//	10,000  6.06-6.40 8.03-8.50 1.96-2.25    (4.4-5.1)     0.27-0.50        (0.76-1.07)
+//	10,000  5.77-6.40 7.83-8.67 1.96-2.49    (4.4-5.1)     0.27-0.50        (0.76-1.07)
 //
-// (In parentheses: before this pass. One to three runs each on a calm
+// (In parentheses: before this pass. One to five runs each on a calm
 // machine, load under 1; T0 includes the 5 s the framework's first
 // reconciliation waits.) The target of 1.5 at 10,000 agents is still
 // missed, by half an interval; below, where the time goes.
