@@ -36,6 +36,18 @@ func newPinnedDoer(client *http.Client, master *url.URL, user, password string, 
 	return &pinnedDoer{client: client, user: user, password: password, fence: fence, base: url.URL{Scheme: master.Scheme, Host: master.Host}}
 }
 
+// checkFence asks fence (nil: none) whether a request may go out; a
+// refusal is ErrFenced. Both call paths ask it before every request.
+func checkFence(fence func() error) error {
+	if fence == nil {
+		return nil
+	}
+	if err := fence(); err != nil {
+		return fmt.Errorf("%w: %w", ErrFenced, err)
+	}
+	return nil
+}
+
 // stream returns the Mesos-Stream-Id of the subscription's answer.
 func (d *pinnedDoer) stream() string {
 	d.mu.Lock()
@@ -61,10 +73,8 @@ func (d *pinnedDoer) Do(req *http.Request) (*http.Response, error) {
 			req.SetBasicAuth(d.user, d.password)
 		}
 		// Every request passes here, so nothing can bypass the fence.
-		if d.fence != nil {
-			if err := d.fence(); err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrFenced, err)
-			}
+		if err := checkFence(d.fence); err != nil {
+			return nil, err
 		}
 		res, err := d.client.Do(req)
 		if err == nil && subscribe && res.StatusCode == http.StatusOK {

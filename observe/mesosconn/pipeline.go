@@ -120,10 +120,8 @@ func newPipeline(cfg pipelineConfig) *pipeline {
 // callers see the errors the mesos-go path gives.
 func (p *pipeline) Call(ctx context.Context, call *scheduler.Call) (mesos.Response, error) {
 	// Every request passes here, so nothing can bypass the fence.
-	if p.fence != nil {
-		if err := p.fence(); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrFenced, err)
-		}
+	if err := checkFence(p.fence); err != nil {
+		return nil, err
 	}
 	c, err := p.conn(ctx)
 	if err != nil {
@@ -161,13 +159,16 @@ func (p *pipeline) answer(status int, body []byte) (mesos.Response, error) {
 		dec := codecs.ByMediaType[codecs.MediaTypeProtobuf].NewDecoder(encoding.SourceReader(bytes.NewReader(body)))
 		return &mesos.ResponseWrapper{Decoder: dec}, nil
 	}
-	if status == http.StatusForbidden || status == http.StatusTemporaryRedirect {
-		p.lost() // as mesos-go does: the subscription is over
-	}
 	if len(body) > apierrors.MaxSizeDetails {
 		body = body[:apierrors.MaxSizeDetails]
 	}
-	return nil, code.Error(string(body))
+	err := code.Error(string(body))
+	// As mesos-go's httpsched: the subscription is over when the error
+	// says so (403), or when the master no longer leads (307).
+	if apiErr, ok := err.(*apierrors.Error); (ok && apiErr.SubscriptionLoss()) || code == apierrors.CodeNotLeader {
+		p.lost()
+	}
+	return nil, err
 }
 
 // conn returns the next connection in turn, dialling it if it is not up.
