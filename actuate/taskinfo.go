@@ -90,11 +90,7 @@ func serviceTemplate(c *spec.Cluster, a controller.Action, registryAddrs string)
 	if mem <= 0 {
 		mem = svc.Resources.Mem
 	}
-	self := a.Address // how services reach this host (quobyte.address)
-	if self == "" {
-		self = a.Hostname
-	}
-	cmd := &mesos.CommandInfo{Environment: mesosEnv(serviceEnv(c, svc, self, mem, registryAddrs))}
+	cmd := &mesos.CommandInfo{Environment: mesosEnv(serviceEnv(c, svc, serviceAddress(a), mem, registryAddrs))}
 	var container *mesos.ContainerInfo
 	switch c.Quobyte.Runtime {
 	case spec.Docker:
@@ -127,6 +123,15 @@ func serviceTemplate(c *spec.Cluster, a controller.Action, registryAddrs string)
 	return t, nil
 }
 
+// serviceAddress is how services reach the action's host: its address
+// (quobyte.address) or, without one, its hostname.
+func serviceAddress(a controller.Action) string {
+	if a.Address != "" {
+		return a.Address
+	}
+	return a.Hostname
+}
+
 // taskBuilder builds the TaskInfos of one Apply. Launches of the same kind,
 // config and memory share everything but their IDs and resources: it
 // builds that part once (serviceTemplate) and shares it among their
@@ -153,7 +158,7 @@ func (b *taskBuilder) build(c *spec.Cluster, a controller.Action, p taskParams) 
 	}
 	k := templateKey{spec: c, kind: a.Kind, configHash: a.ConfigHash, mem: a.Resources.Mem, registries: p.RegistryAddrs}
 	if a.Kind == string(spec.Registry) {
-		k.self = a.Address + "/" + a.Hostname
+		k.self = serviceAddress(a)
 	}
 	t, ok := b.templates[k]
 	if !ok {
