@@ -24,6 +24,9 @@ type Cluster struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	calls     callLog // every scheduler call (calllog.go)
+	// pipelined are the connections whose calls the master answers in a
+	// loop of its own (pipelined.go).
+	pipelined connSet
 }
 
 // Start starts a cluster: its master(s) listen on loopback ports and its agents
@@ -68,7 +71,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	c.m.unlock()
 	for i, l := range c.listeners {
-		srv := &http.Server{Handler: c.handler(i), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+		srv := &http.Server{Handler: pipelined{next: c.handler(i), conns: &c.pipelined}, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 		c.servers = append(c.servers, srv)
 		c.wg.Add(1)
 		go func(l net.Listener) {
@@ -192,6 +195,7 @@ func (c *Cluster) Close() {
 			cancel()
 			_ = srv.Close()
 		}
+		c.pipelined.close()
 		for _, l := range c.listeners {
 			_ = l.Close()
 		}
