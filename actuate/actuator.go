@@ -62,8 +62,9 @@ type Config struct {
 	// NewSuffix returns a unique task ID suffix ([a-z0-9], no '.'); random
 	// if nil. Task IDs are never reused, so it must never repeat.
 	NewSuffix func() string
-	// OnLaunch is told of every task an ACCEPT carried, before Apply
-	// returns, so the observer records it as Launching.
+	// OnLaunch is told of every task an ACCEPT carried, as the ACCEPT's
+	// answer comes and before Apply returns, so the observer records it as
+	// Launching. It is called from several goroutines at once.
 	OnLaunch func(taskID, agentID, kind, configHash string)
 	// OnReport, if set, sees the full report of every Apply before Apply
 	// returns (kills sent, offers used and declined: for the observer and

@@ -59,13 +59,16 @@ func (a *Actuator) apply(ctx context.Context, plan *controller.Result) Report {
 	a.mu.Unlock()
 	sort.Slice(held, func(i, j int) bool { return held[i].offer.ID.Value < held[j].offer.ID.Value })
 
-	var launches, sends []controller.Action
+	// Launches stay in the plan's slice (match skips other actions): a
+	// fresh cluster's plan has tens of thousands.
+	var sends []controller.Action
+	launches := 0
 	for _, act := range plan.Actions {
 		switch act.Type {
 		case controller.Kill, controller.Probe:
 			sends = append(sends, act)
 		case controller.Launch, controller.LaunchProber:
-			launches = append(launches, act)
+			launches++
 		default:
 			r.fail(act, fmt.Errorf("unknown action type %q", act.Type))
 		}
@@ -81,7 +84,7 @@ func (a *Actuator) apply(ctx context.Context, plan *controller.Result) Report {
 	for i := range held {
 		offers[i] = held[i].offer
 	}
-	m := match(launches, offers)
+	m := match(plan.Actions, offers)
 	waiting := map[string]bool{} // agents a launch still waits for
 	noOffer := false
 	debug := a.log.IsDebug() // (tens of thousands wait in a fresh cluster)
@@ -104,9 +107,9 @@ func (a *Actuator) apply(ctx context.Context, plan *controller.Result) Report {
 	r.decline(held, used, waiting, plan.Gated, hold)
 
 	switch {
-	case len(launches) > 0 && (st.suppressed || noOffer):
+	case launches > 0 && (st.suppressed || noOffer):
 		r.maybeRevive(&st, "launches wait for offers")
-	case len(launches) > 0, plan.Gated:
+	case launches > 0, plan.Gated:
 		// Launches wait for offers in hand, or the plan cannot tell yet
 		// what is wanted (before reconciliation): keep offers coming.
 	case !st.suppressed && st.offered:

@@ -10,13 +10,15 @@ import (
 )
 
 // launch sends one ACCEPT per offer with a LAUNCH of all tasks assigned to
-// it (CallConcurrency at a time), records the outcomes in offer order, and
-// returns the offers used.
+// it (CallConcurrency at a time), logs and hands each launch to OnLaunch as
+// its answer comes, reports the outcomes in offer order, and returns the
+// offers used.
 func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[string]bool {
 	used := map[string]bool{}
 	type pending struct {
-		as   assignment
-		task mesos.TaskInfo
+		as           assignment
+		task         mesos.TaskInfo
+		item, reason string // set when the ACCEPT is answered
 	}
 	byOffer := map[string][]pending{}
 	var order []string
@@ -51,7 +53,7 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 		if _, ok := byOffer[as.OfferID]; !ok {
 			order = append(order, as.OfferID)
 		}
-		byOffer[as.OfferID] = append(byOffer[as.OfferID], pending{as, ti})
+		byOffer[as.OfferID] = append(byOffer[as.OfferID], pending{as: as, task: ti})
 	}
 	accepts := make([]error, len(order))
 	r.each(len(order), func(i int) {
@@ -68,8 +70,26 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 		}
 		call := calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(mesos.OfferID{Value: offerID}))
 		calls.RefuseSeconds(refuse)(call)
-		accepts[i] = r.call(call)
+		err := r.call(call)
+		accepts[i] = err
+		// Each launch is logged and recorded as its answer comes, not
+		// after the last one: at 10,000 launches that work took 0.1 s
+		// after the last answer, before the next plan could start.
+		for j := range ps {
+			p := &ps[j]
+			act, tid := p.as.Action, p.task.TaskID.Value
+			p.item, p.reason = act.Item(), act.Reason()
+			if err != nil {
+				r.a.log.Warn("launch failed", "task_id", tid, "kind", act.Kind, "host", p.as.Hostname, "reason", p.reason, "error", err)
+				continue
+			}
+			r.a.log.Info("launch", "task_id", tid, "kind", act.Kind, "host", p.as.Hostname, "offer", offerID, "item", p.item, "reason", p.reason)
+			if r.a.cfg.OnLaunch != nil {
+				r.a.cfg.OnLaunch(tid, p.as.AgentID, act.Kind, act.ConfigHash)
+			}
+		}
 	})
+	// The outcomes, in offer order.
 	for i, offerID := range order {
 		err := accepts[i]
 		// An offer is used once, whatever the answer: after an error the
@@ -77,19 +97,14 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 		used[offerID] = true
 		r.gone = append(r.gone, offerID)
 		for _, p := range byOffer[offerID] {
-			act, tid := *p.as.Action, p.task.TaskID.Value
+			act, tid := p.as.Action, p.task.TaskID.Value
 			if err != nil {
-				r.a.log.Warn("launch failed", "task_id", tid, "kind", act.Kind, "host", p.as.Hostname, "reason", act.Reason(), "error", err)
-				r.fail(act, fmt.Errorf("launch %s (task %s) on %s: %w", act.Kind, tid, p.as.Hostname, err))
+				r.fail(*act, fmt.Errorf("launch %s (task %s) on %s: %w", act.Kind, tid, p.as.Hostname, err))
 				continue
-			}
-			r.a.log.Info("launch", "task_id", tid, "kind", act.Kind, "host", p.as.Hostname, "offer", offerID, "item", act.Item(), "reason", act.Reason())
-			if r.a.cfg.OnLaunch != nil {
-				r.a.cfg.OnLaunch(tid, p.as.AgentID, act.Kind, act.ConfigHash)
 			}
 			r.rep.Launched = append(r.rep.Launched, LaunchedTask{
 				TaskID: tid, AgentID: p.as.AgentID, Hostname: p.as.Hostname, Kind: act.Kind,
-				ConfigHash: act.ConfigHash, OfferID: offerID, Item: act.Item(), Reason: act.Reason(),
+				ConfigHash: act.ConfigHash, OfferID: offerID, Item: p.item, Reason: p.reason,
 			})
 		}
 	}
