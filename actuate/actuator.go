@@ -76,8 +76,9 @@ type Config struct {
 	FrameworkImage    string
 
 	// Refuse is the filter on declined offers nothing waits for (default
-	// 1h); PendingRefuse the one on offers from agents a launch waits for
-	// (default 5s).
+	// 1h), and on what a launch leaves of an offer; PendingRefuse the one
+	// on offers from agents a launch waits for (default 5s). What a
+	// prober's launch leaves is not filtered (see launch).
 	Refuse        time.Duration
 	PendingRefuse time.Duration
 	// GatedHold: while a plan is gated (a new subscription before its

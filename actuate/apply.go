@@ -96,6 +96,12 @@ func (a *Actuator) apply(ctx context.Context, plan *controller.Result) Report {
 		}
 	}
 	r.rep.Unmatched = m.Unmatched
+	// The REVIVE that launches waiting for offers need goes out before
+	// the ACCEPTs: thousands of those take a second, and the offers it
+	// brings meanwhile are ready for the next plan.
+	if launches > 0 && (st.suppressed || noOffer) {
+		r.maybeRevive(&st, "launches wait for offers")
+	}
 	used := r.launch(m.Assigned, waiting)
 	switch {
 	case !plan.Gated:
@@ -107,8 +113,6 @@ func (a *Actuator) apply(ctx context.Context, plan *controller.Result) Report {
 	r.decline(held, used, waiting, plan.Gated, hold)
 
 	switch {
-	case launches > 0 && (st.suppressed || noOffer):
-		r.maybeRevive(&st, "launches wait for offers")
 	case launches > 0, plan.Gated:
 		// Launches wait for offers in hand, or the plan cannot tell yet
 		// what is wanted (before reconciliation): keep offers coming.

@@ -6,6 +6,7 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 
+	"github.com/quobyte/quobyte-mesos/controller"
 	"github.com/quobyte/quobyte-mesos/observe/taskid"
 )
 
@@ -63,9 +64,16 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 		for i, p := range ps {
 			tasks[i] = p.task
 		}
-		// The filter applies to what is left of the offer.
+		// The filter applies to what is left of the offer. A prober's
+		// leaves it unfiltered: its report usually asks for services on
+		// that agent within the second, and the rest then comes back with
+		// the master's next allocation, without a REVIVE. (An agent with
+		// nothing to run declines it once, for Refuse.)
 		refuse := r.a.cfg.Refuse
-		if waiting[ps[0].as.AgentID] {
+		switch {
+		case ps[0].as.Action.Type == controller.LaunchProber:
+			refuse = 0
+		case waiting[ps[0].as.AgentID]:
 			refuse = r.a.cfg.PendingRefuse
 		}
 		call := calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(mesos.OfferID{Value: offerID}))

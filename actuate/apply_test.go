@@ -222,6 +222,47 @@ func TestApply_ReviveRateLimited(t *testing.T) {
 	}
 }
 
+// What a prober's launch leaves of its offer is not filtered: the probe's
+// report asks for services there soon, and the rest comes back with the
+// next allocation instead of after a REVIVE. A service's launch leaves
+// the rest filtered for Refuse.
+func TestApply_ProberLaunchLeavesItsOfferUnfiltered(t *testing.T) {
+	r := newRig(t)
+	r.act.HandleOffers([]mesos.Offer{bigOffer("o1", "a1", "node1"), bigOffer("o2", "a2", "node2")})
+	if _, err := r.apply(launchProber("a1", "node1", r.c), dataAction("a2", "node2")); err != nil {
+		t.Fatal(err)
+	}
+	accepts := r.calls.OfType(scheduler.Call_ACCEPT)
+	if len(accepts) != 2 {
+		t.Fatalf("%d ACCEPTs, want 2", len(accepts))
+	}
+	for _, c := range accepts {
+		want := defaultRefuse
+		if c.Accept.OfferIDs[0].Value == "o1" {
+			want = 0
+		}
+		if got := refuse(t, c.Accept.Filters); got != want {
+			t.Errorf("ACCEPT of %s: refuse %v, want %v", c.Accept.OfferIDs[0].Value, got, want)
+		}
+	}
+}
+
+// A plan that launches on the offers in hand while other launches wait for
+// offers sends its REVIVE before the ACCEPTs: at scale those take a second,
+// and the waiting launches' offers can come meanwhile (test/scale).
+func TestApply_ReviveGoesBeforeTheAccepts(t *testing.T) {
+	r := newRig(t)
+	r.act.HandleOffers([]mesos.Offer{bigOffer("o1", "a1", "node1"), bigOffer("o2", "a2", "node2")})
+	rep, err := r.apply(dataAction("a1", "node1"), dataAction("a2", "node2"), dataAction("a3", "node3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.types()
+	if !rep.Revived || len(got) != 3 || got[0] != scheduler.Call_REVIVE || got[1] != scheduler.Call_ACCEPT || got[2] != scheduler.Call_ACCEPT {
+		t.Errorf("calls %v, want REVIVE and then the two ACCEPTs", got)
+	}
+}
+
 // Before the first offer the framework has not seen the cluster: an empty
 // plan then means "no agent known yet", not "converged", and suppressing
 // would hide every agent until the discovery revive.
