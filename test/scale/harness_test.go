@@ -7,9 +7,11 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -57,6 +59,10 @@ type result struct {
 	// ("at most three allocation intervals after the probers report")
 	// speaks of.
 	Intervals float64
+	// WindowCPU is the CPU time the whole process (framework, simulated
+	// master and harness) spent from T0 to T1: the work convergence took,
+	// which varies less than its wall time on a shared machine.
+	WindowCPU time.Duration
 	// Kinds: per kind, when its first and last launch went out and when its
 	// last task turned RUNNING (offsets from the start), and how many
 	// launches there were in all (more than wanted means relaunches).
@@ -81,7 +87,7 @@ type kindTimes struct {
 
 func (r result) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d agents, allocation interval %s: converged %.2f intervals after the probers reported\n", r.Agents, r.Interval, r.Intervals)
+	fmt.Fprintf(&b, "%d agents, allocation interval %s: converged %.2f intervals after the probers reported (%s of CPU in between, the simulated master's included)\n", r.Agents, r.Interval, r.Intervals, ms(r.WindowCPU))
 	fmt.Fprintf(&b, "  subscribed %s, reconciled %s, probers launched %s, T0 probed %s, T1 converged %s (T1-T0 %s, >=%d plans)\n",
 		ms(r.Subscribed), ms(r.Reconciled), ms(r.ProbersLaunched), ms(r.Probed), ms(r.Converged), ms(r.Converged-r.Probed), r.Plans)
 	kinds := make([]string, 0, len(r.Kinds))
@@ -99,6 +105,67 @@ func (r result) String() string {
 			ms(r.MarkSeen), ms(r.MarkRunning), r.MarkIntervals)
 	}
 	return b.String()
+}
+
+// processCPU is the CPU time this process has used (user and system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// windowProfile profiles a run from T0 to T1 when SCALE_PROFILE names a
+// path prefix: prefix.cpu is the CPU profile of the window, prefix.allocs0
+// and prefix.allocs1 are the allocation profiles at its ends (go tool pprof
+// -sample_index=alloc_space -base prefix.allocs0 prefix.allocs1: what the
+// window allocated). Whole-run profiles (go test -cpuprofile) are mostly
+// the 5 s the first reconciliation waits and the probers' launches.
+type windowProfile struct {
+	prefix  string
+	logf    func(string, ...any)
+	cpu     *os.File
+	stopped bool
+}
+
+func (p *windowProfile) start() {
+	if p.prefix == "" {
+		return
+	}
+	f, err := os.Create(p.prefix + ".cpu")
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		p.logf("window profile: %v", err)
+		p.prefix = ""
+		return
+	}
+	p.cpu = f
+	p.allocs(".allocs0")
+}
+
+func (p *windowProfile) stop() {
+	if p.cpu == nil || p.stopped {
+		return
+	}
+	p.stopped = true
+	pprof.StopCPUProfile()
+	p.cpu.Close()
+	p.allocs(".allocs1")
+}
+
+func (p *windowProfile) allocs(suffix string) {
+	f, err := os.Create(p.prefix + suffix)
+	if err != nil {
+		p.logf("window profile: %v", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		p.logf("window profile: %v", err)
+	}
 }
 
 func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
@@ -225,6 +292,9 @@ func run(ctx context.Context, o options) (result, error) {
 
 	want := wanted(o.Agents, o.Layout)
 	var t0, t1, reconciled time.Time
+	var cpuAtT0 time.Duration
+	prof := &windowProfile{prefix: os.Getenv("SCALE_PROFILE"), logf: o.Logf}
+	defer prof.stop()
 	var lastGen uint64
 	plans := 0
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -261,12 +331,16 @@ func run(ctx context.Context, o options) (result, error) {
 		if t0.IsZero() {
 			if at, ok := allProbed(s, o.Agents); ok {
 				t0 = at
+				cpuAtT0 = processCPU()
+				prof.start()
 				o.Logf("%s: every prober reported (T0 = %s)", ms(time.Since(start)), ms(t0.Sub(start)))
 			}
 			continue
 		}
 		if p.IsNoOp() && converged(s, want) {
 			t1 = s.Time
+			res.WindowCPU = processCPU() - cpuAtT0
+			prof.stop()
 		}
 	}
 	final := fw.Snapshot()
