@@ -54,7 +54,12 @@
 // launched the framework SUPPRESSes offers (but not within
 // ReviveMinInterval of a REVIVE, whose offers are still on their way); when
 // a launch waits for an agent we hold no offer from (or offers are
-// suppressed) it REVIVEs, at most once per Config.ReviveMinInterval. A
+// suppressed) it REVIVEs, at most once per Config.ReviveMinInterval, and
+// before the plan's ACCEPTs (at scale those take a second, and the offers
+// the REVIVE brings are then ready for the next plan). What a launch
+// leaves of its offer is filtered for Config.Refuse, except a prober's:
+// its report usually asks for services on that agent within the second,
+// and the rest comes back with the master's next allocation. A
 // launch whose agent's offer is too small does not REVIVE: the offer
 // already holds what the agent has for us. While suppressed it REVIVEs
 // every Config.DiscoveryInterval anyway, because offers are how the

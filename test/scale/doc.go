@@ -33,19 +33,32 @@
 //
 // # Figures (2-core development machine, allocation interval 1s)
 //
-//	agents  T0 (s)   T1 (s)   (T1-T0)/interval        device marked -> RUNNING
-//	   200  5.05-5.07 5.31-5.32 0.26         (0.93-1.12)   0.20 intervals   (0.56-0.80)
-//	 1,000  5.13-5.14 5.44-5.45 0.31         (0.90-1.12)   0.20-0.21        (0.34-0.52)
-//	 5,000  5.38-5.53 6.32-6.52 0.94-0.99    (2.3-2.9)     0.23-0.25        (0.47-0.94)
-//	10,000  5.77-6.40 7.83-8.67 1.96-2.49    (4.4-5.1)     0.27-0.50        (0.76-1.07)
+//	agents  T0 (s)    T1 (s)    (T1-T0)/interval                      device marked -> RUNNING
+//	   200  5.07-5.09 5.32-5.33 0.24-0.26   (0.26;      0.93-1.12)   0.20 intervals   (0.56-0.80)
+//	 1,000  5.15-5.20 5.45-5.51 0.30-0.31   (0.31;      0.90-1.12)   0.20-0.21        (0.34-0.52)
+//	 5,000  5.53-5.65 6.34-6.60 0.81-0.96   (0.94-0.99; 2.3-2.9)     0.22-0.33        (0.47-0.94)
+//	10,000  6.06-6.40 7.67-7.92 1.29-1.67   (1.96-2.49; 4.4-5.1)     0.32-0.51        (0.76-1.07)
+//	        median 1.55 of 8 runs; 1.69-1.87 (median 1.77) in 6 runs while the
+//	        machine was slower (its speed varies by 15% from one quarter of an
+//	        hour to the next)
 //
-// (In parentheses: before this pass. One to five runs each on a calm
-// machine, load under 1; T0 includes the 5 s the framework's first
-// reconciliation waits.) The target of 1.5 at 10,000 agents is still
-// missed, by half an interval; below, where the time goes.
+// (In parentheses: the two passes before, the first measured in the same
+// way, one to five runs each on a calm machine, load under 1; T0 includes
+// the 5 s the framework's first reconciliation waits.) The target of 1.5
+// at 10,000 agents is met in half the runs on a calm machine, not in
+// every run; below, where the time goes.
 //
-// Four changes made the difference, each measured on its own where it
-// could be: calls to Mesos are pipelined (observe/mesosconn: 5,000
+// Each run also reports cpu-s-T0-T1, the CPU time the whole process
+// (framework, simulated master, harness) spent between T0 and T1: about
+// 2.3-2.8 s at 10,000 agents when the last report comes before the data
+// launches start, 0.35-1.5 s when it comes among them (the probers'
+// reports queue behind the first data launches' updates). With
+// SCALE_PROFILE=prefix a run writes a CPU profile of that window
+// (prefix.cpu) and allocation profiles at its ends (prefix.allocs0,
+// prefix.allocs1; go tool pprof -base).
+//
+// The changes of the pass before (each measured on its own where it
+// could be): calls to Mesos are pipelined (observe/mesosconn: 5,000
 // ACCEPTs cost the framework 75-104 ms of CPU instead of 335-455), the
 // simulated master spends less per call and per allocation (below), a
 // REVIVE is answered by an allocation at once, as Mesos' allocator does
@@ -58,36 +71,77 @@
 //
 // # 10,000 agents
 //
-// A run at 10,000 agents (T0 6.17 s, T1 8.13 s; 1.96 intervals) spends:
+// This pass (1.96-2.49 -> 1.29-1.67), in the order they were made; the
+// A/B figures are alternated runs of the code before and after:
 //
-//   - until T0, the probers' Apply: 10,000 ACCEPTs from 5.12 s to 6.20 s;
-//     the last report comes before it ends, and the next plan (with the
-//     data launches) only after;
-//   - ~0.2 s from T0 to the REVIVE (6.36 s): the probers' Apply ending and
-//     the next plan; the offers come at once;
-//   - ~1.0 s: 10,000 data ACCEPTs, and the tasks' STARTING and RUNNING
-//     updates with their acknowledgements, the simulated master taking
-//     most of the two cores;
-//   - ~0.7 s until the last task is healthy (each task's third update,
-//     acknowledged like the others).
+//   - The simulated master answers pipelined calls in a loop of its own
+//     (test/mesossim/pipelined.go): Go's HTTP server wrote each answer
+//     with a syscall of its own and started a goroutine and a read per
+//     request to notice a client going away. In a profile of the T0-T1
+//     window its HTTP serving went from 1.32 s to 0.87 s of CPU.
+//   - The actuator logs and records each launch as its ACCEPT is answered,
+//     not all of them after the last answer (that took 0.1 s at 10,000
+//     launches, before the next plan could start), and 256 goroutines send
+//     acknowledgements instead of 64 (each task's three updates wait for
+//     one another's acknowledgements: their round trips are the tail).
+//     Both: 1.77 against 2.08 intervals, six runs each; the acks alone
+//     2.01 against 2.13, five each.
+//   - A REVIVE that waiting launches need goes out before the plan's
+//     ACCEPTs, not after them (a second later at 10,000 launches), and
+//     what a prober's launch leaves of its offer is not filtered: it comes
+//     back with the master's next allocation, when the probe's report asks
+//     for services there, without a REVIVE. 1.65 against 1.73 and 1.79
+//     (five runs each); the gain depends on where the periodic allocation
+//     falls in the probers' launches.
 //
-// A CPU profile of the run (go test -cpuprofile) puts about half of all
-// samples in the simulated master: its net/http server alone a third
-// (2.5 s of 7.6 s; Go's server writes each answer with its own syscall,
-// pipelined or not), its handler and allocation cycles the rest; the
-// framework's loop (plans and applies) took 1.2 s and its event stream
-// 0.7 s. A master on cores of its own, as Mesos' is, would leave the
-// framework most of the two; what is left to win on our side is small
-// next to that.
+// A run at 10,000 agents (T0 6.07 s, T1 7.54 s; 1.47 intervals) spends:
 //
-// Tried and dropped: a short refuse filter (1s) on what prober launches
-// leave of their offers, so that the data launches could use the returning
-// offers without waiting for a REVIVE's allocation. At 5,000 agents it
-// made things worse (3.4-4.9 intervals against 2.3-2.9): the remainders
-// came back while the prober ACCEPTs were still going out, and 5,000
-// offers a second, each declined again, cost more than the one REVIVE
-// they spared. (Measured before pipelining; holding the offers of the
-// gated start does what it was meant to, without the re-offers.)
+//   - ~0.17 s from T0 to the REVIVE: the last prober ACCEPTs' answers, and
+//     the plan that sees the reports (10,008 launches waiting for offers);
+//   - ~0.18 s until the first data ACCEPT: the allocation of 10,000
+//     offers, their OFFERS event, and the next plan;
+//   - ~0.7 s for the 10,000 data ACCEPTs, with the tasks' STARTING and
+//     RUNNING updates and their acknowledgements under way;
+//   - ~0.4 s until the last task is healthy and a plan has seen it: each
+//     task's three updates each wait for the acknowledgement of the one
+//     before, as a Mesos agent's status update manager does.
+//
+// The window is CPU-bound: the process uses 1.8 of the 2 cores in it. A
+// profile of it: the simulated master 42% (decoding the calls 9%,
+// carrying them out 17%, HTTP and the rest 16%), the framework 41% (its
+// loop 16%, planning and building snapshots about equally, then the
+// ACCEPTs; the event stream 6%; the acknowledgements 6%), the garbage
+// collector 12% (of both: about 185 MB allocated in the window). Two full
+// plans of 10,000 agents lie on the critical path (the one that sees the
+// reports, the one that sees the offers), 40-60 ms of wall time each
+// although one costs 6-7 ms of CPU alone (controller's benchmark): the
+// loop's goroutine shares the cores with hundreds of others.
+//
+// What would help next: a smaller controller.Action (232 bytes; 10,008 of
+// them are most of a fresh plan's allocation), and launching services on
+// agents as their probers report instead of after the probers' whole
+// Apply (a bounded Apply, re-planned between batches): the data launches
+// would overlap the probers' instead of following them.
+//
+// Tried and dropped this pass:
+//
+//   - The simulated master in a process of its own (the test binary
+//     again): 2.51 intervals against 2.08 in process, and 3.2-3.6 with
+//     each process pinned to one core (taskset): the two cores are shared
+//     either way, and crossing processes costs more than a goroutine
+//     handing over in one runtime.
+//   - A REVIVE as soon as an Apply's prober launches are answered, so
+//     that their rest comes back before the plan that sees the reports:
+//     1.80 against 1.77 (six runs each), no gain the noise lets show.
+//
+// Tried and dropped before: a short refuse filter (1s) on what prober
+// launches leave of their offers, at 5,000 agents before pipelining and
+// before offers were held through the first reconciliation: 3.4-4.9
+// intervals against 2.3-2.9, the remainders coming back while the prober
+// ACCEPTs were still going out, and 5,000 offers a second declined again.
+// Now the prober ACCEPTs go out on held offers within one Apply, and no
+// filter at all (the rest comes back once, with the next allocation) is
+// what helps.
 //
 // # The simulator's share
 //
