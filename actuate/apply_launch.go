@@ -70,11 +70,13 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 		// the master's next allocation, without a REVIVE. (An agent with
 		// nothing to run declines it once, for Refuse.)
 		refuse := r.a.cfg.Refuse
-		switch {
-		case ps[0].as.Action.Type == controller.LaunchProber:
-			refuse = 0
-		case waiting[ps[0].as.AgentID]:
+		if waiting[ps[0].as.AgentID] {
 			refuse = r.a.cfg.PendingRefuse
+		}
+		for _, p := range ps {
+			if p.as.Action.Type == controller.LaunchProber {
+				refuse = 0
+			}
 		}
 		call := calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(mesos.OfferID{Value: offerID}))
 		calls.RefuseSeconds(refuse)(call)

@@ -228,18 +228,19 @@ func TestApply_ReviveRateLimited(t *testing.T) {
 // the rest filtered for Refuse.
 func TestApply_ProberLaunchLeavesItsOfferUnfiltered(t *testing.T) {
 	r := newRig(t)
-	r.act.HandleOffers([]mesos.Offer{bigOffer("o1", "a1", "node1"), bigOffer("o2", "a2", "node2")})
-	if _, err := r.apply(launchProber("a1", "node1", r.c), dataAction("a2", "node2")); err != nil {
+	r.act.HandleOffers([]mesos.Offer{bigOffer("o1", "a1", "node1"), bigOffer("o2", "a2", "node2"), bigOffer("o3", "a3", "node3")})
+	// On node3 a service and the prober share the offer, the prober second.
+	if _, err := r.apply(launchProber("a1", "node1", r.c), dataAction("a2", "node2"), dataAction("a3", "node3"), launchProber("a3", "node3", r.c)); err != nil {
 		t.Fatal(err)
 	}
 	accepts := r.calls.OfType(scheduler.Call_ACCEPT)
-	if len(accepts) != 2 {
-		t.Fatalf("%d ACCEPTs, want 2", len(accepts))
+	if len(accepts) != 3 {
+		t.Fatalf("%d ACCEPTs, want 3", len(accepts))
 	}
 	for _, c := range accepts {
-		want := defaultRefuse
-		if c.Accept.OfferIDs[0].Value == "o1" {
-			want = 0
+		want := time.Duration(0)
+		if c.Accept.OfferIDs[0].Value == "o2" {
+			want = defaultRefuse
 		}
 		if got := refuse(t, c.Accept.Filters); got != want {
 			t.Errorf("ACCEPT of %s: refuse %v, want %v", c.Accept.OfferIDs[0].Value, got, want)
