@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -62,6 +63,12 @@ func (p pipelined) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer p.conns.remove(conn)
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Time{})
+	// Headers are read within a budget, as net/http's server reads them
+	// within MaxHeaderBytes: what the server had read ahead comes first.
+	peeked, _ := rw.Reader.Peek(rw.Reader.Buffered())
+	ahead := bytes.NewReader(bytes.Clone(peeked))
+	src := &budgetReader{r: io.MultiReader(ahead, conn), n: math.MaxInt64}
+	rw = bufio.NewReadWriter(bufio.NewReader(src), rw.Writer)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var dates dateCache
@@ -70,16 +77,22 @@ func (p pipelined) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_ = rw.Flush()
 			return
 		}
-		if rw.Reader.Buffered() == 0 {
+		if rw.Reader.Buffered() == 0 && ahead.Len() == 0 {
 			if err := rw.Flush(); err != nil {
 				return
 			}
 		}
-		if r, err = http.ReadRequest(rw.Reader); err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		src.n = http.DefaultMaxHeaderBytes
+		r, err = http.ReadRequest(rw.Reader)
+		src.n = math.MaxInt64
+		if err != nil {
+			switch {
+			case errors.Is(err, errHeaderTooLarge):
+				_, _ = io.WriteString(rw, "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+			case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.ErrUnexpectedEOF):
 				_, _ = io.WriteString(rw, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-				_ = rw.Flush()
 			}
+			_ = rw.Flush()
 			return
 		}
 		r.RemoteAddr = conn.RemoteAddr().String()
@@ -112,7 +125,8 @@ func (p pipelined) serveOne(ctx context.Context, rw *bufio.ReadWriter, r *http.R
 // pipelinedResponse is the ResponseWriter of pipelined's loop. A body is
 // kept until the handler returns and sent with its length; a handler that
 // flushes (a SUBSCRIBE's stream) gets a chunked answer that ends the
-// connection, as the stream is the last thing a framework sends on it.
+// connection ("Connection: close"), as the stream is the last thing a
+// framework sends on it.
 type pipelinedResponse struct {
 	header   http.Header
 	out      *bufio.ReadWriter
@@ -168,6 +182,10 @@ func (w *pipelinedResponse) Flush() {
 		w.streamed = true
 		w.header.Del("Content-Length")
 		w.header.Set("Transfer-Encoding", "chunked")
+		// The stream ends the connection (a read is waiting on it for the
+		// client's going away): say so, or a client would put it back in
+		// its pool when the stream ends.
+		w.header.Set("Connection", "close")
 		w.writeHead()
 		body := w.body
 		w.body = nil
@@ -256,6 +274,27 @@ func (d *dateCache) now() string {
 
 func isSchedulerPath(p string) bool {
 	return p == schedulerPath || p == masterPrefix+schedulerPath
+}
+
+var errHeaderTooLarge = errors.New("request header too large")
+
+// budgetReader reads at most n more bytes from r, then fails with
+// errHeaderTooLarge.
+type budgetReader struct {
+	r io.Reader
+	n int64
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if b.n <= 0 {
+		return 0, errHeaderTooLarge
+	}
+	if int64(len(p)) > b.n {
+		p = p[:b.n]
+	}
+	n, err := b.r.Read(p)
+	b.n -= int64(n)
+	return n, err
 }
 
 // errorReader returns err (io.EOF when nil).
