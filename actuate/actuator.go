@@ -127,6 +127,8 @@ type offerState struct {
 	suppressed   bool
 	suppressedAt time.Time
 	lastRevive   time.Time
+	// lastProbers: when an Apply last launched probers.
+	lastProbers time.Time
 	// gatedSince: when the plans became gated (zero: not gated).
 	gatedSince time.Time
 }

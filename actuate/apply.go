@@ -24,6 +24,8 @@ type applyRun struct {
 	rep  Report
 	// gone: offers accepted or declined, to forget at the end.
 	gone []string
+	// launchedProber: a prober's launch was accepted.
+	launchedProber bool
 }
 
 // Apply carries out plan (controller.Applier): kills, probe requests,
@@ -103,6 +105,9 @@ func (a *Actuator) apply(ctx context.Context, plan *controller.Result) Report {
 		r.maybeRevive(&st, "launches wait for offers")
 	}
 	used := r.launch(m.Assigned, waiting)
+	if r.launchedProber {
+		st.lastProbers = r.now
+	}
 	switch {
 	case !plan.Gated:
 		st.gatedSince = time.Time{}

@@ -55,10 +55,15 @@ func (r *applyRun) decline(held []heldOffer, used, waiting map[string]bool, gate
 
 // maybeSuppress stops offers when nothing is to be launched, unless a
 // REVIVE went out less than ReviveMinInterval ago (its offers are still
-// on their way; suppressing now would make it moot, and flap).
+// on their way; suppressing now would make it moot, and flap), or probers
+// were launched that recently (their reports are on their way, and ask
+// for services on those agents: suppressing now would need a REVIVE
+// next, and keep what their launches left of the offers from coming back).
 func (r *applyRun) maybeSuppress(st *offerState) {
-	if !st.lastRevive.IsZero() && r.now.Sub(st.lastRevive) < r.a.cfg.ReviveMinInterval {
-		return
+	for _, t := range []time.Time{st.lastRevive, st.lastProbers} {
+		if !t.IsZero() && r.now.Sub(t) < r.a.cfg.ReviveMinInterval {
+			return
+		}
 	}
 	if err := r.call(calls.Suppress()); err != nil {
 		r.a.log.Warn("suppress failed", "error", err)

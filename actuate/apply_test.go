@@ -248,6 +248,26 @@ func TestApply_ProberLaunchLeavesItsOfferUnfiltered(t *testing.T) {
 	}
 }
 
+// Launched probers report within the second and ask for services: the
+// plans before their reports come do not SUPPRESS (a REVIVE would follow at
+// once, and what the probers' launches left of their offers would not come
+// back), until ReviveMinInterval has passed.
+func TestApply_NoSuppressRightAfterProbersLaunch(t *testing.T) {
+	r := newRig(t)
+	r.act.HandleOffers([]mesos.Offer{bigOffer("o1", "a1", "node1")})
+	if _, err := r.apply(launchProber("a1", "node1", r.c)); err != nil {
+		t.Fatal(err)
+	}
+	r.advance(defaultReviveMinInterval / 2)
+	if rep, _ := r.apply(); rep.Suppressed {
+		t.Fatalf("suppressed %v after probers were launched: %v", defaultReviveMinInterval/2, r.types())
+	}
+	r.advance(defaultReviveMinInterval / 2)
+	if rep, _ := r.apply(); !rep.Suppressed {
+		t.Fatalf("not suppressed %v after the probers' launch: %v", defaultReviveMinInterval, r.types())
+	}
+}
+
 // A plan that launches on the offers in hand while other launches wait for
 // offers sends its REVIVE before the ACCEPTs: at scale those take a second,
 // and the waiting launches' offers can come meanwhile (test/scale).

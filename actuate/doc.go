@@ -52,7 +52,8 @@
 // Config.GatedHold after the gate began, so that the first launches after
 // it need no REVIVE, and declined with the short filter after that. When nothing is to be
 // launched the framework SUPPRESSes offers (but not within
-// ReviveMinInterval of a REVIVE, whose offers are still on their way); when
+// ReviveMinInterval of a REVIVE, whose offers are still on their way, nor
+// of a prober's launch, whose report is); when
 // a launch waits for an agent we hold no offer from (or offers are
 // suppressed) it REVIVEs, at most once per Config.ReviveMinInterval, and
 // before the plan's ACCEPTs (at scale those take a second, and the offers
