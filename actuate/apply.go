@@ -3,6 +3,7 @@ package actuate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 
 	"github.com/quobyte/quobyte-mesos/controller"
+	"github.com/quobyte/quobyte-mesos/observe/taskid"
 )
 
 // applyRun is the state of one Apply.
@@ -24,8 +26,6 @@ type applyRun struct {
 	rep  Report
 	// gone: offers accepted or declined, to forget at the end.
 	gone []string
-	// launchedProber: a prober's launch was accepted.
-	launchedProber bool
 }
 
 // Apply carries out plan (controller.Applier): kills, probe requests,
@@ -105,7 +105,7 @@ func (a *Actuator) apply(ctx context.Context, plan *controller.Result) Report {
 		r.maybeRevive(&st, "launches wait for offers")
 	}
 	used := r.launch(m.Assigned, waiting)
-	if r.launchedProber {
+	if slices.ContainsFunc(r.rep.Launched, func(l LaunchedTask) bool { return l.Kind == taskid.ProberKind }) {
 		st.lastProbers = r.now
 	}
 	switch {

@@ -60,10 +60,8 @@ func (r *applyRun) decline(held []heldOffer, used, waiting map[string]bool, gate
 // for services on those agents: suppressing now would need a REVIVE
 // next, and keep what their launches left of the offers from coming back).
 func (r *applyRun) maybeSuppress(st *offerState) {
-	for _, t := range []time.Time{st.lastRevive, st.lastProbers} {
-		if !t.IsZero() && r.now.Sub(t) < r.a.cfg.ReviveMinInterval {
-			return
-		}
+	if r.withinReviveInterval(st.lastRevive) || r.withinReviveInterval(st.lastProbers) {
+		return
 	}
 	if err := r.call(calls.Suppress()); err != nil {
 		r.a.log.Warn("suppress failed", "error", err)
@@ -77,7 +75,7 @@ func (r *applyRun) maybeSuppress(st *offerState) {
 
 // maybeRevive asks for offers again, at most once per ReviveMinInterval.
 func (r *applyRun) maybeRevive(st *offerState, why string) {
-	if !st.lastRevive.IsZero() && r.now.Sub(st.lastRevive) < r.a.cfg.ReviveMinInterval {
+	if r.withinReviveInterval(st.lastRevive) {
 		r.a.log.Debug("revive deferred", "reason", why, "last", st.lastRevive)
 		return
 	}
@@ -89,4 +87,10 @@ func (r *applyRun) maybeRevive(st *offerState, why string) {
 	r.a.log.Info("revive offers", "reason", why)
 	r.rep.Revived = true
 	st.suppressed, st.lastRevive = false, r.now
+}
+
+// withinReviveInterval reports whether t (zero: never) is less than
+// ReviveMinInterval before this Apply.
+func (r *applyRun) withinReviveInterval(t time.Time) bool {
+	return !t.IsZero() && r.now.Sub(t) < r.a.cfg.ReviveMinInterval
 }

@@ -112,7 +112,6 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 				r.fail(*act, fmt.Errorf("launch %s (task %s) on %s: %w", act.Kind, tid, p.as.Hostname, err))
 				continue
 			}
-			r.launchedProber = r.launchedProber || act.Type == controller.LaunchProber
 			r.rep.Launched = append(r.rep.Launched, LaunchedTask{
 				TaskID: tid, AgentID: p.as.AgentID, Hostname: p.as.Hostname, Kind: act.Kind,
 				ConfigHash: act.ConfigHash, OfferID: offerID, Item: p.item, Reason: p.reason,
