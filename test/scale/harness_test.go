@@ -123,10 +123,9 @@ func processCPU() time.Duration {
 // window allocated). Whole-run profiles (go test -cpuprofile) are mostly
 // the 5 s the first reconciliation waits and the probers' launches.
 type windowProfile struct {
-	prefix  string
-	logf    func(string, ...any)
-	cpu     *os.File
-	stopped bool
+	prefix string
+	logf   func(string, ...any)
+	cpu    *os.File // nil once stopped
 }
 
 func (p *windowProfile) start() {
@@ -147,12 +146,12 @@ func (p *windowProfile) start() {
 }
 
 func (p *windowProfile) stop() {
-	if p.cpu == nil || p.stopped {
+	if p.cpu == nil {
 		return
 	}
-	p.stopped = true
 	pprof.StopCPUProfile()
 	p.cpu.Close()
+	p.cpu = nil
 	p.allocs(".allocs1")
 }
 
