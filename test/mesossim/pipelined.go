@@ -68,12 +68,17 @@ func (p pipelined) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	peeked, _ := rw.Reader.Peek(rw.Reader.Buffered())
 	ahead := bytes.NewReader(bytes.Clone(peeked))
 	src := &budgetReader{r: io.MultiReader(ahead, conn), n: math.MaxInt64}
-	rw = bufio.NewReadWriter(bufio.NewReader(src), rw.Writer)
+	rw = bufio.NewReadWriter(bufio.NewReaderSize(src, 64<<10), rw.Writer)
+	// One context for the connection's requests: only a stream watches
+	// it, and a stream is the last thing a connection carries.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	reqs := requestReader{br: rw.Reader, ctx: ctx}
+	remote := conn.RemoteAddr().String()
+	r = r.WithContext(ctx)
 	var dates dateCache
 	for {
-		if !p.serveOne(ctx, rw, r, &dates) {
+		if !p.serveOne(rw, r, cancel, &dates) {
 			_ = rw.Flush()
 			return
 		}
@@ -83,7 +88,7 @@ func (p pipelined) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		src.n = http.DefaultMaxHeaderBytes
-		r, err = http.ReadRequest(rw.Reader)
+		r, err = reqs.read()
 		src.n = math.MaxInt64
 		if err != nil {
 			switch {
@@ -95,7 +100,7 @@ func (p pipelined) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_ = rw.Flush()
 			return
 		}
-		r.RemoteAddr = conn.RemoteAddr().String()
+		r.RemoteAddr = remote
 		if r.Header.Get("Expect") == "100-continue" && r.ContentLength != 0 {
 			if _, err := io.WriteString(rw, "HTTP/1.1 100 Continue\r\n\r\n"); err != nil || rw.Flush() != nil {
 				return
@@ -105,11 +110,10 @@ func (p pipelined) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveOne answers r and reports whether the connection carries on.
-func (p pipelined) serveOne(ctx context.Context, rw *bufio.ReadWriter, r *http.Request, dates *dateCache) bool {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+// cancel ends the connection's context (a stream's client went away).
+func (p pipelined) serveOne(rw *bufio.ReadWriter, r *http.Request, cancel context.CancelFunc, dates *dateCache) bool {
 	resp := &pipelinedResponse{header: http.Header{}, out: rw, in: rw.Reader, cancel: cancel, dates: dates, head: r.Method == http.MethodHead}
-	p.next.ServeHTTP(resp, r.WithContext(ctx))
+	p.next.ServeHTTP(resp, r)
 	// What the handler left of the body must go, or the next request would
 	// be read from its middle; a handler that left much ends the connection.
 	if n, _ := io.CopyN(io.Discard, r.Body, 256<<10); n == 256<<10 {
@@ -186,7 +190,7 @@ func (w *pipelinedResponse) Flush() {
 		// client's going away): say so, or a client would put it back in
 		// its pool when the stream ends.
 		w.header.Set("Connection", "close")
-		w.writeHead()
+		w.writeHead(-1)
 		body := w.body
 		w.body = nil
 		if len(body) > 0 {
@@ -219,13 +223,14 @@ func (w *pipelinedResponse) finish() {
 		return
 	}
 	bodyAllowed := w.status >= 200 && w.status != http.StatusNoContent && w.status != http.StatusNotModified
+	length := -1
 	if bodyAllowed {
-		w.header.Set("Content-Length", strconv.Itoa(len(w.body)))
-		if len(w.body) > 0 && w.header.Get("Content-Type") == "" {
+		length = len(w.body)
+		if length > 0 && w.header.Get("Content-Type") == "" {
 			w.header.Set("Content-Type", http.DetectContentType(w.body))
 		}
 	}
-	w.writeHead()
+	w.writeHead(length)
 	if bodyAllowed && !w.head {
 		_, w.err = w.out.Write(w.body)
 	}
@@ -233,17 +238,27 @@ func (w *pipelinedResponse) finish() {
 
 // writeHead writes the status line and the headers (in no particular
 // order; net/http sorts them, which costs more than the answer's body at
-// tens of thousands of answers a second).
-func (w *pipelinedResponse) writeHead() {
-	if _, ok := w.header["Date"]; !ok {
-		w.header["Date"] = []string{w.dates.now()}
-	}
-	var line [64]byte
+// tens of thousands of answers a second), with a Content-Length of length
+// unless it is negative, and a Date unless the handler set one.
+func (w *pipelinedResponse) writeHead(length int) {
+	var line [128]byte
 	b := append(line[:0], "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(w.status), 10)
 	b = append(b, ' ')
 	b = append(b, http.StatusText(w.status)...)
-	w.out.Write(append(b, "\r\n"...))
+	b = append(b, "\r\n"...)
+	if _, ok := w.header["Date"]; !ok {
+		b = append(b, "Date: "...)
+		b = append(b, w.dates.now()...)
+		b = append(b, "\r\n"...)
+	}
+	if length >= 0 {
+		delete(w.header, "Content-Length")
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(length), 10)
+		b = append(b, "\r\n"...)
+	}
+	w.out.Write(b)
 	for k, vs := range w.header {
 		for _, v := range vs {
 			if strings.ContainsAny(v, "\r\n") {
