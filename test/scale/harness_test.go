@@ -63,6 +63,11 @@ type result struct {
 	// master and harness) spent from T0 to T1: the work convergence took,
 	// which varies less than its wall time on a shared machine.
 	WindowCPU time.Duration
+	// LaunchCPU is the CPU time the whole process spent from the first
+	// reconciliation to T1: all the work of launching the cluster, probers
+	// included. Where T0 falls among the launches moves work in and out of
+	// WindowCPU; this one compares changes that cut work (A/B runs).
+	LaunchCPU time.Duration
 	// Kinds: per kind, when its first and last launch went out and when its
 	// last task turned RUNNING (offsets from the start), and how many
 	// launches there were in all (more than wanted means relaunches).
@@ -291,7 +296,12 @@ func run(ctx context.Context, o options) (result, error) {
 
 	want := wanted(o.Agents, o.Layout)
 	var t0, t1, reconciled time.Time
-	var cpuAtT0 time.Duration
+	var cpuAtT0, cpuAtReconciled time.Duration
+	type cpuAt struct {
+		at  time.Time
+		cpu time.Duration
+	}
+	var cpuTimes []cpuAt
 	prof := &windowProfile{prefix: os.Getenv("SCALE_PROFILE"), logf: o.Logf}
 	defer prof.stop()
 	var lastGen uint64
@@ -317,12 +327,20 @@ func run(ctx context.Context, o options) (result, error) {
 		// plan and the plan after: a snapshot counts as looked at only once
 		// its plan is out too, else the last plan of a run is never seen
 		// (nothing changes after convergence).
+		if reconciled.IsZero() {
+			// The CPU used so far, every tick until the reconciled
+			// snapshot is seen: that is published after its plan's apply
+			// (the probers' launches), which LaunchCPU includes.
+			cpuTimes = append(cpuTimes, cpuAt{time.Now(), processCPU()})
+		}
 		if s == nil || p == nil || p.Generation != s.Generation || s.Generation == lastGen {
 			continue
 		}
 		lastGen = s.Generation
 		if reconciled.IsZero() && s.Subscription.Reconciled {
 			reconciled = s.Time
+			i := sort.Search(len(cpuTimes), func(i int) bool { return cpuTimes[i].at.After(reconciled) })
+			cpuAtReconciled = cpuTimes[max(i-1, 0)].cpu
 		}
 		if !t0.IsZero() {
 			plans++
@@ -338,7 +356,8 @@ func run(ctx context.Context, o options) (result, error) {
 		}
 		if p.IsNoOp() && converged(s, want) {
 			t1 = s.Time
-			res.WindowCPU = processCPU() - cpuAtT0
+			now := processCPU()
+			res.WindowCPU, res.LaunchCPU = now-cpuAtT0, now-cpuAtReconciled
 			prof.stop()
 		}
 	}

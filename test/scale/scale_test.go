@@ -50,7 +50,7 @@ func BenchmarkConverge_5000Agents(b *testing.B) { benchConverge(b, 5000) }
 func BenchmarkConverge_10000Agents(b *testing.B) { benchConverge(b, 10000) }
 
 func benchConverge(b *testing.B, agents int) {
-	var intervals, toProbed, toConverged, mark, windowCPU float64
+	var intervals, toProbed, toConverged, mark, windowCPU, launchCPU float64
 	for i := 0; i < b.N; i++ {
 		res, err := run(context.Background(), options{
 			Agents:             agents,
@@ -68,6 +68,7 @@ func benchConverge(b *testing.B, agents int) {
 		toConverged += res.Converged.Seconds()
 		mark += res.MarkIntervals
 		windowCPU += res.WindowCPU.Seconds()
+		launchCPU += res.LaunchCPU.Seconds()
 	}
 	n := float64(b.N)
 	b.ReportMetric(intervals/n, "intervals")
@@ -75,5 +76,6 @@ func benchConverge(b *testing.B, agents int) {
 	b.ReportMetric(toConverged/n, "s-to-T1")
 	b.ReportMetric(mark/n, "mark-intervals")
 	b.ReportMetric(windowCPU/n, "cpu-s-T0-T1")
+	b.ReportMetric(launchCPU/n, "cpu-s-launch")
 	b.ReportMetric(0, "ns/op") // one op is a whole cluster: the metrics above say it
 }
