@@ -68,6 +68,10 @@ type result struct {
 	// included. Where T0 falls among the launches moves work in and out of
 	// WindowCPU; this one compares changes that cut work (A/B runs).
 	LaunchCPU time.Duration
+	// CoresUsed is the CPU the process used in each 100 ms from the first
+	// reconciliation to T1, in cores (2 is all of a 2-core machine): where
+	// the run waited rather than worked.
+	CoresUsed []float64
 	// Kinds: per kind, when its first and last launch went out and when its
 	// last task turned RUNNING (offsets from the start), and how many
 	// launches there were in all (more than wanted means relaunches).
@@ -93,6 +97,12 @@ type kindTimes struct {
 func (r result) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d agents, allocation interval %s: converged %.2f intervals after the probers reported (%s of CPU in between, the simulated master's included)\n", r.Agents, r.Interval, r.Intervals, ms(r.WindowCPU))
+	// (Before the longer lines: a benchmark's log is cut after ten.)
+	fmt.Fprintf(&b, "  cores used per 100ms from the reconciliation to T1 (%s of CPU):", ms(r.LaunchCPU))
+	for _, c := range r.CoresUsed {
+		fmt.Fprintf(&b, " %.1f", c)
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "  subscribed %s, reconciled %s, probers launched %s, T0 probed %s, T1 converged %s (T1-T0 %s, >=%d plans)\n",
 		ms(r.Subscribed), ms(r.Reconciled), ms(r.ProbersLaunched), ms(r.Probed), ms(r.Converged), ms(r.Converged-r.Probed), r.Plans)
 	kinds := make([]string, 0, len(r.Kinds))
@@ -110,6 +120,30 @@ func (r result) String() string {
 			ms(r.MarkSeen), ms(r.MarkRunning), r.MarkIntervals)
 	}
 	return b.String()
+}
+
+// cpuAt is the CPU time the process had used at a time.
+type cpuAt struct {
+	at  time.Time
+	cpu time.Duration
+}
+
+// coresUsed turns samples into the cores used in each step after the
+// first sample (the last sample in or before each step's end counts).
+func coresUsed(samples []cpuAt, step time.Duration) []float64 {
+	var out []float64
+	if len(samples) == 0 {
+		return out
+	}
+	prev, i := samples[0], 0
+	for end := samples[0].at.Add(step); !end.After(samples[len(samples)-1].at.Add(step)); end = end.Add(step) {
+		for i+1 < len(samples) && !samples[i+1].at.After(end) {
+			i++
+		}
+		out = append(out, float64(samples[i].cpu-prev.cpu)/float64(step))
+		prev = samples[i]
+	}
+	return out
 }
 
 // processCPU is the CPU time this process has used (user and system).
@@ -297,10 +331,6 @@ func run(ctx context.Context, o options) (result, error) {
 	want := wanted(o.Agents, o.Layout)
 	var t0, t1, reconciled time.Time
 	var cpuAtT0, cpuAtReconciled time.Duration
-	type cpuAt struct {
-		at  time.Time
-		cpu time.Duration
-	}
 	var cpuTimes []cpuAt
 	prof := &windowProfile{prefix: os.Getenv("SCALE_PROFILE"), logf: o.Logf}
 	defer prof.stop()
@@ -327,12 +357,10 @@ func run(ctx context.Context, o options) (result, error) {
 		// plan and the plan after: a snapshot counts as looked at only once
 		// its plan is out too, else the last plan of a run is never seen
 		// (nothing changes after convergence).
-		if reconciled.IsZero() {
-			// The CPU used so far, every tick until the reconciled
-			// snapshot is seen: that is published after its plan's apply
-			// (the probers' launches), which LaunchCPU includes.
-			cpuTimes = append(cpuTimes, cpuAt{time.Now(), processCPU()})
-		}
+		// The CPU used so far, every tick: the reconciled snapshot is seen
+		// only after its plan's apply (the probers' launches), which
+		// LaunchCPU includes.
+		cpuTimes = append(cpuTimes, cpuAt{time.Now(), processCPU()})
 		if s == nil || p == nil || p.Generation != s.Generation || s.Generation == lastGen {
 			continue
 		}
@@ -340,7 +368,8 @@ func run(ctx context.Context, o options) (result, error) {
 		if reconciled.IsZero() && s.Subscription.Reconciled {
 			reconciled = s.Time
 			i := sort.Search(len(cpuTimes), func(i int) bool { return cpuTimes[i].at.After(reconciled) })
-			cpuAtReconciled = cpuTimes[max(i-1, 0)].cpu
+			cpuTimes = cpuTimes[max(i-1, 0):]
+			cpuAtReconciled = cpuTimes[0].cpu
 		}
 		if !t0.IsZero() {
 			plans++
@@ -358,6 +387,7 @@ func run(ctx context.Context, o options) (result, error) {
 			t1 = s.Time
 			now := processCPU()
 			res.WindowCPU, res.LaunchCPU = now-cpuAtT0, now-cpuAtReconciled
+			res.CoresUsed = coresUsed(cpuTimes, 100*time.Millisecond)
 			prof.stop()
 		}
 	}
