@@ -56,6 +56,37 @@ func TestLog_BoundedOldestFirst(t *testing.T) {
 	}
 }
 
+// TestLog_AddNBuildsOnlyWhatItKeeps: a batch larger than the log is
+// numbered in full and only its newest events are built, as if each had
+// been added and the older ones pushed out.
+func TestLog_AddNBuildsOnlyWhatItKeeps(t *testing.T) {
+	l := NewLog(3, func() time.Time { return t0 })
+	l.Add(Event{Type: Reload, Text: "first"})
+	var built []int
+	l.AddN(5, func(i int) Event {
+		built = append(built, i)
+		return Event{Type: Failure, Text: fmt.Sprint(i)}
+	})
+	if fmt.Sprint(built) != "[2 3 4]" {
+		t.Errorf("built events %v, want only the three the log keeps: [2 3 4]", built)
+	}
+	p := l.After(1, 0)
+	var texts []string
+	for _, e := range p.Events {
+		texts = append(texts, e.Text)
+		if !e.Time.Equal(t0) || !e.Warning {
+			t.Errorf("event %d: time %v, warning %v; want stamped as Add does", e.Seq, e.Time, e.Warning)
+		}
+	}
+	if got := fmt.Sprint(seqs(p), texts, p.Missed, p.Last); got != "[4 5 6] [2 3 4] 2 6" {
+		t.Errorf("after the first event: seqs, texts, missed, last = %s; want [4 5 6] [2 3 4] 2 6", got)
+	}
+	l.AddN(2, func(i int) Event { return Event{Type: Launch, Text: fmt.Sprint("b", i)} })
+	if got := fmt.Sprint(seqs(l.After(0, 0))); got != "[6 7 8]" {
+		t.Errorf("a batch smaller than the log: seqs %s, want [6 7 8]", got)
+	}
+}
+
 func TestLog_WarningFromType(t *testing.T) {
 	l := NewLog(10, nil)
 	l.Add(Event{Type: Failure})

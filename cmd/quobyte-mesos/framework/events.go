@@ -33,21 +33,22 @@ func failureEvent(kind, host string, end snapshot.TaskEnd) events.Event {
 		Text: fmt.Sprintf("%s on %s %s", kind, host, what), Reason: end.Reason, Message: end.Message}
 }
 
-// reportEvents are the launches Mesos took and the kills sent.
-func reportEvents(r actuate.Report) []events.Event {
-	var out []events.Event
-	for _, l := range r.Launched {
-		host := cmp.Or(l.Hostname, l.AgentID)
-		out = append(out, events.Event{Type: events.Launch, Host: host, Kind: l.Kind, TaskID: l.TaskID,
-			Text: fmt.Sprintf("launched %s on %s with config %s", l.Kind, host, l.ConfigHash), Reason: l.Reason})
-	}
-	for _, k := range r.Killed {
+// reportEvents are the launches Mesos took, then the kills sent: how many,
+// and the ith (events.Log.AddN builds only those it keeps).
+func reportEvents(r actuate.Report) (int, func(i int) events.Event) {
+	return len(r.Launched) + len(r.Killed), func(i int) events.Event {
+		if i < len(r.Launched) {
+			l := r.Launched[i]
+			host := cmp.Or(l.Hostname, l.AgentID)
+			return events.Event{Type: events.Launch, Host: host, Kind: l.Kind, TaskID: l.TaskID,
+				Text: fmt.Sprintf("launched %s on %s with config %s", l.Kind, host, l.ConfigHash), Reason: l.Reason}
+		}
+		k := r.Killed[i-len(r.Launched)]
 		host := cmp.Or(k.Hostname, k.AgentID)
 		id, _ := taskid.Parse(k.TaskID)
-		out = append(out, events.Event{Type: events.Kill, Host: host, Kind: id.Kind, TaskID: k.TaskID,
-			Text: fmt.Sprintf("kill sent for %s on %s", k.TaskID, host), Reason: k.Reason})
+		return events.Event{Type: events.Kill, Host: host, Kind: id.Kind, TaskID: k.TaskID,
+			Text: fmt.Sprintf("kill sent for %s on %s", k.TaskID, host), Reason: k.Reason}
 	}
-	return out
 }
 
 // applyEvents are the actions of a plan that failed.

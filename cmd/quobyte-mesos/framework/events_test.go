@@ -29,13 +29,14 @@ func TestFailureEvent_SaysWhatMesosSaid(t *testing.T) {
 }
 
 func TestReportEvents_LaunchesAndKillsWithTheirReasons(t *testing.T) {
-	evs := reportEvents(actuate.Report{
+	n, event := reportEvents(actuate.Report{
 		Launched: []actuate.LaunchedTask{{TaskID: "quobyte.data.c.2", AgentID: "a1", Hostname: "host-1", Kind: "data", ConfigHash: "c", Reason: "DATA_DEVICE on host-1 has no data service"}},
 		Killed:   []actuate.TaskRef{{TaskID: "quobyte.api.o.3", AgentID: "a2", Reason: "replaced by config n"}},
 	})
-	if len(evs) != 2 {
-		t.Fatalf("%+v", evs)
+	if n != 2 {
+		t.Fatalf("%d events, want 2", n)
 	}
+	evs := []events.Event{event(0), event(1)}
 	if e := evs[0]; e.Type != events.Launch || e.Host != "host-1" || e.Kind != "data" || e.Reason != "DATA_DEVICE on host-1 has no data service" ||
 		e.Text != "launched data on host-1 with config c" {
 		t.Errorf("launch %+v", e)

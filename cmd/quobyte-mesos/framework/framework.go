@@ -471,9 +471,7 @@ func (f *Framework) onPlan(in controller.Input, r *controller.Result, rep contro
 // gets its failures and when to plan again). The actuator has already
 // logged each launch, kill and waiting launch with its reason and task ID.
 func (f *Framework) onReport(t *term, r actuate.Report) {
-	for _, e := range reportEvents(r) {
-		f.events.Add(e)
-	}
+	f.events.AddN(reportEvents(r))
 	for _, k := range r.Killed {
 		t.conn.Observer.RecordKillSent(k.TaskID)
 	}
