@@ -332,11 +332,8 @@ func (c *pipeConn) read(br *bufio.Reader) {
 			c.fail(fmt.Errorf("read from %s: %w", c.nc.RemoteAddr(), err))
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(res.Body, maxAnswerBody+1))
+		body, err := readAnswerBody(res)
 		res.Body.Close()
-		if err == nil && len(body) > maxAnswerBody {
-			err = fmt.Errorf("answer body larger than %d bytes", maxAnswerBody)
-		}
 		if err != nil {
 			c.fail(fmt.Errorf("read from %s: %w", c.nc.RemoteAddr(), err))
 			return
@@ -361,6 +358,32 @@ func (c *pipeConn) read(br *bufio.Reader) {
 			return
 		}
 	}
+}
+
+// readAnswerBody reads an answer's body, at most maxAnswerBody bytes.
+// Most answers have none (202 Accepted): io.ReadAll's buffer of 512 bytes
+// for each was most of what reading 40,000 answers allocated.
+func readAnswerBody(res *http.Response) ([]byte, error) {
+	switch n := res.ContentLength; {
+	case n == 0:
+		return nil, nil
+	case n > maxAnswerBody:
+		return nil, fmt.Errorf("answer body of %d bytes, more than %d", n, maxAnswerBody)
+	case n > 0:
+		body := make([]byte, n)
+		if _, err := io.ReadFull(res.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxAnswerBody+1))
+	switch {
+	case err != nil:
+		return nil, err
+	case len(body) > maxAnswerBody:
+		return nil, fmt.Errorf("answer body larger than %d bytes", maxAnswerBody)
+	}
+	return body, nil
 }
 
 func (c *pipeConn) closeWhenIdle() {

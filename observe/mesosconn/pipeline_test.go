@@ -370,3 +370,27 @@ func TestRun_CallsGoThroughAProxyUnpipelined(t *testing.T) {
 		t.Errorf("the proxy carried %d requests, want 4", n)
 	}
 }
+
+func TestReadAnswerBody(t *testing.T) {
+	big := strings.Repeat("x", maxAnswerBody+1)
+	for _, tc := range []struct {
+		name, answer, want string
+		fails              bool
+	}{
+		{name: "none", answer: "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"},
+		{name: "declared", answer: "HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\nhello", want: "hello"},
+		{name: "chunked", answer: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: "hello"},
+		{name: "declared too large", answer: fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", maxAnswerBody+1), fails: true},
+		{name: "chunked too large", answer: fmt.Sprintf("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(big), big), fails: true},
+		{name: "cut short", answer: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", fails: true},
+	} {
+		res, err := http.ReadResponse(bufio.NewReader(strings.NewReader(tc.answer)), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		body, err := readAnswerBody(res)
+		if (err != nil) != tc.fails || string(body) != tc.want {
+			t.Errorf("%s: body %.20q, error %v; want %q, failing %v", tc.name, body, err, tc.want, tc.fails)
+		}
+	}
+}
