@@ -106,8 +106,8 @@ func allocatable(p pool, role string) bool {
 	var cpus, mem milli
 	for r, b := range p {
 		if role == "" || r == role || r == unreservedRole {
-			cpus += b.scalars["cpus"]
-			mem += b.scalars["mem"]
+			cpus += b.cpus
+			mem += b.mem
 		}
 	}
 	return cpus >= minCPUs || mem >= minMem

@@ -140,13 +140,12 @@ func taskRole(ti mesos.TaskInfo) string {
 	return ""
 }
 
-// scalarTotals sums scalars over roles, for display.
+// scalarTotals sums scalars over roles, for display: cpus, mem and disk
+// always (as Mesos' state does), others when there are some.
 func (p pool) scalarTotals() map[string]float64 {
-	out := map[string]float64{}
+	out := map[string]float64{"cpus": 0, "mem": 0, "disk": 0}
 	for _, b := range p {
-		for k, v := range b.scalars {
-			out[k] += v.float()
-		}
+		b.scalars(func(name string, v milli) { out[name] += v.float() })
 	}
 	return out
 }
