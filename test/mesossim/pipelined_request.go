@@ -30,6 +30,12 @@ type requestReader struct {
 	// lastURI and lastURL: the last request target, parsed.
 	lastURI string
 	lastURL url.URL
+	// header and values are reused from one request to the next: a
+	// handler does not keep a request's header once it has returned (the
+	// handlers of this package read what they need from it), and a
+	// stream, which does, is the last request of its connection.
+	header http.Header
+	values []string
 }
 
 const maxReusedStrings = 64
@@ -92,8 +98,15 @@ func (rr *requestReader) parse(head []byte) (*http.Request, bool) {
 	r.URL = &u
 
 	n := bytes.Count(rest, []byte("\r\n"))
-	r.Header = make(http.Header, n)
-	values := make([]string, n) // one array for every header's value
+	if rr.header == nil {
+		rr.header = make(http.Header, n)
+	}
+	clear(rr.header)
+	r.Header = rr.header
+	if cap(rr.values) < n {
+		rr.values = make([]string, n) // one array for every header's value
+	}
+	values := rr.values[:n]
 	length := false
 	for i := 0; len(rest) > 0; i++ {
 		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
