@@ -108,10 +108,14 @@ type session struct {
 }
 
 // call sends a call other than SUBSCRIBE on the subscription.
-func (s *session) call(ctx context.Context, call *scheduler.Call) (mesos.Response, error) {
+// call sends call, its wait for the answer bounded by timeout (the
+// pipeline bounds it per connection).
+func (s *session) call(ctx context.Context, call *scheduler.Call, timeout time.Duration) (mesos.Response, error) {
 	if s.pipe != nil {
 		return s.pipe.Call(ctx, call)
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel() // scheduler calls other than SUBSCRIBE answer 202 with no body
 	return s.caller.Call(ctx, call)
 }
 
@@ -201,15 +205,13 @@ func (c *Conn) call(ctx context.Context, call *scheduler.Call) (mesos.Response, 
 		cp.FrameworkID = &mesos.FrameworkID{Value: s.frameworkID}
 		call = &cp
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
-	defer cancel() // scheduler calls other than SUBSCRIBE answer 202 with no body
 	teardown := call.GetType() == scheduler.Call_TEARDOWN
 	if teardown {
 		// Set before the call: the master may close the stream before its
 		// answer arrives.
 		c.setTornDown(true)
 	}
-	resp, err := s.call(ctx, call)
+	resp, err := s.call(ctx, call, c.cfg.CallTimeout)
 	if err != nil {
 		if teardown {
 			c.setTornDown(false)
@@ -558,6 +560,7 @@ func (c *Conn) newPipeline(doer *pinnedDoer, path string, lost func()) *pipeline
 		Password: c.secret,
 		Fence:    c.cfg.Fence,
 		Lost:     lost,
+		Timeout:  c.cfg.CallTimeout,
 	}
 	if leader.Scheme == "https" {
 		cfg.TLS = c.tls

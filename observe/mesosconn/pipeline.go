@@ -62,8 +62,9 @@ type pipeline struct {
 	fence func() error
 	// lost ends the subscription: the master answered 403 (not subscribed)
 	// or 307 (no longer the leader).
-	lost   func()
-	dialer net.Dialer
+	lost    func()
+	timeout time.Duration
+	dialer  net.Dialer
 
 	mu     sync.Mutex
 	conns  [pipeConns]*pipeConn // nil: none yet, or broken
@@ -81,6 +82,8 @@ type pipelineConfig struct {
 	Password string
 	Fence    func() error
 	Lost     func()
+	// Timeout bounds the wait for each answer (0: none): see pipeConn.watch.
+	Timeout time.Duration
 }
 
 func newPipeline(cfg pipelineConfig) *pipeline {
@@ -96,11 +99,12 @@ func newPipeline(cfg pipelineConfig) *pipeline {
 	}
 	h.WriteString("Content-Length: ")
 	p := &pipeline{
-		addr:   cfg.Host,
-		head:   h.Bytes(),
-		fence:  cfg.Fence,
-		lost:   cfg.Lost,
-		dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
+		addr:    cfg.Host,
+		head:    h.Bytes(),
+		fence:   cfg.Fence,
+		lost:    cfg.Lost,
+		timeout: cfg.Timeout,
+		dialer:  net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
 	}
 	if cfg.TLS != nil {
 		p.tls = cfg.TLS.Clone()
@@ -187,7 +191,7 @@ func (p *pipeline) conn(ctx context.Context) (*pipeConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := newPipeConn(nc, func(c *pipeConn) {
+	c := newPipeConn(nc, p.timeout, func(c *pipeConn) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if p.conns[i] == c {
@@ -253,22 +257,49 @@ type pipeConn struct {
 
 type waiter struct {
 	done   chan struct{}
+	sent   time.Time // when it was queued
 	status int
 	body   []byte
 	err    error
 }
 
-func newPipeConn(nc net.Conn, removed func(*pipeConn)) *pipeConn {
+func newPipeConn(nc net.Conn, timeout time.Duration, removed func(*pipeConn)) *pipeConn {
 	c := &pipeConn{nc: nc, removed: removed, kick: make(chan struct{}, 1), broken: make(chan struct{})}
 	go c.write()
 	go c.read(bufio.NewReaderSize(nc, 64<<10))
+	if timeout > 0 {
+		go c.watch(timeout)
+	}
 	return c
+}
+
+// watch breaks the connection once its oldest call has waited longer than
+// timeout for its answer. Answers come in request order, so every call
+// behind that one waits as long; breaking the connection fails them all
+// (their outcome unknown), as a call abandoned by its caller does. One
+// watch per connection, rather than a timer per call: at 40,000 calls a
+// second the timers cost more than the calls' own encoding.
+func (c *pipeConn) watch(timeout time.Duration) {
+	t := time.NewTicker(min(max(timeout/4, 10*time.Millisecond), time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-c.broken:
+			return
+		case now := <-t.C:
+			c.mu.Lock()
+			if len(c.waiting) > 0 && now.Sub(c.waiting[0].sent) > timeout {
+				c.failLocked(fmt.Errorf("no answer from %s within %s", c.nc.RemoteAddr(), timeout))
+			}
+			c.mu.Unlock()
+		}
+	}
 }
 
 // send queues call as a request whose head (up to Content-Length's value)
 // is head.
 func (c *pipeConn) send(head []byte, call *scheduler.Call) (*waiter, error) {
-	w := &waiter{done: make(chan struct{})}
+	w := &waiter{done: make(chan struct{}), sent: time.Now()}
 	size := call.Size()
 	c.mu.Lock()
 	if err := c.err; err != nil {

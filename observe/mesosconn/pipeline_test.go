@@ -394,3 +394,36 @@ func TestReadAnswerBody(t *testing.T) {
 		}
 	}
 }
+
+// A call whose answer does not come within the pipeline's timeout fails,
+// and so do the calls behind it on its connection (answers come in
+// order); the next call goes over a new connection.
+func TestPipeline_UnansweredCallTimesOut(t *testing.T) {
+	var hang atomic.Bool
+	hang.Store(true)
+	m := startRawMaster(t, func(*http.Request, *scheduler.Call) (int, string) {
+		for hang.Load() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		return http.StatusAccepted, ""
+	})
+	p := newPipeline(pipelineConfig{Host: m.ln.Addr().String(), Path: "/api/v1/scheduler", StreamID: "s", Lost: func() {}, Timeout: 100 * time.Millisecond})
+	t.Cleanup(p.close)
+	start := time.Now()
+	_, err := p.Call(context.Background(), killCall(1))
+	if err == nil || !strings.Contains(err.Error(), "no answer from") {
+		t.Fatalf("a call the master does not answer: %v, want no answer within the timeout", err)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond || d > 2*time.Second {
+		t.Errorf("the call failed after %s, want soon after its 100ms timeout", d)
+	}
+	hang.Store(false)
+	if _, err := p.Call(context.Background(), killCall(2)); err != nil {
+		t.Fatalf("the next call, on a new connection: %v", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.accepted < 2 {
+		t.Errorf("%d connections, want the timed-out one replaced", m.accepted)
+	}
+}
