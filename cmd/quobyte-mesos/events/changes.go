@@ -82,50 +82,49 @@ func agentChanges(o, n *snapshot.Agent) []Event {
 // (prev nil) is told as one event listing what it found.
 func deviceChanges(prev *snapshot.Probe, n *snapshot.Agent) []Event {
 	host := hostOf(n)
-	now := devices(n.Probe)
+	now := descriptions(n.Probe)
 	if prev == nil {
 		if len(now) == 0 {
 			return []Event{{Type: Device, Host: host, Text: "prober on " + host + " reports no device"}}
 		}
-		return []Event{{Type: Device, Host: host, Text: "prober on " + host + " found " + strings.Join(sortedDescriptions(now), ", ")}}
+		return []Event{{Type: Device, Host: host, Text: "prober on " + host + " found " + strings.Join(now, ", ")}}
 	}
-	was := devices(prev)
+	was := descriptions(prev)
 	var out []Event
-	for _, d := range sortedDescriptions(now) {
-		if _, ok := was[d]; !ok {
+	for _, d := range now {
+		if _, found := slices.BinarySearch(was, d); !found {
 			out = append(out, Event{Type: Device, Host: host, Text: "new device on " + host + ": " + d})
 		}
 	}
-	for _, d := range sortedDescriptions(was) {
-		if _, ok := now[d]; !ok {
+	for _, d := range was {
+		if _, found := slices.BinarySearch(now, d); !found {
 			out = append(out, Event{Type: Device, Warning: true, Host: host, Text: "device gone from " + host + ": " + d})
 		}
 	}
 	return out
 }
 
-// devices describes a report's devices, "/mnt/data1 (DATA_DEVICE)", as a
-// set.
-func devices(p *snapshot.Probe) map[string]struct{} {
-	out := map[string]struct{}{}
+// descriptions describes a report's devices, "/mnt/data1 (DATA_DEVICE)",
+// sorted and without repeats. (A slice, not a set: ten thousand agents'
+// first reports come in one plan.)
+func descriptions(p *snapshot.Probe) []string {
 	if p == nil {
-		return out
+		return nil
 	}
+	out := make([]string, 0, len(p.Report.Devices))
 	for _, d := range p.Report.Devices {
-		types := make([]string, len(d.Types))
+		var b strings.Builder
+		b.WriteString(d.Path)
+		b.WriteString(" (")
 		for i, t := range d.Types {
-			types[i] = string(t)
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(string(t))
 		}
-		out[d.Path+" ("+strings.Join(types, ", ")+")"] = struct{}{}
-	}
-	return out
-}
-
-func sortedDescriptions(set map[string]struct{}) []string {
-	out := make([]string, 0, len(set))
-	for d := range set {
-		out = append(out, d)
+		b.WriteString(")")
+		out = append(out, b.String())
 	}
 	slices.Sort(out)
-	return out
+	return slices.Compact(out)
 }

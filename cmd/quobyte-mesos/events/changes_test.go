@@ -1,6 +1,7 @@
 package events
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -74,5 +75,23 @@ device host-a5: prober on host-a5 found /mnt/data1 (DATA_DEVICE)
 	}
 	if evs := Changes(snap(again), snap(keepAlive)); evs != nil {
 		t.Errorf("keep-alive: %v", texts(evs))
+	}
+}
+
+// BenchmarkChanges_10000FirstReports: a fresh cluster's probers report in
+// one plan (it runs on the loop's goroutine, after that plan's apply).
+func BenchmarkChanges_10000FirstReports(b *testing.B) {
+	var before, after []*snapshot.Agent
+	for i := range 10000 {
+		id := fmt.Sprintf("agent-%05d", i)
+		before = append(before, agent(id, true))
+		after = append(after, agent(id, true, dev("/mnt/data", spec.DataDevice), dev("/mnt/meta", spec.MetadataDevice)))
+	}
+	prev, next := snap(before...), snap(after...)
+	b.ReportAllocs()
+	for b.Loop() {
+		if evs := Changes(prev, next); len(evs) != 10000 {
+			b.Fatalf("%d events", len(evs))
+		}
 	}
 }

@@ -449,9 +449,8 @@ func (f *Framework) onPlan(in controller.Input, r *controller.Result, rep contro
 	f.metrics.ObservePlan(r)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, e := range append(applyEvents(rep), events.Changes(f.lastSnap, s)...) {
-		f.events.Add(e)
-	}
+	evs := append(applyEvents(rep), events.Changes(f.lastSnap, s)...)
+	f.events.AddN(len(evs), func(i int) events.Event { return evs[i] })
 	f.lastSnap = s
 	switch {
 	case len(r.Actions) == 0 && len(r.Blocked) > 0:
