@@ -358,20 +358,14 @@ func (c *pipeConn) write() {
 // read takes the answers in order until the connection breaks.
 func (c *pipeConn) read(br *bufio.Reader) {
 	for {
-		res, err := http.ReadResponse(br, nil)
-		if err != nil {
-			c.fail(fmt.Errorf("read from %s: %w", c.nc.RemoteAddr(), err))
-			return
-		}
-		body, err := readAnswerBody(res)
-		res.Body.Close()
+		a, err := readAnswer(br)
 		if err != nil {
 			c.fail(fmt.Errorf("read from %s: %w", c.nc.RemoteAddr(), err))
 			return
 		}
 		c.mu.Lock()
 		if len(c.waiting) == 0 {
-			c.failLocked(fmt.Errorf("%s answered a request that was not sent (%s)", c.nc.RemoteAddr(), res.Status))
+			c.failLocked(fmt.Errorf("%s answered a request that was not sent (%d %s)", c.nc.RemoteAddr(), a.status, http.StatusText(a.status)))
 			c.mu.Unlock()
 			return
 		}
@@ -382,9 +376,9 @@ func (c *pipeConn) read(br *bufio.Reader) {
 			c.failLocked(errPipeClosed) // (w is no longer among those it fails)
 		}
 		c.mu.Unlock()
-		w.status, w.body = res.StatusCode, body
+		w.status, w.body = a.status, a.body
 		close(w.done)
-		if res.Close {
+		if a.closing {
 			c.fail(fmt.Errorf("%s closed the connection", c.nc.RemoteAddr()))
 			return
 		}
