@@ -17,7 +17,12 @@
 // configured for the master, calls go through mesos-go and net/http as
 // before. A call whose context ends before its answer closes its
 // connection (the calls behind it on that connection fail, their outcome
-// unknown, as with any lost answer); the next call dials anew.
+// unknown, as with any lost answer); the next call dials anew. So does a
+// call unanswered for Config.CallTimeout: one watch per connection looks at
+// its oldest call's age, rather than a timer per call. A master's plain
+// answers (HTTP/1.1, a final status, a Content-Length) are parsed from the
+// read buffer without a header map, anything else by net/http (answer.go,
+// fuzzed against net/http's ReadResponse).
 //
 // Ordering rules, in the order they apply:
 //
