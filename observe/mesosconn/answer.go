@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/quobyte/quobyte-mesos/internal/httpwire"
 )
 
 // answer is what a pipelined call needs of the master's answer.
@@ -26,34 +28,23 @@ type answer struct {
 // cluster starts (test/scale), where ReadResponse's header maps were a
 // tenth of the framework's CPU.
 func readAnswer(br *bufio.Reader) (answer, error) {
-	if _, err := br.Peek(1); err != nil {
+	head, size, ok := httpwire.Head(br)
+	if !ok {
 		return readAnswerSlow(br)
 	}
-	for {
-		buf, _ := br.Peek(br.Buffered())
-		if end := bytes.Index(buf, []byte("\r\n\r\n")); end >= 0 {
-			status, length, ok := parseAnswerHead(buf[:end+2])
-			if !ok {
-				return readAnswerSlow(br)
-			}
-			_, _ = br.Discard(end + 4)
-			a := answer{status: status}
-			if length > 0 {
-				a.body = make([]byte, length)
-				if _, err := io.ReadFull(br, a.body); err != nil {
-					return answer{}, fmt.Errorf("answer body: %w", err)
-				}
-			}
-			return a, nil
-		}
-		if len(buf) == br.Size() {
-			return readAnswerSlow(br)
-		}
-		// The head goes on beyond what arrived: wait for more of it.
-		if _, err := br.Peek(len(buf) + 1); err != nil {
-			return readAnswerSlow(br)
+	status, length, ok := parseAnswerHead(head)
+	if !ok {
+		return readAnswerSlow(br)
+	}
+	_, _ = br.Discard(size)
+	a := answer{status: status}
+	if length > 0 {
+		a.body = make([]byte, length)
+		if _, err := io.ReadFull(br, a.body); err != nil {
+			return answer{}, fmt.Errorf("answer body: %w", err)
 		}
 	}
+	return a, nil
 }
 
 // readAnswerSlow reads an answer with net/http.
@@ -77,7 +68,7 @@ func readAnswerSlow(br *bufio.Reader) (answer, error) {
 // stays open.
 func parseAnswerHead(head []byte) (status int, length int64, ok bool) {
 	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
-	if hasControl(line) {
+	if httpwire.HasControl(line) {
 		return 0, 0, false // (a bare LF ends a line for net/http)
 	}
 	proto, line, ok1 := bytes.Cut(line, []byte(" "))
@@ -98,16 +89,16 @@ func parseAnswerHead(head []byte) (status int, length int64, ok bool) {
 	for len(rest) > 0 {
 		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
 		name, value, found := bytes.Cut(line, []byte(":"))
-		if !found || !isToken(name) {
+		if !found || !httpwire.IsToken(name) {
 			return 0, 0, false // (a folded line starts with a space)
 		}
 		value = bytes.Trim(value, " \t")
-		if hasControl(value) {
+		if httpwire.HasControl(value) {
 			return 0, 0, false
 		}
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
-			n, valid := parseLength(value)
+			n, valid := httpwire.ContentLength(value)
 			if !valid || length >= 0 || n > maxAnswerBody {
 				return 0, 0, false
 			}
@@ -118,42 +109,4 @@ func parseAnswerHead(head []byte) (status int, length int64, ok bool) {
 		}
 	}
 	return status, length, length >= 0
-}
-
-// hasControl reports whether b holds a control character other than a tab.
-func hasControl(b []byte) bool {
-	for _, c := range b {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			return true
-		}
-	}
-	return false
-}
-
-// parseLength parses a Content-Length value: digits only, within int64.
-func parseLength(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
-// isToken reports whether b is an HTTP token (RFC 9110 5.6.2).
-func isToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0) {
-			return false
-		}
-	}
-	return true
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+
+	"github.com/quobyte/quobyte-mesos/internal/httpwire"
 )
 
 // requestReader reads the requests that follow on a connection pipelined
@@ -42,27 +44,16 @@ const maxReusedStrings = 64
 
 // read reads the next request, or returns ReadRequest's error.
 func (rr *requestReader) read() (*http.Request, error) {
-	if _, err := rr.br.Peek(1); err != nil {
+	head, size, ok := httpwire.Head(rr.br)
+	if !ok {
 		return rr.readSlow()
 	}
-	for {
-		buf, _ := rr.br.Peek(rr.br.Buffered())
-		if end := bytes.Index(buf, []byte("\r\n\r\n")); end >= 0 {
-			r, ok := rr.parse(buf[:end+2])
-			if !ok {
-				return rr.readSlow()
-			}
-			_, _ = rr.br.Discard(end + 4)
-			return r, nil
-		}
-		if len(buf) == rr.br.Size() {
-			return rr.readSlow() // (a header as large as the buffer)
-		}
-		// The header goes on beyond what arrived: wait for more of it.
-		if _, err := rr.br.Peek(len(buf) + 1); err != nil {
-			return rr.readSlow()
-		}
+	r, ok := rr.parse(head)
+	if !ok {
+		return rr.readSlow()
 	}
+	_, _ = rr.br.Discard(size)
+	return r, nil
 }
 
 func (rr *requestReader) readSlow() (*http.Request, error) {
@@ -78,9 +69,12 @@ func (rr *requestReader) readSlow() (*http.Request, error) {
 // whether it was.
 func (rr *requestReader) parse(head []byte) (*http.Request, bool) {
 	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
+	if httpwire.HasControl(line) {
+		return nil, false // (a bare LF ends a line for net/http)
+	}
 	method, line, ok1 := bytes.Cut(line, []byte(" "))
 	target, proto, ok2 := bytes.Cut(line, []byte(" "))
-	if !ok1 || !ok2 || !isToken(method) || string(proto) != "HTTP/1.1" || len(target) == 0 || target[0] != '/' {
+	if !ok1 || !ok2 || !httpwire.IsToken(method) || string(proto) != "HTTP/1.1" || len(target) == 0 || target[0] != '/' {
 		return nil, false
 	}
 	r := http.Request{
@@ -111,11 +105,11 @@ func (rr *requestReader) parse(head []byte) (*http.Request, bool) {
 	for i := 0; len(rest) > 0; i++ {
 		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
 		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok || !isToken(name) {
+		if !ok || !httpwire.IsToken(name) {
 			return nil, false // (a folded line starts with a space)
 		}
 		value = bytes.Trim(value, " \t")
-		if !isFieldValue(value) {
+		if httpwire.HasControl(value) {
 			return nil, false
 		}
 		key := rr.str(name)
@@ -131,7 +125,7 @@ func (rr *requestReader) parse(head []byte) (*http.Request, bool) {
 			if length {
 				return nil, false
 			}
-			n, ok := contentLength(value)
+			n, ok := httpwire.ContentLength(value)
 			if !ok {
 				return nil, false
 			}
@@ -169,58 +163,6 @@ func (rr *requestReader) str(b []byte) string {
 	}
 	return s
 }
-
-// contentLength parses a Content-Length value as net/http does: digits
-// only, within int64.
-func contentLength(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
-// isToken reports whether b is an HTTP token (RFC 9110 5.6.2).
-func isToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if c >= 0x80 || !tokenChars[c] {
-			return false
-		}
-	}
-	return true
-}
-
-// isFieldValue reports whether b has no control characters but tabs.
-func isFieldValue(b []byte) bool {
-	for _, c := range b {
-		if (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-var tokenChars = func() (t [128]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c], t[c-'a'+'A'] = true, true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
 
 // bodyReader reads a body of n bytes from the connection's buffer.
 type bodyReader struct {
