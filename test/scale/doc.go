@@ -33,30 +33,88 @@
 //
 // # Figures (2-core development machine, allocation interval 1s)
 //
-//	agents  T0 (s)    T1 (s)    (T1-T0)/interval                      device marked -> RUNNING
-//	   200  5.07-5.09 5.32-5.33 0.24-0.26   (0.26;      0.93-1.12)   0.20 intervals   (0.56-0.80)
-//	 1,000  5.15-5.20 5.45-5.51 0.30-0.31   (0.31;      0.90-1.12)   0.20-0.21        (0.34-0.52)
-//	 5,000  5.53-5.65 6.34-6.60 0.81-0.96   (0.94-0.99; 2.3-2.9)     0.22-0.33        (0.47-0.94)
-//	10,000  5.91-6.40 7.40-7.92 1.29-1.67   (1.96-2.49; 4.4-5.1)     0.23-0.51        (0.76-1.07)
-//	        median 1.54 of 16 runs in two batches, 6 of them within 1.5;
-//	        1.69-1.87 (median 1.77) in 6 runs while the machine was slower
-//	        (its speed varies by 15% from one quarter of an hour to the next)
+//	agents  T0 (s)    T1 (s)    (T1-T0)/interval             device marked -> RUNNING
+//	   200  5.05-5.06 5.31-5.32 0.26        (0.24-0.26)     0.20 intervals
+//	 1,000  5.11-5.15 5.33-5.35 0.20-0.22   (0.30-0.31)     0.20
+//	 5,000  5.46-5.56 6.06-6.37 0.57-0.87   (0.81-0.96)     0.22-0.34
+//	10,000  5.82-6.03 7.18-7.53 1.25-1.60   (1.29-1.67)     0.29-0.56
+//	        median 1.38 of 12 runs, 10 of them within 1.5 (the pass
+//	        before: median 1.54 of 16, 6 within 1.5)
 //
-// (In parentheses: the two passes before, the first measured in the same
-// way, one to five runs each on a calm machine, load under 1; T0 includes
-// the 5 s the framework's first reconciliation waits.) The target of 1.5
-// at 10,000 agents is met in about a third of the runs on a calm machine,
-// and missed by up to 0.17 intervals in the others; below, where the time
-// goes.
+// (In parentheses: the pass before, measured in the same way; four runs
+// each below 10,000 agents, on a calm machine, load under 1; T0 includes
+// the 5 s the framework's first reconciliation waits.) The machine's speed
+// varies by 15-20% from one quarter of an hour to the next, so each
+// change below was judged on runs of the code before and after it,
+// alternated: 8 such pairs of this pass's start and its end gave 1.31-1.95
+// (median 1.61) against 1.19-1.74 (median 1.37), T1 7.86 s against 7.40 s
+// on average, and 4.99 s of CPU to converge against 4.03.
 //
-// Each run also reports cpu-s-T0-T1, the CPU time the whole process
-// (framework, simulated master, harness) spent between T0 and T1: about
-// 2.3-2.8 s at 10,000 agents when the last report comes before the data
-// launches start, 0.35-1.5 s when it comes among them (the probers'
-// reports queue behind the first data launches' updates). With
-// SCALE_PROFILE=prefix a run writes a CPU profile of that window
-// (prefix.cpu) and allocation profiles at its ends (prefix.allocs0,
-// prefix.allocs1; go tool pprof -base).
+// Each run reports the CPU the whole process (framework, simulated
+// master, harness) used: cpu-s-T0-T1 between T0 and T1 (about 1.9-2.4 s at
+// 10,000 agents when the last report comes before the data launches
+// start, less when it comes among them: the probers' reports then queue
+// behind the first data launches' updates), and cpu-s-launch from the
+// first reconciliation to T1, all the work of starting the cluster
+// (3.6-4.2 s at 10,000 agents), which moves less with where T0 falls and
+// is the figure to compare for a change that cuts work. A run also prints
+// the cores it used in each 100 ms from the reconciliation to T1, which
+// shows where it waited rather than worked. With SCALE_PROFILE=prefix a
+// run writes a CPU profile of the T0-T1 window (prefix.cpu) and allocation
+// profiles at its ends (prefix.allocs0, prefix.allocs1; go tool pprof
+// -base).
+//
+// # This pass: less work on both sides of the wire
+//
+// The window from T0 to T1 is CPU-bound (the process uses 1.8-2.0 of the 2
+// cores in it, except for about 0.1 s around the REVIVE), so this pass cut
+// work, the largest first, each change judged on alternated runs:
+//
+//   - The simulated master's resources keep cpus, mem and disk in fields,
+//     not in a map per role (test/mesossim/resources.go): an allocation
+//     cycle of 5,000 agents 51-61 -> 39-49 ms of CPU, one with nothing to
+//     offer 7-10 -> 2-3 ms; at 10,000 agents 1.65 -> 1.45 intervals
+//     (medians of six alternated runs), 4.61 -> 4.37 s of CPU to converge.
+//     The allocation after the REVIVE lies on the critical path: from the
+//     REVIVE to the offers in the framework took about 250 ms.
+//   - The simulated master parses a framework's plain requests from its
+//     read buffer, its header map and strings reused
+//     (test/mesossim/pipelined_request.go; net/http's ReadRequest for
+//     anything else, fuzzed against it): 3 allocations a call instead of
+//     14, one context per connection instead of one per call: 4.71 ->
+//     4.43 s of CPU to converge (six alternated runs).
+//   - The framework parses the master's plain answers the same way
+//     (observe/mesosconn/answer.go), reads no body where an answer has
+//     none (io.ReadAll's 512-byte buffer for each 202 was 20 MB of a
+//     start), and bounds a pipelined call's wait with one watch per
+//     connection instead of a context and timer per call; its event log
+//     builds only the events it keeps (events.Log.AddN: 10,000 launch
+//     events were formatted and 9,000 dropped on the loop's goroutine
+//     before its next plan). Each of these is below what six alternated
+//     runs can show; together with the above they make the 19% less CPU.
+//
+// Tried and dropped this pass:
+//
+//   - A bounded Apply (at most 2,000 ACCEPTs, the rest of the plan at
+//     once in the next), so that services launch while later probers
+//     still do. With the plan's order (probers first) T1 did not move
+//     (7.74-7.80 s against 7.60-7.73): the extra plans cost what the
+//     overlap saved. With services first, T1-T0 fell to 0.77-0.84
+//     intervals, but only because T0 moved later (the probers' launches
+//     waited), and T1 was later (8.19-8.70 s against 8.14-8.19): a better
+//     figure, not a faster start.
+//   - A REVIVE as soon as an Apply's prober launches are answered (again,
+//     timed this time): the offers it brings took about 285 ms to reach
+//     the framework instead of 224, their allocation sharing the cores
+//     with the plan that sees the reports; median 1.66 against 1.64 (eight
+//     alternated runs).
+//   - Planning less often while launches settle (plans spaced by three
+//     times the last plan's cost, instead of 100 ms): 1.74-1.82 against
+//     1.54-1.70; convergence is then seen later. Planning more often (50
+//     ms): no difference.
+//   - 1,024 acknowledgement senders instead of 256: the acknowledgements
+//     then compete with the ACCEPTs (the data launches took 0.9-1.4 s
+//     instead of 0.6-0.7); median 1.70 against 1.57.
 //
 // The changes of the pass before (each measured on its own where it
 // could be): calls to Mesos are pipelined (observe/mesosconn: 5,000
@@ -72,8 +130,8 @@
 //
 // # 10,000 agents
 //
-// This pass (1.96-2.49 -> 1.29-1.67), in the order they were made; the
-// A/B figures are alternated runs of the code before and after:
+// The pass before (1.96-2.49 -> 1.29-1.67), in the order they were
+// made; the A/B figures are alternated runs of the code before and after:
 //
 //   - The simulated master answers pipelined calls in a loop of its own
 //     (test/mesossim/pipelined.go): Go's HTTP server wrote each answer
@@ -95,7 +153,8 @@
 //     (five runs each); the gain depends on where the periodic allocation
 //     falls in the probers' launches.
 //
-// A run at 10,000 agents (T0 6.07 s, T1 7.54 s; 1.47 intervals) spends:
+// A run at 10,000 agents in the pass before (T0 6.07 s, T1 7.54 s; 1.47
+// intervals) spent:
 //
 //   - ~0.17 s from T0 to the REVIVE: the last prober ACCEPTs' answers, and
 //     the plan that sees the reports (10,008 launches waiting for offers);
@@ -107,24 +166,27 @@
 //     task's three updates each wait for the acknowledgement of the one
 //     before, as a Mesos agent's status update manager does.
 //
-// The window is CPU-bound: the process uses 1.8 of the 2 cores in it. A
-// profile of it: the simulated master 42% (decoding the calls 9%,
-// carrying them out 17%, HTTP and the rest 16%), the framework 41% (its
-// loop 16%, planning and building snapshots about equally, then the
-// ACCEPTs; the event stream 6%; the acknowledgements 6%), the garbage
-// collector 12% (of both: about 185 MB allocated in the window). Two full
-// plans of 10,000 agents lie on the critical path (the one that sees the
-// reports, the one that sees the offers), 40-60 ms of wall time each
-// although one costs 6-7 ms of CPU alone (controller's benchmark): the
-// loop's goroutine shares the cores with hundreds of others.
+// A profile of the window then: the simulated master 42% (decoding the
+// calls 9%, carrying them out 17%, HTTP and the rest 16%), the framework
+// 41% (its loop 16%, planning and building snapshots about equally, then
+// the ACCEPTs; the event stream 6%; the acknowledgements 6%), the garbage
+// collector 12% (of both: about 185 MB allocated in the window). After
+// this pass's changes to the simulator: its HTTP serving 32% of the
+// window, the framework's loop 16%, its event stream 9%, its
+// acknowledgements and ACCEPTs 7% each. Two full plans of 10,000 agents
+// lie on the critical path (the one that sees the reports, the one that
+// sees the offers), 40-100 ms of wall time each although one costs 6-7 ms
+// of CPU alone (controller's benchmark): the loop's goroutine shares the
+// cores with hundreds of others.
 //
-// What would help next: a smaller controller.Action (232 bytes; 10,008 of
-// them are most of a fresh plan's allocation), and launching services on
-// agents as their probers report instead of after the probers' whole
-// Apply (a bounded Apply, re-planned between batches): the data launches
-// would overlap the probers' instead of following them.
+// What would help next: the framework's own work per launch and update
+// (decoding events with mesos-go, folding them, building a snapshot and
+// an index per plan: each now a few per cent of the window), and on the
+// simulator's side the decoding of ACCEPTs (mesos-go's TaskInfo) and the
+// OFFERS event of 10,000 offers. The window has no idle time left to win
+// by reordering: only less work moves T1.
 //
-// Tried and dropped this pass:
+// Tried and dropped in the pass before:
 //
 //   - The simulated master in a process of its own (the test binary
 //     again): 2.51 intervals against 2.08 in process, and 3.2-3.6 with
