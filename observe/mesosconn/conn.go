@@ -107,9 +107,9 @@ type session struct {
 	cancel      context.CancelFunc
 }
 
-// call sends a call other than SUBSCRIBE on the subscription.
-// call sends call, its wait for the answer bounded by timeout (the
-// pipeline bounds it per connection).
+// call sends a call other than SUBSCRIBE on the subscription, its wait for
+// the answer bounded by timeout (the pipeline's watch bounds it for
+// pipelined calls).
 func (s *session) call(ctx context.Context, call *scheduler.Call, timeout time.Duration) (mesos.Response, error) {
 	if s.pipe != nil {
 		return s.pipe.Call(ctx, call)
