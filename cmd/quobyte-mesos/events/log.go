@@ -96,18 +96,7 @@ func NewLog(capacity int, now func() time.Time) *Log {
 // Add appends e, numbered and stamped with the time (unless e has one).
 // A nil Log drops it, so that parts built without a log need no checks.
 func (l *Log) Add(e Event) {
-	if l == nil {
-		return
-	}
-	if e.Time.IsZero() {
-		e.Time = l.now()
-	}
-	e.Warning = e.Warning || e.Type.Warning()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.last++
-	e.Seq = l.last
-	l.ring[(e.Seq-1)%uint64(len(l.ring))] = e
+	l.AddN(1, func(int) Event { return e })
 }
 
 // AddN appends n events, the ith built by event(i), numbered in order
@@ -115,7 +104,8 @@ func (l *Log) Add(e Event) {
 // of a fresh cluster launches tens of thousands of tasks, of which a log
 // of 1,000 would keep the last (formatting the others cost the loop 20 ms
 // before its next plan at 10,000 agents); the others count in Seq as
-// events dropped from the log, as if added and pushed out.
+// events dropped from the log, as if added and pushed out. A nil Log
+// drops them.
 func (l *Log) AddN(n int, event func(i int) Event) {
 	if l == nil || n <= 0 {
 		return
