@@ -20,8 +20,9 @@ import (
 // body, Expect, Connection, a folded line, a header that straddles the
 // buffer's end, a malformed request) goes to net/http's ReadRequest, which
 // either way decides what is malformed. At 10,000 agents ReadRequest was
-// a fifth of the simulated master's CPU (test/scale): each of the tens of
-// thousands of acknowledgements a second allocated its header anew.
+// about a seventh of the simulated master's CPU (test/scale): each of the
+// tens of thousands of acknowledgements a second allocated its header
+// anew.
 type requestReader struct {
 	br  *bufio.Reader
 	ctx context.Context
