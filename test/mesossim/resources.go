@@ -33,6 +33,11 @@ type bucket struct {
 	ports           []portRange      // sorted, disjoint, not adjacent
 }
 
+// fixedScalars are the scalars that have fields in a bucket, in the order
+// of their names. (add, sub and holds name the fields themselves: they run
+// for every agent of every allocation cycle.)
+var fixedScalars = [...]string{"cpus", "disk", "mem"}
+
 // scalar returns the amount of the named scalar (0: none).
 func (b *bucket) scalar(name string) milli {
 	switch name {
@@ -75,9 +80,9 @@ func (b *bucket) addScalar(name string, v milli) {
 // scalars calls f for each scalar that is not none, in the order of
 // their names.
 func (b *bucket) scalars(f func(name string, v milli)) {
-	names := []string{"cpus", "disk", "mem"}
+	names := fixedScalars[:]
 	if len(b.other) > 0 {
-		names = append(names, slices.Collect(maps.Keys(b.other))...)
+		names = append(slices.Collect(maps.Keys(b.other)), names...)
 		slices.Sort(names)
 	}
 	for _, name := range names {

@@ -143,7 +143,10 @@ func taskRole(ti mesos.TaskInfo) string {
 // scalarTotals sums scalars over roles, for display: cpus, mem and disk
 // always (as Mesos' state does), others when there are some.
 func (p pool) scalarTotals() map[string]float64 {
-	out := map[string]float64{"cpus": 0, "mem": 0, "disk": 0}
+	out := map[string]float64{}
+	for _, name := range fixedScalars {
+		out[name] = 0
+	}
 	for _, b := range p {
 		b.scalars(func(name string, v milli) { out[name] += v.float() })
 	}
