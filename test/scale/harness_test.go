@@ -330,8 +330,8 @@ func run(ctx context.Context, o options) (result, error) {
 
 	want := wanted(o.Agents, o.Layout)
 	var t0, t1, reconciled time.Time
-	var cpuAtT0, cpuAtReconciled time.Duration
-	var cpuTimes []cpuAt
+	var cpuAtT0 time.Duration
+	var cpuTimes []cpuAt // from the last sample before the reconciliation once it is seen
 	prof := &windowProfile{prefix: os.Getenv("SCALE_PROFILE"), logf: o.Logf}
 	defer prof.stop()
 	var lastGen uint64
@@ -353,14 +353,14 @@ func run(ctx context.Context, o options) (result, error) {
 			lastLog = time.Now()
 			o.Logf("%s: %s; framework warnings: %s", ms(time.Since(start)), progress(s, p, want), offers.warnings())
 		}
-		// The loop publishes the planned snapshot before it applies the
-		// plan and the plan after: a snapshot counts as looked at only once
-		// its plan is out too, else the last plan of a run is never seen
-		// (nothing changes after convergence).
 		// The CPU used so far, every tick: the reconciled snapshot is seen
 		// only after its plan's apply (the probers' launches), which
 		// LaunchCPU includes.
 		cpuTimes = append(cpuTimes, cpuAt{time.Now(), processCPU()})
+		// The loop publishes the planned snapshot before it applies the
+		// plan and the plan after: a snapshot counts as looked at only once
+		// its plan is out too, else the last plan of a run is never seen
+		// (nothing changes after convergence).
 		if s == nil || p == nil || p.Generation != s.Generation || s.Generation == lastGen {
 			continue
 		}
@@ -369,7 +369,6 @@ func run(ctx context.Context, o options) (result, error) {
 			reconciled = s.Time
 			i := sort.Search(len(cpuTimes), func(i int) bool { return cpuTimes[i].at.After(reconciled) })
 			cpuTimes = cpuTimes[max(i-1, 0):]
-			cpuAtReconciled = cpuTimes[0].cpu
 		}
 		if !t0.IsZero() {
 			plans++
@@ -386,7 +385,7 @@ func run(ctx context.Context, o options) (result, error) {
 		if p.IsNoOp() && converged(s, want) {
 			t1 = s.Time
 			now := processCPU()
-			res.WindowCPU, res.LaunchCPU = now-cpuAtT0, now-cpuAtReconciled
+			res.WindowCPU, res.LaunchCPU = now-cpuAtT0, now-cpuTimes[0].cpu
 			res.CoresUsed = coresUsed(cpuTimes, 100*time.Millisecond)
 			prof.stop()
 		}
