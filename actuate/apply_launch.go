@@ -2,6 +2,7 @@ package actuate
 
 import (
 	"fmt"
+	"slices"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
@@ -73,10 +74,8 @@ func (r *applyRun) launch(assigned []assignment, waiting map[string]bool) map[st
 		if waiting[ps[0].as.AgentID] {
 			refuse = r.a.cfg.PendingRefuse
 		}
-		for _, p := range ps {
-			if p.as.Action.Type == controller.LaunchProber {
-				refuse = 0
-			}
+		if slices.ContainsFunc(ps, func(p pending) bool { return p.as.Action.Type == controller.LaunchProber }) {
+			refuse = 0
 		}
 		call := calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(mesos.OfferID{Value: offerID}))
 		calls.RefuseSeconds(refuse)(call)
