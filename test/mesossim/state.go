@@ -140,10 +140,11 @@ func taskRole(ti mesos.TaskInfo) string {
 	return ""
 }
 
-// scalarTotals sums scalars over roles, for display: cpus, mem and disk
-// always (as Mesos' state does), others when there are some.
+// scalarTotals sums scalars over roles, for display: cpus, gpus, mem and
+// disk always, 0 when none, as Mesos' state does (src/common/http.cpp,
+// json() of resources), others when there are some.
 func (p pool) scalarTotals() map[string]float64 {
-	out := map[string]float64{}
+	out := map[string]float64{"gpus": 0}
 	for _, name := range fixedScalars {
 		out[name] = 0
 	}
